@@ -1,0 +1,24 @@
+//! In-memory adapters with the semantics of the real ones (conditional writes, lazy expiry,
+//! queue delays and visibility), for local mode and for tests that mean something.
+
+mod clock;
+mod endpoints;
+mod failures;
+mod queue;
+mod state;
+
+pub use clock::{ManualClock, SeededEntropy};
+pub use endpoints::MemoryEndpointStore;
+pub use failures::MemoryFailureStore;
+pub use queue::{MemoryQueue, QueueMessage, QueueSettings};
+pub use state::MemoryStateStore;
+
+use std::sync::{Mutex, MutexGuard};
+
+/// Locks a mutex, recovering the data if another thread panicked while holding it: every
+/// critical section here leaves the data consistent, so the poison carries no meaning.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,225 @@
+//! A queue with SQS's semantics in memory: per-message delays, a visibility timeout after
+//! each receive, and redrive to a dead-letter queue after `max_receive_count` receives.
+//! Bodies are stored as JSON text, exactly as they would cross SQS.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::lock;
+use crate::domain::delivery::{later, DeadLetter};
+use crate::ports::{Clock, DeadLetterQueue, DeliveryQueue, Enqueue, PortError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueSettings {
+    pub visibility_timeout: Duration,
+    /// Receives after which a message moves to the dead-letter queue (`None`: never).
+    pub max_receive_count: Option<u32>,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            visibility_timeout: Duration::from_secs(360),
+            max_receive_count: Some(5),
+        }
+    }
+}
+
+/// A received message; `receipt_handle` deletes it or changes its visibility.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    pub receive_count: u32,
+}
+
+#[derive(Debug)]
+struct Stored {
+    id: String,
+    body: String,
+    visible_at: DateTime<Utc>,
+    receive_count: u32,
+    receipt: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    messages: Vec<Stored>,
+    next: u64,
+}
+
+pub struct MemoryQueue {
+    clock: Arc<dyn Clock>,
+    settings: QueueSettings,
+    dead_letter: Option<Arc<MemoryQueue>>,
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for MemoryQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryQueue")
+            .field("settings", &self.settings)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemoryQueue {
+    pub fn new(clock: Arc<dyn Clock>, settings: QueueSettings) -> Self {
+        Self {
+            clock,
+            settings,
+            dead_letter: None,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    /// Messages received `max_receive_count` times without being deleted move there.
+    pub fn with_dead_letter(mut self, dead_letter: Arc<MemoryQueue>) -> Self {
+        self.dead_letter = Some(dead_letter);
+        self
+    }
+
+    pub fn send(&self, body: String, delay: Duration) -> String {
+        let now = self.clock.now();
+        let mut inner = lock(&self.inner);
+        inner.next += 1;
+        let id = format!("msg-{}", inner.next);
+        inner.messages.push(Stored {
+            id: id.clone(),
+            body,
+            visible_at: later(now, delay),
+            receive_count: 0,
+            receipt: None,
+        });
+        id
+    }
+
+    /// Up to `max` visible messages, oldest-visible first, each hidden for the visibility
+    /// timeout. A message over its receive limit is redriven instead of returned.
+    pub fn receive(&self, max: usize) -> Vec<QueueMessage> {
+        let now = self.clock.now();
+        let mut redriven = Vec::new();
+        let mut out = Vec::new();
+        {
+            let mut inner = lock(&self.inner);
+            let mut visible: Vec<usize> = (0..inner.messages.len())
+                .filter(|&i| inner.messages[i].visible_at <= now)
+                .collect();
+            visible.sort_by_key(|&i| inner.messages[i].visible_at);
+            let mut to_remove = Vec::new();
+            for i in visible {
+                if out.len() == max {
+                    break;
+                }
+                let over_limit = self
+                    .settings
+                    .max_receive_count
+                    .is_some_and(|limit| inner.messages[i].receive_count >= limit);
+                if over_limit && self.dead_letter.is_some() {
+                    to_remove.push(i);
+                    continue;
+                }
+                inner.next += 1;
+                let receipt = format!("rh-{}", inner.next);
+                let message = &mut inner.messages[i];
+                message.receive_count += 1;
+                message.visible_at = later(now, self.settings.visibility_timeout);
+                message.receipt = Some(receipt.clone());
+                out.push(QueueMessage {
+                    message_id: message.id.clone(),
+                    receipt_handle: receipt,
+                    body: message.body.clone(),
+                    receive_count: message.receive_count,
+                });
+            }
+            to_remove.sort_unstable_by(|a, b| b.cmp(a));
+            for i in to_remove {
+                redriven.push(inner.messages.remove(i).body);
+            }
+        }
+        if let Some(dlq) = &self.dead_letter {
+            for body in redriven {
+                dlq.send(body, Duration::ZERO);
+            }
+        }
+        out
+    }
+
+    /// Deletes a received message; false if the handle is stale (received again since).
+    pub fn delete(&self, receipt_handle: &str) -> bool {
+        let mut inner = lock(&self.inner);
+        let before = inner.messages.len();
+        inner
+            .messages
+            .retain(|m| m.receipt.as_deref() != Some(receipt_handle));
+        inner.messages.len() != before
+    }
+
+    /// Makes a received message visible again after `delay` (ChangeMessageVisibility).
+    pub fn change_visibility(&self, receipt_handle: &str, delay: Duration) -> bool {
+        let now = self.clock.now();
+        let mut inner = lock(&self.inner);
+        match inner
+            .messages
+            .iter_mut()
+            .find(|m| m.receipt.as_deref() == Some(receipt_handle))
+        {
+            Some(message) => {
+                message.visible_at = later(now, delay);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Messages held, visible or not.
+    pub fn len(&self) -> usize {
+        lock(&self.inner).messages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// When the next message becomes visible, if any is held.
+    pub fn next_visible_at(&self) -> Option<DateTime<Utc>> {
+        lock(&self.inner)
+            .messages
+            .iter()
+            .map(|m| m.visible_at)
+            .min()
+    }
+
+    fn send_json<T: Serialize>(&self, value: &T, delay: Duration) -> Result<(), PortError> {
+        let body = serde_json::to_string(value)
+            .map_err(|e| PortError::Rejected(format!("unserializable message: {e}")))?;
+        self.send(body, delay);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DeliveryQueue for MemoryQueue {
+    async fn enqueue(&self, jobs: Vec<Enqueue>) -> Result<(), PortError> {
+        for Enqueue { job, delay } in &jobs {
+            self.send_json(job, *delay)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DeadLetterQueue for MemoryQueue {
+    async fn dead_letter(&self, letters: Vec<DeadLetter>) -> Result<(), PortError> {
+        for letter in &letters {
+            self.send_json(letter, Duration::ZERO)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,143 @@
+//! The state table in memory: idempotency records and per-endpoint state, with the same
+//! conditions the DynamoDB adapter puts on its writes.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::lock;
+use crate::domain::admission::EndpointState;
+use crate::domain::ids::EndpointId;
+use crate::ports::{
+    Claim, ClaimOutcome, EndpointStateStore, IdempotencyKey, IdempotencyStore, PortError, Versioned,
+};
+
+#[derive(Debug, Clone)]
+enum Status {
+    InProgress { lease_until: DateTime<Utc> },
+    Completed { detail: String },
+}
+
+#[derive(Debug, Clone)]
+struct Record {
+    token: u64,
+    status: Status,
+    expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryStateStore {
+    records: Mutex<HashMap<IdempotencyKey, Record>>,
+    endpoints: Mutex<HashMap<EndpointId, Versioned<EndpointState>>>,
+}
+
+impl MemoryStateStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for MemoryStateStore {
+    async fn claim(&self, key: &IdempotencyKey, claim: &Claim) -> Result<ClaimOutcome, PortError> {
+        let mut records = lock(&self.records);
+        if let Some(existing) = records.get(key) {
+            // Expired records count as absent: DynamoDB's TTL deletes lazily.
+            if existing.expires_at > claim.now {
+                match &existing.status {
+                    Status::Completed { detail } => {
+                        return Ok(ClaimOutcome::Completed {
+                            detail: detail.clone(),
+                        })
+                    }
+                    Status::InProgress { lease_until }
+                        if *lease_until > claim.now && existing.token >= claim.token =>
+                    {
+                        return Ok(ClaimOutcome::InProgress {
+                            lease_until: *lease_until,
+                        })
+                    }
+                    Status::InProgress { .. } => {}
+                }
+            }
+        }
+        records.insert(
+            key.clone(),
+            Record {
+                token: claim.token,
+                status: Status::InProgress {
+                    lease_until: claim.lease_until,
+                },
+                expires_at: claim.expires_at,
+            },
+        );
+        Ok(ClaimOutcome::Claimed)
+    }
+
+    async fn complete(
+        &self,
+        key: &IdempotencyKey,
+        token: u64,
+        detail: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        let mut records = lock(&self.records);
+        match records.get_mut(key) {
+            Some(record)
+                if record.token == token && matches!(record.status, Status::InProgress { .. }) =>
+            {
+                record.status = Status::Completed {
+                    detail: detail.to_owned(),
+                };
+                record.expires_at = expires_at;
+                Ok(())
+            }
+            // Someone with a newer claim owns the key now; their outcome stands.
+            _ => Ok(()),
+        }
+    }
+
+    async fn release(&self, key: &IdempotencyKey, token: u64) -> Result<(), PortError> {
+        let mut records = lock(&self.records);
+        let ours = records
+            .get(key)
+            .is_some_and(|r| r.token == token && matches!(r.status, Status::InProgress { .. }));
+        if ours {
+            records.remove(key);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EndpointStateStore for MemoryStateStore {
+    async fn load(&self, id: &EndpointId) -> Result<Versioned<EndpointState>, PortError> {
+        Ok(lock(&self.endpoints).get(id).cloned().unwrap_or(Versioned {
+            value: EndpointState::default(),
+            version: 0,
+        }))
+    }
+
+    async fn save(
+        &self,
+        id: &EndpointId,
+        state: &EndpointState,
+        expected_version: u64,
+    ) -> Result<bool, PortError> {
+        let mut endpoints = lock(&self.endpoints);
+        let current = endpoints.get(id).map_or(0, |v| v.version);
+        if current != expected_version {
+            return Ok(false);
+        }
+        endpoints.insert(
+            id.clone(),
+            Versioned {
+                value: state.clone(),
+                version: expected_version + 1,
+            },
+        );
+        Ok(true)
+    }
+}

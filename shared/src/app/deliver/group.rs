@@ -1,0 +1,245 @@
+//! One endpoint's share of a batch: admission for all of them at once, then a claim and a
+//! signed attempt per admitted job, then the circuit updated with the results.
+
+use chrono::{DateTime, Utc};
+use futures::future::join_all;
+
+use super::{state, BatchReport, FollowUp, WorkerPorts, WorkerSettings};
+use crate::app::Env;
+use crate::domain::admission::{self, Deferral};
+use crate::domain::delivery::{later, schedule, AttemptRecord, DeadLetter, DeliveryJob};
+use crate::domain::endpoint::Endpoint;
+use crate::domain::ids::EndpointId;
+use crate::domain::outcome::{classify, decide, Decision, FailureReason};
+use crate::domain::retry::Jitter;
+use crate::domain::webhook;
+use crate::ports::{Claim, ClaimOutcome, Enqueue, IdempotencyKey, OutgoingRequest};
+
+#[derive(Debug, Default)]
+pub(super) struct Counts {
+    delivered: u32,
+    retried: u32,
+    deferred_circuit: u32,
+    deferred_rate: u32,
+    duplicates: u32,
+}
+
+impl Counts {
+    pub(super) fn add_to(&self, report: &mut BatchReport) {
+        report.delivered += self.delivered;
+        report.retried += self.retried;
+        report.deferred_circuit += self.deferred_circuit;
+        report.deferred_rate += self.deferred_rate;
+        report.duplicates += self.duplicates;
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) struct GroupOutcome {
+    pub(super) counts: Counts,
+    pub(super) follow_ups: Vec<(String, FollowUp)>,
+}
+
+impl GroupOutcome {
+    fn all(jobs: Vec<(String, DeliveryJob)>, make: impl Fn(DeliveryJob) -> FollowUp) -> Self {
+        Self {
+            counts: Counts::default(),
+            follow_ups: jobs.into_iter().map(|(id, job)| (id, make(job))).collect(),
+        }
+    }
+}
+
+fn dead(reason: FailureReason) -> impl Fn(DeliveryJob) -> FollowUp {
+    move |job| FollowUp::DeadLetter(DeadLetter { reason, job })
+}
+
+pub(super) async fn deliver(
+    ports: &WorkerPorts<'_>,
+    settings: &WorkerSettings,
+    env: Env<'_>,
+    endpoint_id: EndpointId,
+    jobs: Vec<(String, DeliveryJob)>,
+) -> GroupOutcome {
+    let now = env.now();
+    let mut endpoint = match ports.endpoints.get(&endpoint_id).await {
+        Ok(Some(endpoint)) if endpoint.enabled => endpoint,
+        Ok(_) => return GroupOutcome::all(jobs, dead(FailureReason::EndpointUnavailable)),
+        Err(_) => return GroupOutcome::all(jobs, |_| FollowUp::Redeliver),
+    };
+
+    let wanted = u32::try_from(jobs.len()).unwrap_or(u32::MAX);
+    let admitted = state::update(ports.state, &endpoint_id, settings.cas_rounds, |s| {
+        admission::admit(
+            s,
+            &endpoint.circuit,
+            endpoint.rate_limit.as_ref(),
+            wanted,
+            now,
+        )
+    })
+    .await;
+    let (verdict, current) = match admitted {
+        Ok(found) => found,
+        Err(_) => return GroupOutcome::all(jobs, |_| FollowUp::Redeliver),
+    };
+    if admission::should_disable(&current, now) {
+        endpoint.disable("circuit open for 5 days", now);
+        if ports.endpoints.put(&endpoint).await.is_err() {
+            return GroupOutcome::all(jobs, |_| FollowUp::Redeliver);
+        }
+        return GroupOutcome::all(jobs, dead(FailureReason::CircuitDisabled));
+    }
+
+    let mut outcome = GroupOutcome::default();
+    let mut jobs = jobs.into_iter();
+    let to_send: Vec<(String, DeliveryJob)> =
+        jobs.by_ref().take(verdict.allowed as usize).collect();
+    for ((message_id, job), (why, due)) in jobs.zip(verdict.deferred) {
+        match why {
+            Deferral::Circuit => outcome.counts.deferred_circuit += 1,
+            Deferral::Rate => outcome.counts.deferred_rate += 1,
+        }
+        outcome.follow_ups.push((message_id, defer(job, due, now)));
+    }
+
+    let attempts = join_all(
+        to_send
+            .into_iter()
+            .map(|(message_id, job)| attempt(ports, settings, env, &endpoint, message_id, job)),
+    )
+    .await;
+
+    let mut results = Vec::new();
+    let mut gone = false;
+    for done in attempts {
+        match done {
+            Attempted::Skipped(message_id) => {
+                outcome.counts.duplicates += 1;
+                outcome.follow_ups.push((message_id, FollowUp::Done));
+            }
+            Attempted::Failed(message_id) => {
+                outcome.follow_ups.push((message_id, FollowUp::Redeliver))
+            }
+            Attempted::Sent {
+                message_id,
+                success,
+                follow_up,
+            } => {
+                results.push(success);
+                match follow_up.as_ref() {
+                    FollowUp::Done => outcome.counts.delivered += 1,
+                    FollowUp::Enqueue { .. } => outcome.counts.retried += 1,
+                    FollowUp::DeadLetter(letter) => gone |= letter.reason == FailureReason::Gone,
+                    FollowUp::Redeliver => {}
+                }
+                outcome.follow_ups.push((message_id, *follow_up));
+            }
+        }
+    }
+
+    if !results.is_empty() {
+        // The attempts happened whatever the state store says now: losing one circuit update
+        // is better than leaving the messages to be redelivered and sent again.
+        let _ = state::update(ports.state, &endpoint_id, settings.cas_rounds, |s| {
+            (
+                (),
+                admission::record_results(s, &endpoint.circuit, results.iter().copied(), env.now()),
+            )
+        })
+        .await;
+    }
+    if gone {
+        endpoint.disable("endpoint answered 410 Gone", env.now());
+        let _ = ports.endpoints.put(&endpoint).await;
+    }
+    outcome
+}
+
+/// Re-enqueue a held-back job for `due`; no attempt is counted.
+fn defer(mut job: DeliveryJob, due: DateTime<Utc>, now: DateTime<Utc>) -> FollowUp {
+    let (delay, not_before) = schedule(due, now);
+    job.not_before = not_before;
+    FollowUp::Enqueue {
+        enqueue: Enqueue { job, delay },
+        claim: None,
+    }
+}
+
+enum Attempted {
+    /// Already delivered, or being delivered by another worker right now.
+    Skipped(String),
+    Failed(String),
+    Sent {
+        message_id: String,
+        success: bool,
+        // Boxed: a follow-up carries a whole job, the other variants a message id.
+        follow_up: Box<FollowUp>,
+    },
+}
+
+async fn attempt(
+    ports: &WorkerPorts<'_>,
+    settings: &WorkerSettings,
+    env: Env<'_>,
+    endpoint: &Endpoint,
+    message_id: String,
+    job: DeliveryJob,
+) -> Attempted {
+    let now = env.now();
+    let key = IdempotencyKey::delivery(&job.delivery_id);
+    let claim = Claim {
+        token: job.claim_token(),
+        now,
+        lease_until: later(now, endpoint.timeout() + settings.claim_margin),
+        expires_at: later(now, settings.delivered_ttl),
+    };
+    match ports.idempotency.claim(&key, &claim).await {
+        Ok(ClaimOutcome::Claimed) => {}
+        Ok(ClaimOutcome::Completed { .. } | ClaimOutcome::InProgress { .. }) => {
+            return Attempted::Skipped(message_id)
+        }
+        Err(_) => return Attempted::Failed(message_id),
+    }
+
+    let number = job.attempts + 1;
+    let body = job.event.to_body();
+    let request = OutgoingRequest {
+        url: endpoint.url.as_str().to_owned(),
+        headers: webhook::headers(endpoint, &job, number, &body, now),
+        body,
+        timeout: endpoint.timeout(),
+    };
+    let sent = ports.sender.send(request).await;
+    let finished = env.now();
+    let verdict = classify(&sent.result, finished);
+    let record = AttemptRecord::from_result(number, &sent.result, sent.latency, now);
+    let next = job.after_attempt(record);
+    let jitter = Jitter::from_unit(env.entropy.unit());
+
+    let follow_up = match decide(verdict, &endpoint.retry, number, jitter) {
+        Decision::Delivered => {
+            let detail = serde_json::to_string(&next.history).unwrap_or_default();
+            // Delivered either way; a lost completion only weakens duplicate suppression.
+            let _ = ports
+                .idempotency
+                .complete(&key, claim.token, &detail, claim.expires_at)
+                .await;
+            FollowUp::Done
+        }
+        Decision::RetryIn(delay) => {
+            let (delay, not_before) = schedule(later(finished, delay), finished);
+            let mut job = next;
+            job.not_before = not_before;
+            FollowUp::Enqueue {
+                enqueue: Enqueue { job, delay },
+                claim: Some((key, claim.token)),
+            }
+        }
+        Decision::GiveUp(reason) => FollowUp::DeadLetter(DeadLetter { reason, job: next }),
+    };
+    Attempted::Sent {
+        message_id,
+        success: verdict.is_success(),
+        follow_up: Box::new(follow_up),
+    }
+}

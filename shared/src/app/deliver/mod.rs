@@ -1,0 +1,180 @@
+//! The worker's use case: deliver a batch of jobs from the queue. Per job: not-before,
+//! circuit, rate, send, outcome, then ack, re-enqueue with a delay, or dead-letter. Only
+//! infrastructure errors leave a message unacknowledged, so the queue redelivers it.
+
+mod group;
+mod state;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::future::join_all;
+
+use super::Env;
+use crate::domain::delivery::{schedule, DeadLetter, DeliveryJob};
+use crate::domain::ids::EndpointId;
+use crate::ports::{
+    DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue, IdempotencyKey,
+    IdempotencyStore, Sender,
+};
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// How long a delivered delivery id is remembered (DESIGN: 7 days).
+    pub delivered_ttl: Duration,
+    /// Added to the endpoint's timeout for the in-progress claim on a delivery, so a
+    /// crashed worker's claim lapses before the queue redelivers its message.
+    pub claim_margin: Duration,
+    /// Compare-and-set rounds on an endpoint's state before giving up for this batch.
+    pub cas_rounds: u32,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            delivered_ttl: Duration::from_secs(7 * 24 * 3600),
+            claim_margin: Duration::from_secs(5),
+            cas_rounds: 16,
+        }
+    }
+}
+
+pub struct WorkerPorts<'a> {
+    pub endpoints: &'a dyn EndpointStore,
+    pub state: &'a dyn EndpointStateStore,
+    pub idempotency: &'a dyn IdempotencyStore,
+    pub queue: &'a dyn DeliveryQueue,
+    pub dead_letters: &'a dyn DeadLetterQueue,
+    pub sender: &'a dyn Sender,
+}
+
+/// A message as the queue handed it over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub message_id: String,
+    pub body: String,
+}
+
+/// What became of a batch. `failed` lists the messages to leave on the queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub failed: Vec<String>,
+    pub delivered: u32,
+    pub retried: u32,
+    pub deferred_circuit: u32,
+    pub deferred_rate: u32,
+    pub dead_lettered: u32,
+    /// Jobs already delivered or being delivered elsewhere, acknowledged without sending.
+    pub duplicates: u32,
+    /// Jobs carried forward because their `not_before` lies beyond the queue's delay limit.
+    pub hopped: u32,
+}
+
+/// Follow-up work for one message; it is acknowledged only once this has been done.
+#[derive(Debug)]
+pub(crate) enum FollowUp {
+    Done,
+    Enqueue {
+        enqueue: Enqueue,
+        /// The delivery claim to give up if re-enqueueing fails, so the redelivered
+        /// message may claim it again at once.
+        claim: Option<(IdempotencyKey, u64)>,
+    },
+    DeadLetter(DeadLetter),
+    /// Infrastructure trouble: leave the message for the queue to redeliver.
+    Redeliver,
+}
+
+pub async fn deliver_batch(
+    ports: &WorkerPorts<'_>,
+    settings: &WorkerSettings,
+    env: Env<'_>,
+    messages: Vec<Received>,
+) -> BatchReport {
+    let now = env.now();
+    let mut report = BatchReport::default();
+    let mut follow_ups: Vec<(String, FollowUp)> = Vec::new();
+    let mut groups: BTreeMap<EndpointId, Vec<(String, DeliveryJob)>> = BTreeMap::new();
+
+    for message in messages {
+        match serde_json::from_str::<DeliveryJob>(&message.body) {
+            // Nothing can be done with it here: redelivered until the queue redrives it to
+            // the DLQ, where it is recorded.
+            Err(_) => report.failed.push(message.message_id),
+            Ok(job) => match job.not_before.filter(|t| *t > now) {
+                Some(due) => {
+                    let (delay, not_before) = schedule(due, now);
+                    let mut job = job;
+                    job.not_before = not_before;
+                    report.hopped += 1;
+                    follow_ups.push((
+                        message.message_id,
+                        FollowUp::Enqueue {
+                            enqueue: Enqueue { job, delay },
+                            claim: None,
+                        },
+                    ));
+                }
+                None => groups
+                    .entry(job.endpoint_id.clone())
+                    .or_default()
+                    .push((message.message_id, job)),
+            },
+        }
+    }
+
+    let outcomes = join_all(
+        groups
+            .into_iter()
+            .map(|(endpoint_id, jobs)| group::deliver(ports, settings, env, endpoint_id, jobs)),
+    )
+    .await;
+    for outcome in outcomes {
+        outcome.counts.add_to(&mut report);
+        follow_ups.extend(outcome.follow_ups);
+    }
+
+    flush(ports, follow_ups, &mut report).await;
+    report
+}
+
+/// Sends every re-enqueue in one call and every dead letter in another; the messages
+/// behind a failed call stay on the queue.
+async fn flush(
+    ports: &WorkerPorts<'_>,
+    follow_ups: Vec<(String, FollowUp)>,
+    report: &mut BatchReport,
+) {
+    let mut enqueues = Vec::new();
+    let mut letters = Vec::new();
+    for (message_id, follow_up) in follow_ups {
+        match follow_up {
+            FollowUp::Done => {}
+            FollowUp::Redeliver => report.failed.push(message_id),
+            FollowUp::Enqueue { enqueue, claim } => enqueues.push((message_id, enqueue, claim)),
+            FollowUp::DeadLetter(letter) => letters.push((message_id, letter)),
+        }
+    }
+
+    if !enqueues.is_empty() {
+        let jobs = enqueues.iter().map(|(_, e, _)| e.clone()).collect();
+        if ports.queue.enqueue(jobs).await.is_err() {
+            for (message_id, _, claim) in enqueues {
+                if let Some((key, token)) = claim {
+                    // Best effort: a claim that stays lapses before the redelivery anyway.
+                    let _ = ports.idempotency.release(&key, token).await;
+                }
+                report.failed.push(message_id);
+            }
+        }
+    }
+    if !letters.is_empty() {
+        let count = u32::try_from(letters.len()).unwrap_or(u32::MAX);
+        let batch = letters.iter().map(|(_, l)| l.clone()).collect();
+        if ports.dead_letters.dead_letter(batch).await.is_err() {
+            report.failed.extend(letters.into_iter().map(|(id, _)| id));
+        } else {
+            report.dead_lettered += count;
+        }
+    }
+}

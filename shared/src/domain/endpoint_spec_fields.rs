@@ -1,0 +1,242 @@
+//! Readers for an endpoint body's structured fields (event types, headers, rate limit,
+//! circuit, retry) and the error collector they share, so one bad field never hides another.
+
+use serde_json::{Map, Value};
+
+use super::MAX_EVENT_TYPES;
+use crate::domain::circuit::CircuitConfig;
+use crate::domain::endpoint::{escaped_field_path, ExtraHeaders};
+use crate::domain::filter::TypePattern;
+use crate::domain::rate_limit::RateLimit;
+use crate::domain::retry::RetryPolicy;
+use crate::domain::validation::{check_label, field_path, FieldError};
+
+pub(super) fn event_types(v: &Value, e: &mut Errors) -> Option<Vec<TypePattern>> {
+    const F: &str = "event_types";
+    let items = e.array(F, v)?;
+    if items.is_empty() || items.len() > MAX_EVENT_TYPES {
+        let message = format!("must list 1 to {MAX_EVENT_TYPES} patterns (\"*\" selects all)");
+        e.push(F, message);
+        return None;
+    }
+    let mut patterns = Vec::with_capacity(items.len());
+    let before = e.0.len();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("{F}[{i}]");
+        match e
+            .string(&path, item)
+            .and_then(|s| e.take(&path, TypePattern::parse(s)))
+        {
+            Some(p) if patterns.contains(&p) => e.push(&path, "is listed twice"),
+            Some(p) => patterns.push(p),
+            None => {}
+        }
+    }
+    (e.0.len() == before).then_some(patterns)
+}
+
+pub(super) fn headers(v: &Value, e: &mut Errors) -> Option<ExtraHeaders> {
+    let obj = e.object("headers", v)?;
+    let before = e.0.len();
+    let mut entries = Vec::with_capacity(obj.len());
+    for (name, value) in obj {
+        let text = value.as_str().unwrap_or_else(|| {
+            e.push(&escaped_field_path("headers", name), "must be a string");
+            // A stand-in (valid) value keeps the name and count rules checking this header.
+            ""
+        });
+        entries.push((name.as_str(), text));
+    }
+    match ExtraHeaders::validate(entries, "headers") {
+        Ok(headers) => (e.0.len() == before).then_some(headers),
+        Err(errors) => {
+            e.0.extend(errors);
+            None
+        }
+    }
+}
+
+pub(super) fn rate_limit(v: &Value, e: &mut Errors) -> Option<RateLimit> {
+    const F: &str = "rate_limit";
+    let obj = e.kind(F, v.as_object(), "an object or null")?;
+    let before = e.0.len();
+    let (mut rps, mut burst) = (None, None);
+    for (k, v) in obj {
+        let f = escaped_field_path(F, k);
+        match k.as_str() {
+            "requests_per_second" => rps = e.number(&f, v),
+            "burst_size" => burst = e.u32(&f, v),
+            _ => e.push(&f, "unknown field"),
+        }
+    }
+    e.require(F, obj, &["requests_per_second", "burst_size"]);
+    let limit = RateLimit {
+        requests_per_second: rps?,
+        burst_size: burst?,
+    };
+    e.validated(before, limit.validate(F), limit)
+}
+
+pub(super) fn circuit(v: &Value, base: &CircuitConfig, e: &mut Errors) -> Option<CircuitConfig> {
+    const F: &str = "circuit";
+    let obj = e.object(F, v)?;
+    let before = e.0.len();
+    let mut config = *base;
+    for (k, v) in obj {
+        let f = escaped_field_path(F, k);
+        let slot = match k.as_str() {
+            "failure_threshold" => &mut config.failure_threshold,
+            "success_threshold" => &mut config.success_threshold,
+            "half_open_max_requests" => &mut config.half_open_max_requests,
+            "open_timeout_secs" => {
+                config.open_timeout_secs = e.integer(&f, v).unwrap_or(config.open_timeout_secs);
+                continue;
+            }
+            _ => {
+                e.push(&f, "unknown field");
+                continue;
+            }
+        };
+        *slot = e.u32(&f, v).unwrap_or(*slot);
+    }
+    e.validated(before, config.validate(F), config)
+}
+
+/// `{"schedule_secs": [...]}`, or the exponential form with all four of its fields.
+pub(super) fn retry(v: &Value, e: &mut Errors) -> Option<RetryPolicy> {
+    const F: &str = "retry";
+    const EXPONENTIAL: [&str; 4] = [
+        "initial_delay_ms",
+        "backoff_multiplier",
+        "max_delay_ms",
+        "max_retries",
+    ];
+    let obj = e.object(F, v)?;
+    let before = e.0.len();
+    let path = |k: &str| field_path(F, k);
+    let policy = if let Some(schedule) = obj.get("schedule_secs") {
+        e.only(F, obj, &["schedule_secs"]);
+        let delays = e.array(&path("schedule_secs"), schedule)?;
+        let parsed: Vec<Option<u64>> = (delays.iter().enumerate())
+            .map(|(i, d)| e.integer(&format!("{F}.schedule_secs[{i}]"), d))
+            .collect();
+        RetryPolicy::Schedule {
+            schedule_secs: parsed.into_iter().collect::<Option<Vec<u64>>>()?,
+        }
+    } else if EXPONENTIAL.iter().any(|k| obj.contains_key(*k)) {
+        e.only(F, obj, &EXPONENTIAL);
+        e.require(F, obj, &EXPONENTIAL);
+        let mut integer = |k: &str| obj.get(k).and_then(|v| e.integer(&path(k), v));
+        let (initial, max_delay) = (integer("initial_delay_ms"), integer("max_delay_ms"));
+        let multiplier =
+            (obj.get("backoff_multiplier")).and_then(|v| e.number(&path("backoff_multiplier"), v));
+        let max_retries = (obj.get("max_retries")).and_then(|v| e.u32(&path("max_retries"), v));
+        RetryPolicy::Exponential {
+            initial_delay_ms: initial?,
+            backoff_multiplier: multiplier?,
+            max_delay_ms: max_delay?,
+            max_retries: max_retries?,
+        }
+    } else {
+        let forms = "must be {\"schedule_secs\": [...]} or {\"initial_delay_ms\", \
+                     \"backoff_multiplier\", \"max_delay_ms\", \"max_retries\"}";
+        e.push(F, forms);
+        return None;
+    };
+    e.validated(before, policy.validate(F), policy)
+}
+
+/// Collects field errors; each reader returns `None` after recording why.
+#[derive(Default)]
+pub(super) struct Errors(pub(super) Vec<FieldError>);
+
+impl Errors {
+    pub(super) fn push(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    pub(super) fn take<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|message| self.push(field, message)).ok()
+    }
+
+    pub(super) fn kind<T>(&mut self, field: &str, value: Option<T>, what: &str) -> Option<T> {
+        if value.is_none() {
+            self.push(field, format!("must be {what}"));
+        }
+        value
+    }
+
+    pub(super) fn string<'v>(&mut self, field: &str, v: &'v Value) -> Option<&'v str> {
+        self.kind(field, v.as_str(), "a string")
+    }
+
+    pub(super) fn boolean(&mut self, field: &str, v: &Value) -> Option<bool> {
+        self.kind(field, v.as_bool(), "a boolean")
+    }
+
+    pub(super) fn integer(&mut self, field: &str, v: &Value) -> Option<u64> {
+        self.kind(field, v.as_u64(), "a non-negative integer")
+    }
+
+    pub(super) fn u32(&mut self, field: &str, v: &Value) -> Option<u32> {
+        let n = v.as_u64().and_then(|n| u32::try_from(n).ok());
+        self.kind(field, n, "an integer from 0 to 4294967295")
+    }
+
+    pub(super) fn number(&mut self, field: &str, v: &Value) -> Option<f64> {
+        self.kind(field, v.as_f64(), "a number")
+    }
+
+    pub(super) fn array<'v>(&mut self, field: &str, v: &'v Value) -> Option<&'v Vec<Value>> {
+        self.kind(field, v.as_array(), "an array")
+    }
+
+    pub(super) fn object<'v>(
+        &mut self,
+        field: &str,
+        v: &'v Value,
+    ) -> Option<&'v Map<String, Value>> {
+        self.kind(field, v.as_object(), "an object")
+    }
+
+    /// A nullable free-text label: `null` clears it.
+    pub(super) fn label(
+        &mut self,
+        field: &str,
+        v: &Value,
+        max_chars: usize,
+    ) -> Option<Option<String>> {
+        if v.is_null() {
+            return Some(None);
+        }
+        let s = self.string(field, v)?;
+        self.take(
+            field,
+            check_label(s, max_chars).map(|()| Some(s.to_owned())),
+        )
+    }
+
+    /// Reports every key of `obj` outside `allowed` as unknown.
+    pub(super) fn only(&mut self, parent: &str, obj: &Map<String, Value>, allowed: &[&str]) {
+        for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
+            self.push(&escaped_field_path(parent, key), "unknown field");
+        }
+    }
+
+    pub(super) fn require(&mut self, parent: &str, obj: &Map<String, Value>, keys: &[&str]) {
+        for key in keys.iter().filter(|k| !obj.contains_key(**k)) {
+            self.push(&field_path(parent, key), "is required");
+        }
+    }
+
+    /// `value` if neither its reader (errors since `before`) nor its own rules found fault.
+    pub(super) fn validated<T>(
+        &mut self,
+        before: usize,
+        rules: Vec<FieldError>,
+        value: T,
+    ) -> Option<T> {
+        self.0.extend(rules);
+        (self.0.len() == before).then_some(value)
+    }
+}

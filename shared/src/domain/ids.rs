@@ -1,0 +1,174 @@
+//! Identifiers: parsed at the edge, generated time-ordered (ULID) with the clock and
+//! randomness passed in, and derived deterministically where idempotency depends on it.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+const MAX_ID_CHARS: usize = 128;
+
+fn check_id(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if value.len() > MAX_ID_CHARS {
+        return Err(format!("must be at most {MAX_ID_CHARS} characters"));
+    }
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+    {
+        return Err("may contain only letters, digits, '_', '-', '.' and ':'".into());
+    }
+    Ok(())
+}
+
+/// A ULID string with a prefix: sortable by creation time, unique without coordination.
+fn time_ordered(prefix: &str, now: DateTime<Utc>, random: u128) -> String {
+    let millis = u64::try_from(now.timestamp_millis()).unwrap_or(0);
+    format!("{prefix}{}", ulid::Ulid::from_parts(millis, random))
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Accepts 1–128 characters of `[A-Za-z0-9_.:-]`.
+            pub fn parse(value: &str) -> Result<Self, String> {
+                check_id(value).map(|()| Self(value.to_owned()))
+            }
+
+            /// A new time-ordered id (`
+            #[doc = $prefix]
+            /// ` + ULID).
+            pub fn generate(now: DateTime<Utc>, random: u128) -> Self {
+                Self(time_ordered($prefix, now, random))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(value: String) -> Result<Self, String> {
+                check_id(&value).map(|()| Self(value))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An event's id: the producer's idempotency key, or generated at ingest.
+    EventId,
+    "evt_"
+);
+id_type!(
+    /// An endpoint (subscription) id.
+    EndpointId,
+    "ep_"
+);
+
+/// One (event, endpoint) delivery. Derived, never generated, so a job enqueued twice maps
+/// to one idempotency key and is delivered once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DeliveryId(String);
+
+impl DeliveryId {
+    pub fn derive(event: &EventId, endpoint: &EndpointId) -> Self {
+        // A hash rather than concatenation keeps the id fixed-length and free of separators
+        // that either part might contain.
+        let digest = Sha256::new()
+            .chain_update(event.as_str())
+            .chain_update([0u8])
+            .chain_update(endpoint.as_str())
+            .finalize();
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        Self(format!("dlv_{hex}"))
+    }
+
+    pub fn parse(value: &str) -> Result<Self, String> {
+        check_id(value).map(|()| Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for DeliveryId {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        check_id(&value).map(|()| Self(value))
+    }
+}
+
+impl From<DeliveryId> for String {
+    fn from(id: DeliveryId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for DeliveryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn generated_ids_sort_by_time() {
+        let t1 = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let t2 = Utc.timestamp_opt(1_700_000_001, 0).unwrap();
+        let a = EventId::generate(t1, u128::MAX);
+        let b = EventId::generate(t2, 0);
+        assert!(a.as_str().starts_with("evt_"));
+        assert!(a < b);
+        assert!(EventId::parse(a.as_str()).is_ok());
+    }
+
+    #[test]
+    fn ids_reject_bad_characters_and_lengths() {
+        assert!(EventId::parse("").is_err());
+        assert!(EventId::parse("has space").is_err());
+        assert!(EventId::parse(&"x".repeat(129)).is_err());
+        assert!(EndpointId::parse("ep_01J:ok-1.2").is_ok());
+    }
+
+    #[test]
+    fn delivery_ids_are_deterministic_and_distinct() {
+        let e = EventId::parse("evt_1").unwrap();
+        let a = EndpointId::parse("ep_a").unwrap();
+        let b = EndpointId::parse("ep_b").unwrap();
+        assert_eq!(DeliveryId::derive(&e, &a), DeliveryId::derive(&e, &a));
+        assert_ne!(DeliveryId::derive(&e, &a), DeliveryId::derive(&e, &b));
+        // The separator keeps ("evt_1", "ep_a") apart from ("evt_1e", "p_a").
+        let e2 = EventId::parse("evt_1e").unwrap();
+        let a2 = EndpointId::parse("p_a").unwrap();
+        assert_ne!(DeliveryId::derive(&e, &a), DeliveryId::derive(&e2, &a2));
+    }
+}

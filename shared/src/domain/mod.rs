@@ -1,0 +1,20 @@
+//! The pure core: every decision authhooks makes, with time and randomness passed in.
+//!
+//! Nothing here imports an async runtime, an AWS SDK, an HTTP stack or a Lambda crate, so the
+//! module compiles for consumers that only verify webhooks (`default-features = false`).
+
+pub mod admission;
+pub mod circuit;
+pub mod delivery;
+pub mod destination;
+pub mod endpoint;
+pub mod endpoint_spec;
+pub mod event;
+pub mod filter;
+pub mod ids;
+pub mod outcome;
+pub mod rate_limit;
+pub mod retry;
+pub mod signature;
+pub mod validation;
+pub mod webhook;

@@ -1,0 +1,18 @@
+//! authhooks: reliable, signed webhooks for identity events.
+//!
+//! The crate is layered so that each consumer takes only what it needs:
+//! - [`domain`] is pure: validation, matching, signing, retry timing, circuit and rate-limit
+//!   arithmetic, outcome classification. It is all a webhook receiver needs
+//!   (`default-features = false`).
+//! - `ports` (feature `app`) are the small async traits the use cases run over, with
+//!   in-memory adapters in `adapters::memory` that behave like the real ones.
+//! - `app` (feature `app`) holds the use cases the Lambdas and local mode run.
+
+pub mod domain;
+
+#[cfg(feature = "app")]
+pub mod adapters;
+#[cfg(feature = "app")]
+pub mod app;
+#[cfg(feature = "app")]
+pub mod ports;
