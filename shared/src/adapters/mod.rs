@@ -2,3 +2,10 @@
 //! adapters are feature-gated.
 
 pub mod memory;
+
+#[cfg(feature = "aws")]
+pub mod dynamodb;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "aws")]
+pub mod sqs;

@@ -1,0 +1,1 @@
+//! DynamoDB adapters: endpoints, state (idempotency + per-endpoint), failures.

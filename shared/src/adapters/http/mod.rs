@@ -1,0 +1,1 @@
+//! The HTTP sender: reqwest with rustls, no redirects, SSRF guard after DNS resolution.

@@ -1,0 +1,1 @@
+//! The SQS adapter: batched sends with per-message delays.
