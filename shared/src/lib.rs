@@ -12,7 +12,13 @@ pub mod domain;
 
 #[cfg(feature = "app")]
 pub mod adapters;
+#[cfg(feature = "http")]
+pub mod api;
 #[cfg(feature = "app")]
 pub mod app;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+#[cfg(feature = "local")]
+pub mod local;
 #[cfg(feature = "app")]
 pub mod ports;

@@ -64,7 +64,7 @@ pub trait EndpointStore: Send + Sync {
     /// Creates or replaces the endpoint.
     async fn put(&self, endpoint: &Endpoint) -> Result<(), PortError>;
     async fn get(&self, id: &EndpointId) -> Result<Option<Endpoint>, PortError>;
-    /// Endpoints in id order.
+    /// One page of endpoints; following `next_cursor` visits each exactly once.
     async fn list(&self, page: PageRequest) -> Result<Page<Endpoint>, PortError>;
     /// Whether it existed.
     async fn delete(&self, id: &EndpointId) -> Result<bool, PortError>;
@@ -141,6 +141,12 @@ pub trait IdempotencyStore: Send + Sync {
     ) -> Result<(), PortError>;
     /// Gives the claim up (the work failed half-way), if it is still the caller's.
     async fn release(&self, key: &IdempotencyKey, token: u64) -> Result<(), PortError>;
+    /// The live record under `key`, for inspection (`None` when absent or expired).
+    async fn peek(
+        &self,
+        key: &IdempotencyKey,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ClaimOutcome>, PortError>;
 }
 
 /// A value with the version it was read at, for compare-and-set.

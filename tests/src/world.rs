@@ -115,7 +115,7 @@ impl World {
             queue,
         };
         let bytes = serde_json::to_vec(body).unwrap();
-        ingest(&ports, &self.ingest_settings, self.env(), &bytes).await
+        ingest(&ports, &self.ingest_settings, self.env(), &bytes, None).await
     }
 
     /// One round of what SQS and Lambda do: a batch of up to ten visible deliveries to the

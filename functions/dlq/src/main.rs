@@ -1,13 +1,20 @@
-//! The dlq Lambda's entry point. It only wires configuration, adapters and the runtime to
-//! the use case in `authhooks::app`; the AWS adapters it needs are not part of the
-//! workspace yet, so for now it refuses to start rather than pretend to run.
+//! The dlq Lambda (SQS event source on the DLQ, ReportBatchItemFailures): configuration and
+//! clients once, then each batch of dead letters recorded.
 
-use std::process::ExitCode;
+use std::sync::Arc;
 
-fn main() -> ExitCode {
-    eprintln!(
-        "authhooks-dlq {}: the AWS adapters are not built yet; run `authhooks dev` locally",
-        env!("CARGO_PKG_VERSION")
-    );
-    ExitCode::FAILURE
+use authhooks::lambda::{telemetry, wiring::Recorder};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{service_fn, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    telemetry::init();
+    let recorder = Arc::new(Recorder::from_env().await?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let recorder = recorder.clone();
+        async move { Ok::<SqsBatchResponse, lambda_runtime::Error>(recorder.handle(event.payload).await) }
+    }))
+    .await
+    .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
 }

@@ -1,13 +1,17 @@
-//! The ingest Lambda's entry point. It only wires configuration, adapters and the runtime to
-//! the use case in `authhooks::app`; the AWS adapters it needs are not part of the
-//! workspace yet, so for now it refuses to start rather than pretend to run.
+//! The ingest Lambda (Function URL): configuration and clients once, then the shared ingest
+//! router under lambda_http.
 
-use std::process::ExitCode;
+use std::sync::Arc;
 
-fn main() -> ExitCode {
-    eprintln!(
-        "authhooks-ingest {}: the AWS adapters are not built yet; run `authhooks dev` locally",
-        env!("CARGO_PKG_VERSION")
-    );
-    ExitCode::FAILURE
+use authhooks::api::{admin::not_found_fallback, ingest};
+use authhooks::lambda::{telemetry, wiring};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    telemetry::init();
+    let api = wiring::ingest_api().await?;
+    let app = not_found_fallback(ingest::router(Arc::new(api)));
+    lambda_http::run(app)
+        .await
+        .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
 }

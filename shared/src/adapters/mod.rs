@@ -1,6 +1,7 @@
 //! Adapters: the ports' implementations. `memory` is always built; the AWS and HTTP
 //! adapters are feature-gated.
 
+pub mod cache;
 pub mod memory;
 
 #[cfg(feature = "aws")]

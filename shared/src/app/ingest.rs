@@ -13,7 +13,7 @@ use crate::domain::delivery::{later, DeliveryJob};
 use crate::domain::endpoint::Endpoint;
 use crate::domain::event::{parse_submission, Event, EventLimits, SubmissionError};
 use crate::domain::filter::matches;
-use crate::domain::ids::{EndpointId, EventId};
+use crate::domain::ids::{seeded_random, EndpointId, EventId};
 use crate::domain::signature::{verify, Secret, SignedHeaders, VerifyError};
 use crate::ports::{
     Claim, ClaimOutcome, DeliveryQueue, EndpointStore, Enqueue, IdempotencyKey, IdempotencyStore,
@@ -71,29 +71,43 @@ pub enum IngestError {
     Unavailable(#[from] PortError),
 }
 
+/// The signed request a submission came in: its id and time. Generated event ids derive
+/// from them, so a replay of the same request is a duplicate rather than new events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedRequest<'a> {
+    pub id: &'a str,
+    pub at: DateTime<Utc>,
+}
+
 pub struct IngestPorts<'a> {
     pub endpoints: &'a dyn EndpointStore,
     pub idempotency: &'a dyn IdempotencyStore,
     pub queue: &'a dyn DeliveryQueue,
 }
 
-/// Checks the producer's Standard Webhooks signature, when a secret is configured.
-pub fn authenticate(
+/// Checks the producer's Standard Webhooks signature when a secret is configured, and
+/// returns the request it proved (`None` when signatures are off: IAM authenticates).
+pub fn authenticate<'h>(
     settings: &IngestSettings,
-    headers: &SignedHeaders<'_>,
+    headers: &SignedHeaders<'h>,
     body: &[u8],
     now: DateTime<Utc>,
-) -> Result<(), IngestError> {
-    match &settings.secret {
-        Some(secret) => Ok(verify(
-            [secret],
-            headers,
-            body,
-            now.timestamp(),
-            settings.tolerance_secs,
-        )?),
-        None => Ok(()),
-    }
+) -> Result<Option<SignedRequest<'h>>, IngestError> {
+    let Some(secret) = &settings.secret else {
+        return Ok(None);
+    };
+    verify([secret], headers, body, now.timestamp(), settings.tolerance_secs)?;
+    // verify() accepted the timestamp, so it parses.
+    let at = headers
+        .timestamp
+        .parse::<i64>()
+        .ok()
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+        .unwrap_or(now);
+    Ok(Some(SignedRequest {
+        id: headers.id,
+        at,
+    }))
 }
 
 /// Validates and fans out an already authenticated submission (one event or a batch).
@@ -102,9 +116,20 @@ pub async fn ingest(
     settings: &IngestSettings,
     env: Env<'_>,
     body: &[u8],
+    request: Option<SignedRequest<'_>>,
 ) -> Result<Vec<Accepted>, IngestError> {
     let now = env.now();
-    let events = parse_submission(body, &settings.limits, now, &mut || env.entropy.u128())?;
+    let events = match request {
+        Some(request) => {
+            let mut n = 0u64;
+            let mut seeded = || {
+                n += 1;
+                seeded_random(request.id, n)
+            };
+            parse_submission(body, &settings.limits, request.at, &mut seeded)?
+        }
+        None => parse_submission(body, &settings.limits, now, &mut || env.entropy.u128())?,
+    };
     let endpoints = crate::ports::list_all_endpoints(ports.endpoints).await?;
 
     let claim = Claim {

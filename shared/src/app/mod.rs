@@ -1,6 +1,7 @@
 //! The use cases, as functions over ports: what the Lambdas and local mode run. They parse
 //! nothing from the wire and decide nothing themselves; the domain decides, they sequence.
 
+pub mod admin;
 pub mod deliver;
 pub mod failures;
 pub mod ingest;

@@ -178,7 +178,11 @@ pub struct FailureRecord {
 
 impl FailureRecord {
     pub fn id_for(job: &DeliveryJob) -> String {
-        format!("{}.{}", job.delivery_id, job.generation)
+        Self::id_of(&job.delivery_id, job.generation)
+    }
+
+    pub fn id_of(delivery: &DeliveryId, generation: u32) -> String {
+        format!("{delivery}.{generation}")
     }
 
     pub fn new(job: DeliveryJob, reason: FailureReason, failed_at: DateTime<Utc>) -> Self {

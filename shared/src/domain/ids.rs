@@ -31,6 +31,19 @@ fn time_ordered(prefix: &str, now: DateTime<Utc>, random: u128) -> String {
     format!("{prefix}{}", ulid::Ulid::from_parts(millis, random))
 }
 
+/// Deterministic stand-in for randomness: the `n`-th value derived from `seed`. Ingest seeds
+/// generated event ids with the signed request's id, so a replayed request maps onto the
+/// same event ids and is recognised as a duplicate instead of being delivered again.
+pub fn seeded_random(seed: &str, n: u64) -> u128 {
+    let digest = Sha256::new()
+        .chain_update(seed.as_bytes())
+        .chain_update(n.to_be_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    u128::from_be_bytes(bytes)
+}
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
@@ -157,6 +170,13 @@ mod tests {
         assert!(EventId::parse("has space").is_err());
         assert!(EventId::parse(&"x".repeat(129)).is_err());
         assert!(EndpointId::parse("ep_01J:ok-1.2").is_ok());
+    }
+
+    #[test]
+    fn seeded_values_repeat_per_seed_and_index() {
+        assert_eq!(seeded_random("msg_1", 0), seeded_random("msg_1", 0));
+        assert_ne!(seeded_random("msg_1", 0), seeded_random("msg_1", 1));
+        assert_ne!(seeded_random("msg_1", 0), seeded_random("msg_2", 0));
     }
 
     #[test]

@@ -10,14 +10,14 @@ mod state;
 pub use clock::{ManualClock, SeededEntropy};
 pub use endpoints::MemoryEndpointStore;
 pub use failures::MemoryFailureStore;
-pub use queue::{MemoryQueue, QueueMessage, QueueSettings};
+pub use queue::{MemoryQueue, QueueMessage, QueueSettings, Wakeup};
 pub use state::MemoryStateStore;
 
 use std::sync::{Mutex, MutexGuard};
 
 /// Locks a mutex, recovering the data if another thread panicked while holding it: every
 /// critical section here leaves the data consistent, so the poison carries no meaning.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -53,10 +53,14 @@ struct Inner {
     next: u64,
 }
 
+/// Called after every send, so a consumer can wake up instead of polling.
+pub type Wakeup = Box<dyn Fn() + Send + Sync>;
+
 pub struct MemoryQueue {
     clock: Arc<dyn Clock>,
     settings: QueueSettings,
     dead_letter: Option<Arc<MemoryQueue>>,
+    wakeup: Option<Wakeup>,
     inner: Mutex<Inner>,
 }
 
@@ -75,8 +79,14 @@ impl MemoryQueue {
             clock,
             settings,
             dead_letter: None,
+            wakeup: None,
             inner: Mutex::new(Inner::default()),
         }
+    }
+
+    pub fn with_wakeup(mut self, wakeup: Wakeup) -> Self {
+        self.wakeup = Some(wakeup);
+        self
     }
 
     /// Messages received `max_receive_count` times without being deleted move there.
@@ -97,6 +107,10 @@ impl MemoryQueue {
             receive_count: 0,
             receipt: None,
         });
+        drop(inner);
+        if let Some(wakeup) = &self.wakeup {
+            wakeup();
+        }
         id
     }
 

@@ -109,6 +109,25 @@ impl IdempotencyStore for MemoryStateStore {
         }
         Ok(())
     }
+
+    async fn peek(
+        &self,
+        key: &IdempotencyKey,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ClaimOutcome>, PortError> {
+        let records = lock(&self.records);
+        Ok(records
+            .get(key)
+            .filter(|r| r.expires_at > now)
+            .map(|r| match &r.status {
+                Status::Completed { detail } => ClaimOutcome::Completed {
+                    detail: detail.clone(),
+                },
+                Status::InProgress { lease_until } => ClaimOutcome::InProgress {
+                    lease_until: *lease_until,
+                },
+            }))
+    }
 }
 
 #[async_trait]

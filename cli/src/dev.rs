@@ -1,0 +1,102 @@
+//! `authhooks dev`: the whole pipeline in one process on loopback, with the URLs, secrets
+//! and a copy-paste example printed on start, and a drain on Ctrl-C.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use anyhow::Context;
+use authhooks::domain::signature::Secret;
+use authhooks::local::{LocalConfig, LocalMode};
+use authhooks::ports::{Entropy, SystemEntropy};
+use base64::Engine;
+
+#[derive(Debug, clap::Args)]
+pub struct DevArgs {
+    /// Port for ingest and admin on 127.0.0.1.
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+    /// Bearer token the admin API requires (generated when absent).
+    #[arg(long, env = "AUTHHOOKS_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// The `whsec_` secret producers sign events with (generated when absent).
+    #[arg(long, env = "AUTHHOOKS_INGEST_SECRET", hide_env_values = true)]
+    pub ingest_secret: Option<String>,
+    /// Use this SQS/DynamoDB API (moto, or AWS) instead of memory.
+    #[arg(long, value_name = "URL")]
+    pub aws_endpoint: Option<String>,
+    /// Concurrent delivery workers.
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+}
+
+pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+    init_logging();
+    let entropy = SystemEntropy;
+    let ingest_secret = match &args.ingest_secret {
+        Some(raw) => Secret::parse(raw.trim()).context("invalid --ingest-secret")?,
+        None => Secret::generate(entropy.bytes32()),
+    };
+    let admin_token = match args.admin_token.as_deref().map(str::trim) {
+        Some("") => anyhow::bail!("--admin-token must not be empty"),
+        Some(token) => token.to_owned(),
+        None => format!(
+            "ah_{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(entropy.bytes32())
+        ),
+    };
+    let config = LocalConfig {
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
+        admin_token: admin_token.clone(),
+        ingest_secret: ingest_secret.clone(),
+        aws_endpoint: args.aws_endpoint.clone(),
+        workers: args.workers,
+    };
+    let running = LocalMode::start(config).await?;
+    print_banner(&running, &args, &admin_token, &ingest_secret);
+
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot listen for Ctrl-C")?;
+    eprintln!("\nstopping: finishing deliveries in flight…");
+    let left = running.shutdown().await;
+    if left > 0 {
+        eprintln!("stopped; {left} queued deliveries (retries not yet due) were in memory and are dropped");
+    } else {
+        eprintln!("stopped");
+    }
+    Ok(())
+}
+
+fn print_banner(running: &LocalMode, args: &DevArgs, admin_token: &str, secret: &Secret) {
+    let url = format!("http://{}", running.addr);
+    let backend = match &args.aws_endpoint {
+        Some(endpoint) => format!("SQS/DynamoDB at {endpoint}"),
+        None => "memory (state is lost on exit)".to_owned(),
+    };
+    println!("authhooks dev is running on {url} — {backend}");
+    println!();
+    println!("  ingest  POST {url}/v1/events   (Standard Webhooks signature, ingest secret)");
+    println!("  admin        {url}/v1/endpoints, /v1/failures   (Bearer admin token)");
+    println!();
+    println!("In other terminals, set:");
+    println!("  export AUTHHOOKS_URL={url}");
+    println!("  export AUTHHOOKS_ADMIN_TOKEN={admin_token}");
+    println!("  export AUTHHOOKS_INGEST_SECRET={}", secret.expose());
+    println!();
+    println!("then receive and send:");
+    println!("  authhooks listen");
+    println!(
+        "  authhooks send user.created --data '{{\"user\":{{\"id\":\"u_1\",\"email\":\"a@example.com\"}}}}'"
+    );
+    println!();
+    println!("Local mode delivers to loopback and private addresses (deployments refuse them).");
+    println!("Ctrl-C stops after the deliveries in flight.");
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,230 @@
+//! The admin API (DESIGN §3.4): endpoints here, failures and attempts in
+//! `admin_failures`. On AWS the Function URL authenticates with IAM; locally a bearer token
+//! guards it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+use super::admin_failures;
+use super::problem::Problem;
+use super::{is_json, Services};
+use crate::app::admin::{self as usecase, AdminError, AdminPorts, AdminSettings};
+use crate::domain::endpoint_spec::EndpointView;
+use crate::domain::validation::FieldError;
+use crate::ports::{Page, PageRequest};
+
+pub struct AdminApi {
+    pub services: Services,
+    pub settings: AdminSettings,
+    /// The bearer token callers must present; `None` when IAM authenticates instead.
+    pub token: Option<String>,
+}
+
+impl AdminApi {
+    pub(super) fn ports(&self) -> AdminPorts<'_> {
+        AdminPorts {
+            endpoints: self.services.endpoints.as_ref(),
+            failures: self.services.failures.as_ref(),
+            queue: self.services.queue.as_ref(),
+            idempotency: self.services.idempotency.as_ref(),
+        }
+    }
+}
+
+pub fn router(api: Arc<AdminApi>) -> Router {
+    Router::new()
+        .route("/v1/endpoints", post(create).get(list))
+        .route("/v1/endpoints/{id}", get(read).patch(update).delete(remove))
+        .route("/v1/endpoints/{id}/rotate-secret", post(rotate))
+        .route("/v1/endpoints/{id}/test", post(test))
+        .merge(admin_failures::routes())
+        .route_layer(middleware::from_fn_with_state(api.clone(), authorize))
+        .with_state(api)
+}
+
+/// Answers for paths and methods no route serves, as problem+json.
+pub fn not_found_fallback(router: Router) -> Router {
+    router
+        .fallback(|| async { Problem::not_found("no such resource").into_response() })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            )
+            .into_response()
+        })
+}
+
+async fn authorize(State(api): State<Arc<AdminApi>>, request: Request, next: Next) -> Response {
+    let Some(expected) = &api.token else {
+        return next.run(request).await;
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
+        return next.run(request).await;
+    }
+    let mut response =
+        Problem::unauthorized("a valid `authorization: Bearer <admin token>` header is required")
+            .into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// Maps a use case's error; a dependency's own message is logged, never returned.
+pub(super) fn problem(error: AdminError) -> Problem {
+    match error {
+        AdminError::Invalid(errors) => Problem::invalid(errors),
+        AdminError::NotFound(what) => Problem::not_found(format!("{what} does not exist")),
+        AdminError::Unavailable(e) => {
+            tracing::error!(error = %e, "admin dependency unavailable");
+            Problem::unavailable()
+        }
+    }
+}
+
+/// A JSON body, or the problem that explains why it is not one.
+pub(super) fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Problem> {
+    if !is_json(headers) {
+        return Err(Problem::unsupported_media_type());
+    }
+    serde_json::from_slice(body).map_err(|e| Problem::malformed(format!("invalid JSON: {e}")))
+}
+
+/// `limit` and `cursor` from the query string.
+pub(super) fn page_request(query: &HashMap<String, String>) -> Result<PageRequest, Problem> {
+    let limit = match query.get("limit") {
+        None => 50,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=PageRequest::MAX_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(Problem::malformed("invalid query").errors(vec![FieldError::new(
+                    "limit",
+                    format!("must be an integer from 1 to {}", PageRequest::MAX_LIMIT),
+                )]))
+            }
+        },
+    };
+    Ok(PageRequest {
+        limit,
+        cursor: query.get("cursor").cloned(),
+    })
+}
+
+#[derive(Serialize)]
+pub(super) struct List<T> {
+    pub(super) items: Vec<T>,
+    pub(super) next_cursor: Option<String>,
+}
+
+impl<T> List<T> {
+    pub(super) fn of<U>(page: Page<U>, view: impl Fn(U) -> T) -> Self {
+        Self {
+            items: page.items.into_iter().map(view).collect(),
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Created {
+    #[serde(flatten)]
+    endpoint: EndpointView,
+    /// Shown once: on create and on rotation only.
+    secret: String,
+}
+
+async fn create(State(api): State<Arc<AdminApi>>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let body = json_body(&headers, &body)?;
+        let env = api.services.env();
+        let (endpoint, secret) = usecase::create_endpoint(&api.ports(), &api.settings, env, &body)
+            .await
+            .map_err(problem)?;
+        tracing::info!(endpoint_id = %endpoint.id, "endpoint created");
+        let created = Created {
+            endpoint: endpoint.to_view(),
+            secret: secret.expose(),
+        };
+        Ok::<_, Problem>((StatusCode::CREATED, Json(created)))
+    };
+    result.await.into_response()
+}
+
+async fn list(State(api): State<Arc<AdminApi>>, Query(query): Query<HashMap<String, String>>) -> Response {
+    let result = async {
+        let page = usecase::list_endpoints(&api.ports(), page_request(&query)?)
+            .await
+            .map_err(problem)?;
+        Ok::<_, Problem>(Json(List::of(page, |e| e.to_view())))
+    };
+    result.await.into_response()
+}
+
+async fn read(State(api): State<Arc<AdminApi>>, Path(id): Path<String>) -> Response {
+    usecase::get_endpoint(&api.ports(), &id)
+        .await
+        .map(|e| Json(e.to_view()))
+        .map_err(problem)
+        .into_response()
+}
+
+async fn update(
+    State(api): State<Arc<AdminApi>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let body = json_body(&headers, &body)?;
+        let env = api.services.env();
+        let endpoint = usecase::update_endpoint(&api.ports(), &api.settings, env, &id, &body)
+            .await
+            .map_err(problem)?;
+        Ok::<_, Problem>(Json(endpoint.to_view()))
+    };
+    result.await.into_response()
+}
+
+async fn remove(State(api): State<Arc<AdminApi>>, Path(id): Path<String>) -> Response {
+    match usecase::delete_endpoint(&api.ports(), &id).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => problem(e).into_response(),
+    }
+}
+
+async fn rotate(State(api): State<Arc<AdminApi>>, Path(id): Path<String>) -> Response {
+    let env = api.services.env();
+    usecase::rotate_secret(&api.ports(), &api.settings, env, &id)
+        .await
+        .map(|secret| Json(json!({ "secret": secret.expose() })))
+        .map_err(problem)
+        .into_response()
+}
+
+async fn test(State(api): State<Arc<AdminApi>>, Path(id): Path<String>) -> Response {
+    let env = api.services.env();
+    usecase::send_test(&api.ports(), env, &id)
+        .await
+        .map(|event_id| (StatusCode::ACCEPTED, Json(json!({ "event_id": event_id }))))
+        .map_err(problem)
+        .into_response()
+}

@@ -1,0 +1,118 @@
+//! `POST /v1/events`: content type, size and signature checked before the body is parsed,
+//! then the ingest use case; every error is problem+json (DESIGN §3.1).
+
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use super::problem::Problem;
+use super::{is_json, Services};
+use crate::app::ingest::{authenticate, ingest, Accepted, IngestError, IngestPorts, IngestSettings};
+use crate::domain::event::SubmissionError;
+use crate::domain::signature::SignedHeaders;
+
+pub struct IngestApi {
+    pub services: Services,
+    pub settings: IngestSettings,
+}
+
+pub fn router(api: Arc<IngestApi>) -> Router {
+    Router::new()
+        .route("/v1/events", post(post_events))
+        .with_state(api)
+}
+
+#[derive(Serialize)]
+struct Answer {
+    events: Vec<Accepted>,
+}
+
+async fn post_events(State(api): State<Arc<IngestApi>>, headers: HeaderMap, body: Body) -> Response {
+    match accept(&api, &headers, body).await {
+        Ok(events) => {
+            // All duplicates: nothing new was accepted, so not 202.
+            let status = if events.iter().all(|e| e.duplicate) {
+                StatusCode::OK
+            } else {
+                StatusCode::ACCEPTED
+            };
+            (status, Json(Answer { events })).into_response()
+        }
+        Err(problem) => problem.into_response(),
+    }
+}
+
+async fn accept(api: &IngestApi, headers: &HeaderMap, body: Body) -> Result<Vec<Accepted>, Problem> {
+    if !is_json(headers) {
+        return Err(Problem::unsupported_media_type());
+    }
+    let limit = api.settings.limits.max_body_bytes;
+    let bytes = to_bytes(body, limit)
+        .await
+        .map_err(|_| Problem::too_large(format!("the body exceeds {limit} bytes")))?;
+
+    let env = api.services.env();
+    let signed = match &api.settings.secret {
+        Some(_) => Some(signed_headers(headers)?),
+        None => None,
+    };
+    let request = match &signed {
+        Some(signed) => authenticate(&api.settings, signed, &bytes, env.now()).map_err(problem)?,
+        None => None,
+    };
+
+    let ports = IngestPorts {
+        endpoints: api.services.endpoints.as_ref(),
+        idempotency: api.services.idempotency.as_ref(),
+        queue: api.services.queue.as_ref(),
+    };
+    let accepted = ingest(&ports, &api.settings, env, &bytes, request)
+        .await
+        .map_err(problem)?;
+    tracing::info!(
+        events = accepted.len(),
+        deliveries = accepted.iter().map(|a| a.deliveries).sum::<usize>(),
+        duplicates = accepted.iter().filter(|a| a.duplicate).count(),
+        "ingested"
+    );
+    Ok(accepted)
+}
+
+fn signed_headers(headers: &HeaderMap) -> Result<SignedHeaders<'_>, Problem> {
+    let get = |name: &'static str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| Problem::unauthorized(format!("missing or unreadable {name} header")))
+    };
+    Ok(SignedHeaders {
+        id: get("webhook-id")?,
+        timestamp: get("webhook-timestamp")?,
+        signature: get("webhook-signature")?,
+    })
+}
+
+fn problem(error: IngestError) -> Problem {
+    match error {
+        IngestError::Unauthorized(e) => Problem::unauthorized(e.to_string()),
+        IngestError::Invalid(SubmissionError::Malformed(detail)) => Problem::malformed(detail),
+        IngestError::Invalid(SubmissionError::TooLarge(detail)) => Problem::too_large(detail),
+        IngestError::Invalid(SubmissionError::Invalid(errors)) => Problem::invalid(errors),
+        IngestError::InProgress(id) => Problem::new(
+            StatusCode::CONFLICT,
+            "in-progress",
+            "Event in progress",
+        )
+        .detail(format!("event {id} is being accepted by another request; retry shortly")),
+        IngestError::Unavailable(e) => {
+            tracing::error!(error = %e, "ingest dependency unavailable");
+            Problem::unavailable()
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The admin API's use cases: endpoints (create, read, update, delete, rotate, test),
+//! failures (list, replay one or many) and the attempts of an event's deliveries.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::failures::{replay, ReplayError};
+use super::ingest::EventSummary;
+use super::Env;
+use crate::domain::delivery::{AttemptRecord, DeliveryJob, FailureRecord};
+use crate::domain::endpoint::{Endpoint, UrlPolicy};
+use crate::domain::endpoint_spec::{apply_patch, parse_new};
+use crate::domain::event::{Event, EventType};
+use crate::domain::ids::{DeliveryId, EndpointId, EventId};
+use crate::domain::signature::Secret;
+use crate::domain::validation::FieldError;
+use crate::ports::{
+    ClaimOutcome, DeliveryQueue, EndpointStore, Enqueue, FailureFilter, FailureStore,
+    IdempotencyKey, IdempotencyStore, Page, PageRequest, PortError,
+};
+
+/// Replays per bulk request; a larger backlog is replayed by calling again.
+pub const MAX_BULK_REPLAY: usize = 1000;
+
+/// The type of the event `POST /v1/endpoints/{id}/test` sends.
+pub const TEST_EVENT_TYPE: &str = "authhooks.test";
+
+#[derive(Debug, Clone)]
+pub struct AdminSettings {
+    pub policy: UrlPolicy,
+    /// How long a rotated-out secret keeps signing (DESIGN: 24 h).
+    pub rotation_grace: Duration,
+}
+
+pub struct AdminPorts<'a> {
+    pub endpoints: &'a dyn EndpointStore,
+    pub failures: &'a dyn FailureStore,
+    pub queue: &'a dyn DeliveryQueue,
+    pub idempotency: &'a dyn IdempotencyStore,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("invalid request")]
+    Invalid(Vec<FieldError>),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
+}
+
+impl From<ReplayError> for AdminError {
+    fn from(e: ReplayError) -> Self {
+        match e {
+            ReplayError::NotFound(id) => Self::NotFound(format!("failure {id}")),
+            ReplayError::Unavailable(e) => Self::Unavailable(e),
+        }
+    }
+}
+
+/// One attempt of one delivery, as `GET /v1/events/{id}/attempts` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttemptItem {
+    pub endpoint_id: EndpointId,
+    #[serde(flatten)]
+    pub record: AttemptRecord,
+}
+
+pub async fn create_endpoint(
+    ports: &AdminPorts<'_>,
+    settings: &AdminSettings,
+    env: Env<'_>,
+    body: &Value,
+) -> Result<(Endpoint, Secret), AdminError> {
+    let (endpoint, secret) = parse_new(
+        body,
+        &settings.policy,
+        env.now(),
+        &mut || env.entropy.u128(),
+        env.entropy.bytes32(),
+    )
+    .map_err(AdminError::Invalid)?;
+    ports.endpoints.put(&endpoint).await?;
+    Ok((endpoint, secret))
+}
+
+pub async fn get_endpoint(ports: &AdminPorts<'_>, id: &str) -> Result<Endpoint, AdminError> {
+    let not_found = || AdminError::NotFound(format!("endpoint {id}"));
+    let id = EndpointId::parse(id).map_err(|_| not_found())?;
+    ports.endpoints.get(&id).await?.ok_or_else(not_found)
+}
+
+pub async fn list_endpoints(
+    ports: &AdminPorts<'_>,
+    page: PageRequest,
+) -> Result<Page<Endpoint>, AdminError> {
+    Ok(ports.endpoints.list(page).await?)
+}
+
+pub async fn update_endpoint(
+    ports: &AdminPorts<'_>,
+    settings: &AdminSettings,
+    env: Env<'_>,
+    id: &str,
+    body: &Value,
+) -> Result<Endpoint, AdminError> {
+    let current = get_endpoint(ports, id).await?;
+    let updated =
+        apply_patch(&current, body, &settings.policy, env.now()).map_err(AdminError::Invalid)?;
+    ports.endpoints.put(&updated).await?;
+    Ok(updated)
+}
+
+pub async fn delete_endpoint(ports: &AdminPorts<'_>, id: &str) -> Result<(), AdminError> {
+    let endpoint = get_endpoint(ports, id).await?;
+    ports.endpoints.delete(&endpoint.id).await?;
+    Ok(())
+}
+
+/// A new secret signs from now on; the old ones keep signing through the grace period so
+/// the receiver can switch without dropping deliveries.
+pub async fn rotate_secret(
+    ports: &AdminPorts<'_>,
+    settings: &AdminSettings,
+    env: Env<'_>,
+    id: &str,
+) -> Result<Secret, AdminError> {
+    let mut endpoint = get_endpoint(ports, id).await?;
+    let secret = Secret::generate(env.entropy.bytes32());
+    let grace = chrono::Duration::from_std(settings.rotation_grace)
+        .unwrap_or(chrono::Duration::hours(24));
+    endpoint.rotate_secret(secret.clone(), env.now(), grace);
+    ports.endpoints.put(&endpoint).await?;
+    Ok(secret)
+}
+
+/// Sends a test event to this endpoint alone, whatever types it subscribes to.
+pub async fn send_test(
+    ports: &AdminPorts<'_>,
+    env: Env<'_>,
+    id: &str,
+) -> Result<EventId, AdminError> {
+    let endpoint = get_endpoint(ports, id).await?;
+    let now = env.now();
+    let mut data = serde_json::Map::new();
+    data.insert("message".into(), "a test event from authhooks".into());
+    data.insert("endpoint_id".into(), endpoint.id.to_string().into());
+    let event = Event {
+        id: EventId::generate(now, env.entropy.u128()),
+        event_type: EventType::parse(TEST_EVENT_TYPE)
+            .map_err(|e| PortError::Corrupt(format!("test event type: {e}")))?,
+        timestamp: now,
+        data,
+        origin: Some("authhooks".into()),
+        subject: None,
+        tenant_id: None,
+        correlation_id: None,
+    };
+    let id = event.id.clone();
+    ports
+        .queue
+        .enqueue(vec![Enqueue {
+            job: DeliveryJob::new(event, endpoint.id),
+            delay: Duration::ZERO,
+        }])
+        .await?;
+    Ok(id)
+}
+
+pub async fn list_failures(
+    ports: &AdminPorts<'_>,
+    filter: &FailureFilter,
+    page: PageRequest,
+) -> Result<Page<FailureRecord>, AdminError> {
+    Ok(ports.failures.list(filter, page).await?)
+}
+
+pub async fn replay_failure(
+    ports: &AdminPorts<'_>,
+    env: Env<'_>,
+    id: &str,
+) -> Result<String, AdminError> {
+    let record = replay(ports.failures, ports.queue, env, id).await?;
+    Ok(record.id)
+}
+
+/// Replays every matching failure not replayed before, up to [`MAX_BULK_REPLAY`]; an
+/// explicit single replay is the way to replay one again.
+pub async fn replay_failures(
+    ports: &AdminPorts<'_>,
+    env: Env<'_>,
+    filter: &FailureFilter,
+) -> Result<Vec<String>, AdminError> {
+    let mut replayed = Vec::new();
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let found = ports.failures.list(filter, page.clone()).await?;
+        for record in found.items.iter().filter(|r| r.replayed_at.is_none()) {
+            if replayed.len() == MAX_BULK_REPLAY {
+                return Ok(replayed);
+            }
+            replayed.push(replay_failure(ports, env, &record.id).await?);
+        }
+        match found.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => return Ok(replayed),
+        }
+    }
+}
+
+/// Every recorded attempt of every delivery of one event: from the delivered marker of
+/// each delivery, or from its failure record. Deliveries still retrying show none yet.
+pub async fn attempts(
+    ports: &AdminPorts<'_>,
+    env: Env<'_>,
+    event_id: &str,
+) -> Result<Vec<AttemptItem>, AdminError> {
+    let not_found = || AdminError::NotFound(format!("event {event_id}"));
+    let id = EventId::parse(event_id).map_err(|_| not_found())?;
+    let now = env.now();
+    let summary = match ports.idempotency.peek(&IdempotencyKey::event(&id), now).await? {
+        Some(ClaimOutcome::Completed { detail }) => serde_json::from_str::<EventSummary>(&detail)
+            .map_err(|e| PortError::Corrupt(format!("event summary: {e}")))?,
+        _ => return Err(not_found()),
+    };
+    let mut items = Vec::new();
+    for endpoint_id in summary.endpoints {
+        let delivery = DeliveryId::derive(&id, &endpoint_id);
+        let history = match ports
+            .idempotency
+            .peek(&IdempotencyKey::delivery(&delivery), now)
+            .await?
+        {
+            Some(ClaimOutcome::Completed { detail }) => {
+                serde_json::from_str::<Vec<AttemptRecord>>(&detail)
+                    .map_err(|e| PortError::Corrupt(format!("attempt history: {e}")))?
+            }
+            _ => {
+                ports
+                    .failures
+                    .get(&FailureRecord::id_of(&delivery, 0))
+                    .await?
+                    .map(|f| f.job.history)
+                    .unwrap_or_default()
+            }
+        };
+        items.extend(history.into_iter().map(|record| AttemptItem {
+            endpoint_id: endpoint_id.clone(),
+            record,
+        }));
+    }
+    Ok(items)
+}

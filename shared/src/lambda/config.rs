@@ -1,0 +1,115 @@
+//! Typed configuration from the environment, read once per cold start. Names carry their
+//! units; every problem is reported with the variable's name.
+
+use std::time::Duration;
+
+use crate::domain::endpoint::UrlPolicy;
+use crate::domain::signature::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{var} is invalid: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+fn required(var: &'static str) -> Result<String, ConfigError> {
+    std::env::var(var)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing(var))
+}
+
+fn optional(var: &'static str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn number<T: std::str::FromStr>(var: &'static str, default: T) -> Result<T, ConfigError> {
+    match optional(var) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
+            var,
+            reason: format!("{raw:?} is not a number"),
+        }),
+    }
+}
+
+fn flag(var: &'static str) -> Result<bool, ConfigError> {
+    match optional(var).as_deref().map(str::trim) {
+        None | Some("0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(other) => Err(ConfigError::Invalid {
+            var,
+            reason: format!("{other:?} is not true or false"),
+        }),
+    }
+}
+
+/// Where the state lives: the three tables and the two queues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resources {
+    pub endpoints_table: String,
+    pub state_table: String,
+    pub failures_table: String,
+    pub deliveries_queue_url: String,
+    pub dlq_url: String,
+}
+
+impl Resources {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            endpoints_table: required("AUTHHOOKS_ENDPOINTS_TABLE")?,
+            state_table: required("AUTHHOOKS_STATE_TABLE")?,
+            failures_table: required("AUTHHOOKS_FAILURES_TABLE")?,
+            deliveries_queue_url: required("AUTHHOOKS_DELIVERIES_QUEUE_URL")?,
+            dlq_url: required("AUTHHOOKS_DLQ_URL")?,
+        })
+    }
+}
+
+/// Which destinations endpoints may name (`AUTHHOOKS_ALLOW_HTTP`,
+/// `AUTHHOOKS_ALLOW_PRIVATE_DESTINATIONS`); both off by default.
+pub fn url_policy_from_env() -> Result<UrlPolicy, ConfigError> {
+    Ok(UrlPolicy {
+        allow_http: flag("AUTHHOOKS_ALLOW_HTTP")?,
+        allow_private: flag("AUTHHOOKS_ALLOW_PRIVATE_DESTINATIONS")?,
+    })
+}
+
+/// How long a warm function trusts its copy of the endpoints (`AUTHHOOKS_ENDPOINT_CACHE_SECS`).
+pub fn endpoint_cache_from_env() -> Result<Duration, ConfigError> {
+    number("AUTHHOOKS_ENDPOINT_CACHE_SECS", 5u64).map(Duration::from_secs)
+}
+
+/// The producers' signing secret (`AUTHHOOKS_INGEST_SECRET`, a `whsec_` value), or `None`
+/// when `AUTHHOOKS_INGEST_AUTH=iam` says the Function URL authenticates callers itself.
+pub fn ingest_secret_from_env() -> Result<Option<Secret>, ConfigError> {
+    match optional("AUTHHOOKS_INGEST_AUTH").as_deref().map(str::trim) {
+        Some("iam") => Ok(None),
+        None | Some("signature") => {
+            let raw = required("AUTHHOOKS_INGEST_SECRET")?;
+            Secret::parse(raw.trim())
+                .map(Some)
+                .map_err(|e| ConfigError::Invalid {
+                    var: "AUTHHOOKS_INGEST_SECRET",
+                    reason: e.to_string(),
+                })
+        }
+        Some(other) => Err(ConfigError::Invalid {
+            var: "AUTHHOOKS_INGEST_AUTH",
+            reason: format!("{other:?} is neither \"signature\" nor \"iam\""),
+        }),
+    }
+}
+
+/// The largest event accepted (`AUTHHOOKS_MAX_EVENT_BYTES`, default 64 KiB).
+pub fn max_event_bytes_from_env() -> Result<usize, ConfigError> {
+    number("AUTHHOOKS_MAX_EVENT_BYTES", 64 * 1024)
+}
+
+/// The admin API's bearer token (`AUTHHOOKS_ADMIN_TOKEN`); on AWS usually unset, since the
+/// Function URL authenticates with IAM.
+pub fn admin_token_from_env() -> Option<String> {
+    optional("AUTHHOOKS_ADMIN_TOKEN")
+}

@@ -1,0 +1,8 @@
+//! What the four Lambda functions share: typed configuration read once at cold start, the
+//! AWS clients and adapters built once, the SQS batch handlers, and logging. Each
+//! function's `main.rs` only wires these to the runtime.
+
+pub mod config;
+pub mod sqs_batch;
+pub mod telemetry;
+pub mod wiring;

@@ -1,0 +1,33 @@
+//! SQS batches in and out: the records of an `SqsEvent` as the use cases' messages, and the
+//! messages they could not finish as a partial batch response (ReportBatchItemFailures),
+//! so SQS redelivers only those.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+
+use crate::app::deliver::Received;
+
+/// The event's records; a record without an id or body cannot be acknowledged selectively
+/// and is given an empty one (it fails to parse and is reported back by id).
+pub fn received(event: SqsEvent) -> Vec<Received> {
+    event
+        .records
+        .into_iter()
+        .map(|record| Received {
+            message_id: record.message_id.unwrap_or_default(),
+            body: record.body.unwrap_or_default(),
+        })
+        .collect()
+}
+
+pub fn batch_response(failed: impl IntoIterator<Item = String>) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|id| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            failure
+        })
+        .collect();
+    response
+}

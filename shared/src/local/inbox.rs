@@ -1,0 +1,76 @@
+//! Where local mode's consumers take messages from: the in-memory queue (woken on every
+//! send, sleeping until the next delayed message is due) or a real SQS queue (long polling).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+
+use crate::adapters::memory::{MemoryQueue, QueueMessage};
+use crate::adapters::sqs::SqsQueue;
+use crate::ports::{Clock, PortError};
+
+#[async_trait]
+pub trait Inbox: Send + Sync {
+    /// Up to `max` messages, waiting at most `wait` for the first.
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<QueueMessage>, PortError>;
+    async fn delete(&self, receipt_handles: Vec<String>) -> Result<(), PortError>;
+}
+
+pub struct MemoryInbox {
+    pub queue: Arc<MemoryQueue>,
+    pub notify: Arc<Notify>,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[async_trait]
+impl Inbox for MemoryInbox {
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<QueueMessage>, PortError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let got = self.queue.receive(max);
+            if !got.is_empty() {
+                return Ok(got);
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(Vec::new());
+            }
+            // Sleep until the next delayed message is due, a send wakes us, or time is up.
+            let until_due = self
+                .queue
+                .next_visible_at()
+                .and_then(|at| (at - self.clock.now()).to_std().ok())
+                .unwrap_or(wait);
+            let nap = until_due.min(deadline - now);
+            tokio::select! {
+                () = self.notify.notified() => {}
+                () = tokio::time::sleep(nap) => {}
+            }
+        }
+    }
+
+    async fn delete(&self, receipt_handles: Vec<String>) -> Result<(), PortError> {
+        for handle in receipt_handles {
+            self.queue.delete(&handle);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Inbox for SqsQueue {
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<QueueMessage>, PortError> {
+        let max = i32::try_from(max.clamp(1, 10)).unwrap_or(10);
+        let wait = i32::try_from(wait.as_secs().min(20)).unwrap_or(20);
+        SqsQueue::receive(self, max, wait).await
+    }
+
+    async fn delete(&self, receipt_handles: Vec<String>) -> Result<(), PortError> {
+        if receipt_handles.is_empty() {
+            return Ok(());
+        }
+        self.delete_batch(&receipt_handles).await
+    }
+}

@@ -1,0 +1,137 @@
+//! Local mode (`authhooks dev`): ingest, admin, worker and dlq in one process on loopback,
+//! through the same routers and use cases the Lambdas run, over in-memory adapters with
+//! real delays — or over any SQS/DynamoDB API (`--aws-endpoint`).
+
+mod backend;
+pub mod inbox;
+pub mod pump;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::adapters::http::{HttpSender, SenderConfig};
+use crate::api::admin::{self, not_found_fallback, AdminApi};
+use crate::api::ingest::{self, IngestApi};
+use crate::app::admin::AdminSettings;
+use crate::app::deliver::WorkerSettings;
+use crate::app::ingest::IngestSettings;
+use crate::domain::endpoint::UrlPolicy;
+use crate::domain::signature::Secret;
+use crate::ports::PortError;
+
+pub use backend::Backend;
+
+#[derive(Debug, Clone)]
+pub struct LocalConfig {
+    pub addr: SocketAddr,
+    pub admin_token: String,
+    pub ingest_secret: Secret,
+    /// An SQS/DynamoDB API to use instead of memory (moto, or AWS itself).
+    pub aws_endpoint: Option<String>,
+    /// Concurrent worker consumers, each delivering a batch of up to ten at a time.
+    pub workers: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind { addr: SocketAddr, reason: String },
+    #[error("the HTTP client could not be built: {0}")]
+    Http(String),
+    #[error("the AWS resources could not be set up: {0}")]
+    Aws(#[from] PortError),
+}
+
+/// A running local system; [`LocalMode::shutdown`] drains it.
+pub struct LocalMode {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    consumers: Vec<JoinHandle<()>>,
+    backend: Backend,
+}
+
+impl LocalMode {
+    pub async fn start(config: LocalConfig) -> Result<Self, LocalError> {
+        let backend = Backend::new(config.aws_endpoint.as_deref()).await?;
+        // Local mode delivers to loopback (that is where a developer's receiver is); cloud
+        // metadata addresses stay refused.
+        let sender = HttpSender::new(SenderConfig {
+            allow_private: true,
+            ..SenderConfig::default()
+        })
+        .map_err(|e| LocalError::Http(e.to_string()))?;
+        let services = backend.services();
+        let ingest_api = IngestApi {
+            services: services.clone(),
+            settings: IngestSettings {
+                secret: Some(config.ingest_secret.clone()),
+                ..IngestSettings::default()
+            },
+        };
+        let admin_api = AdminApi {
+            services,
+            settings: AdminSettings {
+                policy: UrlPolicy {
+                    allow_http: true,
+                    allow_private: true,
+                },
+                rotation_grace: std::time::Duration::from_secs(24 * 3600),
+            },
+            token: Some(config.admin_token.clone()),
+        };
+        let app = not_found_fallback(
+            ingest::router(Arc::new(ingest_api)).merge(admin::router(Arc::new(admin_api))),
+        );
+
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .map_err(|e| LocalError::Bind {
+                addr: config.addr,
+                reason: e.to_string(),
+            })?;
+        let addr = listener.local_addr().map_err(|e| LocalError::Bind {
+            addr: config.addr,
+            reason: e.to_string(),
+        })?;
+
+        let (stop, stopped) = watch::channel(false);
+        let mut server_stop = stopped.clone();
+        let server = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = server_stop.changed().await;
+            };
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                tracing::error!(error = %e, "the HTTP server stopped");
+            }
+        });
+
+        let worker = backend.worker_parts(Arc::new(sender), WorkerSettings::default());
+        let mut consumers: Vec<JoinHandle<()>> = (0..config.workers.max(1))
+            .map(|_| tokio::spawn(pump::run_worker(worker.clone(), stopped.clone())))
+            .collect();
+        consumers.push(tokio::spawn(backend.run_recorder(stopped)));
+
+        Ok(Self {
+            addr,
+            stop,
+            server,
+            consumers,
+            backend,
+        })
+    }
+
+    /// Stops taking requests, lets every batch in hand finish, and says how many queued
+    /// deliveries stay behind (in memory they are lost with the process).
+    pub async fn shutdown(self) -> usize {
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        for consumer in self.consumers {
+            let _ = consumer.await;
+        }
+        self.backend.pending()
+    }
+}
