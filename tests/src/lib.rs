@@ -1,8 +1,14 @@
 //! Test support: a whole authhooks system over the in-memory adapters, driven by a manual
 //! clock, with a scripted sender standing in for the network.
 
+pub mod lambda;
+pub mod moto;
+pub mod oracle;
+pub mod receiver;
 pub mod sender;
 pub mod world;
 
+pub use oracle::verify_with_python;
+pub use receiver::{reset_server, RawScript, RawServer, Receiver, Recorded};
 pub use sender::{Reply, ScriptedSender, Sent};
 pub use world::World;

@@ -13,7 +13,9 @@ async fn main() -> anyhow::Result<()> {
     let recorder = Arc::new(Recorder::from_env().await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let recorder = recorder.clone();
-        async move { Ok::<SqsBatchResponse, lambda_runtime::Error>(recorder.handle(event.payload).await) }
+        async move {
+            Ok::<SqsBatchResponse, lambda_runtime::Error>(recorder.handle(event.payload).await)
+        }
     }))
     .await
     .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))

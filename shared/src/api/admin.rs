@@ -116,10 +116,12 @@ pub(super) fn page_request(query: &HashMap<String, String>) -> Result<PageReques
         Some(raw) => match raw.parse::<usize>() {
             Ok(n) if (1..=PageRequest::MAX_LIMIT).contains(&n) => n,
             _ => {
-                return Err(Problem::malformed("invalid query").errors(vec![FieldError::new(
-                    "limit",
-                    format!("must be an integer from 1 to {}", PageRequest::MAX_LIMIT),
-                )]))
+                return Err(
+                    Problem::malformed("invalid query").errors(vec![FieldError::new(
+                        "limit",
+                        format!("must be an integer from 1 to {}", PageRequest::MAX_LIMIT),
+                    )]),
+                )
             }
         },
     };
@@ -169,7 +171,10 @@ async fn create(State(api): State<Arc<AdminApi>>, headers: HeaderMap, body: Byte
     result.await.into_response()
 }
 
-async fn list(State(api): State<Arc<AdminApi>>, Query(query): Query<HashMap<String, String>>) -> Response {
+async fn list(
+    State(api): State<Arc<AdminApi>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     let result = async {
         let page = usecase::list_endpoints(&api.ports(), page_request(&query)?)
             .await

@@ -93,7 +93,10 @@ fn filter(fields: &HashMap<String, String>) -> Result<FailureFilter, Problem> {
     })
 }
 
-async fn list(State(api): State<Arc<AdminApi>>, Query(query): Query<HashMap<String, String>>) -> Response {
+async fn list(
+    State(api): State<Arc<AdminApi>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     let result = async {
         let filter = filter(&query)?;
         let page = usecase::list_failures(&api.ports(), &filter, page_request(&query)?)
@@ -113,7 +116,11 @@ async fn replay_one(State(api): State<Arc<AdminApi>>, Path(id): Path<String>) ->
         .into_response()
 }
 
-async fn replay_many(State(api): State<Arc<AdminApi>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn replay_many(
+    State(api): State<Arc<AdminApi>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let result = async {
         // An empty body replays everything not replayed yet.
         let fields = if body.is_empty() {
@@ -134,7 +141,10 @@ async fn replay_many(State(api): State<Arc<AdminApi>>, headers: HeaderMap, body:
 /// The bulk-replay body: an object of string fields, each one known.
 fn string_fields(body: Value) -> Result<HashMap<String, String>, Problem> {
     let Value::Object(map) = body else {
-        return Err(Problem::invalid(vec![FieldError::new("", "must be a JSON object")]));
+        return Err(Problem::invalid(vec![FieldError::new(
+            "",
+            "must be a JSON object",
+        )]));
     };
     let mut fields = HashMap::new();
     let mut errors = Vec::new();

@@ -13,7 +13,9 @@ use serde::Serialize;
 
 use super::problem::Problem;
 use super::{is_json, Services};
-use crate::app::ingest::{authenticate, ingest, Accepted, IngestError, IngestPorts, IngestSettings};
+use crate::app::ingest::{
+    authenticate, ingest, Accepted, IngestError, IngestPorts, IngestSettings,
+};
 use crate::domain::event::SubmissionError;
 use crate::domain::signature::SignedHeaders;
 
@@ -33,7 +35,11 @@ struct Answer {
     events: Vec<Accepted>,
 }
 
-async fn post_events(State(api): State<Arc<IngestApi>>, headers: HeaderMap, body: Body) -> Response {
+async fn post_events(
+    State(api): State<Arc<IngestApi>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     match accept(&api, &headers, body).await {
         Ok(events) => {
             // All duplicates: nothing new was accepted, so not 202.
@@ -48,7 +54,11 @@ async fn post_events(State(api): State<Arc<IngestApi>>, headers: HeaderMap, body
     }
 }
 
-async fn accept(api: &IngestApi, headers: &HeaderMap, body: Body) -> Result<Vec<Accepted>, Problem> {
+async fn accept(
+    api: &IngestApi,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Vec<Accepted>, Problem> {
     if !is_json(headers) {
         return Err(Problem::unsupported_media_type());
     }
@@ -104,12 +114,11 @@ fn problem(error: IngestError) -> Problem {
         IngestError::Invalid(SubmissionError::Malformed(detail)) => Problem::malformed(detail),
         IngestError::Invalid(SubmissionError::TooLarge(detail)) => Problem::too_large(detail),
         IngestError::Invalid(SubmissionError::Invalid(errors)) => Problem::invalid(errors),
-        IngestError::InProgress(id) => Problem::new(
-            StatusCode::CONFLICT,
-            "in-progress",
-            "Event in progress",
-        )
-        .detail(format!("event {id} is being accepted by another request; retry shortly")),
+        IngestError::InProgress(id) => {
+            Problem::new(StatusCode::CONFLICT, "in-progress", "Event in progress").detail(format!(
+                "event {id} is being accepted by another request; retry shortly"
+            ))
+        }
         IngestError::Unavailable(e) => {
             tracing::error!(error = %e, "ingest dependency unavailable");
             Problem::unavailable()

@@ -64,7 +64,12 @@ impl Problem {
     }
 
     pub fn too_large(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Payload too large").detail(detail)
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Payload too large",
+        )
+        .detail(detail)
     }
 
     pub fn unsupported_media_type() -> Self {
@@ -81,9 +86,13 @@ impl Problem {
             1 => "1 field is invalid".to_owned(),
             n => format!("{n} fields are invalid"),
         };
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "Validation failed")
-            .detail(detail)
-            .errors(errors)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "Validation failed",
+        )
+        .detail(detail)
+        .errors(errors)
     }
 
     /// A dependency is down: nothing was half-done, the caller should retry.

@@ -129,8 +129,8 @@ pub async fn rotate_secret(
 ) -> Result<Secret, AdminError> {
     let mut endpoint = get_endpoint(ports, id).await?;
     let secret = Secret::generate(env.entropy.bytes32());
-    let grace = chrono::Duration::from_std(settings.rotation_grace)
-        .unwrap_or(chrono::Duration::hours(24));
+    let grace =
+        chrono::Duration::from_std(settings.rotation_grace).unwrap_or(chrono::Duration::hours(24));
     endpoint.rotate_secret(secret.clone(), env.now(), grace);
     ports.endpoints.put(&endpoint).await?;
     Ok(secret)
@@ -220,9 +220,15 @@ pub async fn attempts(
     let not_found = || AdminError::NotFound(format!("event {event_id}"));
     let id = EventId::parse(event_id).map_err(|_| not_found())?;
     let now = env.now();
-    let summary = match ports.idempotency.peek(&IdempotencyKey::event(&id), now).await? {
-        Some(ClaimOutcome::Completed { detail }) => serde_json::from_str::<EventSummary>(&detail)
-            .map_err(|e| PortError::Corrupt(format!("event summary: {e}")))?,
+    let summary = match ports
+        .idempotency
+        .peek(&IdempotencyKey::event(&id), now)
+        .await?
+    {
+        Some(ClaimOutcome::Completed { detail }) => {
+            serde_json::from_str::<EventSummary>(&detail)
+                .map_err(|e| PortError::Corrupt(format!("event summary: {e}")))?
+        }
         _ => return Err(not_found()),
     };
     let mut items = Vec::new();
@@ -237,14 +243,12 @@ pub async fn attempts(
                 serde_json::from_str::<Vec<AttemptRecord>>(&detail)
                     .map_err(|e| PortError::Corrupt(format!("attempt history: {e}")))?
             }
-            _ => {
-                ports
-                    .failures
-                    .get(&FailureRecord::id_of(&delivery, 0))
-                    .await?
-                    .map(|f| f.job.history)
-                    .unwrap_or_default()
-            }
+            _ => ports
+                .failures
+                .get(&FailureRecord::id_of(&delivery, 0))
+                .await?
+                .map(|f| f.job.history)
+                .unwrap_or_default(),
         };
         items.extend(history.into_iter().map(|record| AttemptItem {
             endpoint_id: endpoint_id.clone(),

@@ -96,7 +96,13 @@ pub fn authenticate<'h>(
     let Some(secret) = &settings.secret else {
         return Ok(None);
     };
-    verify([secret], headers, body, now.timestamp(), settings.tolerance_secs)?;
+    verify(
+        [secret],
+        headers,
+        body,
+        now.timestamp(),
+        settings.tolerance_secs,
+    )?;
     // verify() accepted the timestamp, so it parses.
     let at = headers
         .timestamp
@@ -104,10 +110,7 @@ pub fn authenticate<'h>(
         .ok()
         .and_then(|secs| DateTime::from_timestamp(secs, 0))
         .unwrap_or(now);
-    Ok(Some(SignedRequest {
-        id: headers.id,
-        at,
-    }))
+    Ok(Some(SignedRequest { id: headers.id, at }))
 }
 
 /// Validates and fans out an already authenticated submission (one event or a batch).

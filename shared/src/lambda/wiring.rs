@@ -59,13 +59,26 @@ impl Adapters {
         let endpoints: Arc<dyn EndpointStore> = if endpoint_cache.is_zero() {
             direct
         } else {
-            Arc::new(CachedEndpointStore::new(direct, Arc::new(SystemClock), endpoint_cache))
+            Arc::new(CachedEndpointStore::new(
+                direct,
+                Arc::new(SystemClock),
+                endpoint_cache,
+            ))
         };
         Self {
             endpoints,
-            state: Arc::new(DynamoStateStore::new(dynamo.clone(), resources.state_table.clone())),
-            failures: Arc::new(DynamoFailureStore::new(dynamo, resources.failures_table.clone())),
-            deliveries: Arc::new(SqsQueue::new(sqs.clone(), resources.deliveries_queue_url.clone())),
+            state: Arc::new(DynamoStateStore::new(
+                dynamo.clone(),
+                resources.state_table.clone(),
+            )),
+            failures: Arc::new(DynamoFailureStore::new(
+                dynamo,
+                resources.failures_table.clone(),
+            )),
+            deliveries: Arc::new(SqsQueue::new(
+                sqs.clone(),
+                resources.deliveries_queue_url.clone(),
+            )),
             dlq: Arc::new(SqsQueue::new(sqs, resources.dlq_url.clone())),
         }
     }
@@ -132,11 +145,16 @@ impl Worker {
         })
         .map_err(|e| WiringError::Http(e.to_string()))?;
         let cache = config::endpoint_cache_from_env()?;
-        Ok(Self {
-            adapters: Adapters::new(&sdk_config().await, &resources, cache),
+        let adapters = Adapters::new(&sdk_config().await, &resources, cache);
+        Ok(Self::new(adapters, sender, WorkerSettings::default()))
+    }
+
+    pub fn new(adapters: Adapters, sender: HttpSender, settings: WorkerSettings) -> Self {
+        Self {
+            adapters,
             sender,
-            settings: WorkerSettings::default(),
-        })
+            settings,
+        }
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -176,9 +194,11 @@ impl Recorder {
     pub async fn from_env() -> Result<Self, WiringError> {
         let resources = Resources::from_env()?;
         let adapters = Adapters::new(&sdk_config().await, &resources, Duration::ZERO);
-        Ok(Self {
-            failures: adapters.failures,
-        })
+        Ok(Self::new(adapters.failures))
+    }
+
+    pub fn new(failures: Arc<DynamoFailureStore>) -> Self {
+        Self { failures }
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {

@@ -96,7 +96,9 @@ impl Backend {
         // The default credential chain; a local API such as moto accepts any credentials,
         // and a region is needed to sign at all.
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(endpoint_url);
-        if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
+        if std::env::var_os("AWS_REGION").is_none()
+            && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+        {
             loader = loader.region(Region::new("us-east-1"));
         }
         let sdk = loader.load().await;

@@ -104,7 +104,10 @@ impl LocalMode {
             let shutdown = async move {
                 let _ = server_stop.changed().await;
             };
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
                 tracing::error!(error = %e, "the HTTP server stopped");
             }
         });

@@ -126,7 +126,10 @@ pub async fn run_recorder(
         };
         let report = record_failures(failures.as_ref(), env, received(&messages)).await;
         if report.recorded > 0 {
-            tracing::warn!(recorded = report.recorded, "deliveries given up on and recorded");
+            tracing::warn!(
+                recorded = report.recorded,
+                "deliveries given up on and recorded"
+            );
         }
         acknowledge(inbox.as_ref(), messages, &report.failed).await;
     }

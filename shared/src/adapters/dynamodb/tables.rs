@@ -1,0 +1,153 @@
+//! Creates the three tables with the key schemas documented in the module above (for tests
+//! and local mode against any DynamoDB API; on AWS the SAM template makes them).
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+};
+use aws_sdk_dynamodb::Client;
+
+use super::error::{build_error, sdk_error};
+use crate::ports::PortError;
+
+/// The `by_time` index of the failures table: every record under one partition.
+pub const FAILURES_BY_TIME: &str = "by_time";
+/// The `by_endpoint` index of the failures table.
+pub const FAILURES_BY_ENDPOINT: &str = "by_endpoint";
+/// The constant `kind` of every failure record, the partition of `by_time`.
+pub const FAILURE_KIND: &str = "failure";
+/// The state table's TTL attribute, in epoch seconds.
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+/// How long to wait for a new table to become active (on AWS, seconds; moto, at once).
+const ACTIVE_WAIT: Duration = Duration::from_secs(120);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    pub endpoints: String,
+    pub state: String,
+    pub failures: String,
+}
+
+/// Creates the endpoints, state and failures tables (on-demand capacity, the failures
+/// indexes, TTL on the state table). Tables that already exist are left as they are.
+pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), PortError> {
+    create_table(client, &names.endpoints, "id", Vec::new()).await?;
+    create_table(client, &names.state, "pk", Vec::new()).await?;
+    let indexes = vec![
+        index(FAILURES_BY_TIME, "kind")?,
+        index(FAILURES_BY_ENDPOINT, "endpoint_id")?,
+    ];
+    create_table(client, &names.failures, "id", indexes).await?;
+    enable_ttl(client, &names.state).await
+}
+
+fn string_attribute(name: &str) -> Result<AttributeDefinition, PortError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(build_error)
+}
+
+fn key_element(name: &str, key_type: KeyType) -> Result<KeySchemaElement, PortError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .map_err(build_error)
+}
+
+/// A failures index: `partition` then `sort_key`, projecting every attribute so a list is
+/// one Query.
+fn index(name: &str, partition: &str) -> Result<GlobalSecondaryIndex, PortError> {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key_element(partition, KeyType::Hash)?)
+        .key_schema(key_element("sort_key", KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(build_error)
+}
+
+async fn create_table(
+    client: &Client,
+    name: &str,
+    hash_key: &str,
+    indexes: Vec<GlobalSecondaryIndex>,
+) -> Result<(), PortError> {
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(string_attribute(hash_key)?)
+        .key_schema(key_element(hash_key, KeyType::Hash)?);
+    if !indexes.is_empty() {
+        for attribute in ["kind", "endpoint_id", "sort_key"] {
+            request = request.attribute_definitions(string_attribute(attribute)?);
+        }
+    }
+    for index in indexes {
+        request = request.global_secondary_indexes(index);
+    }
+    match request.send().await {
+        Ok(_) => {}
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) => {}
+        Err(err) => return Err(sdk_error("CreateTable", err)),
+    }
+    client
+        .wait_until_table_exists()
+        .table_name(name)
+        .wait(ACTIVE_WAIT)
+        .await
+        .map_err(|e| {
+            PortError::Unavailable(format!(
+                "table {name} not active: {}",
+                DisplayErrorContext(e)
+            ))
+        })?;
+    Ok(())
+}
+
+async fn enable_ttl(client: &Client, table: &str) -> Result<(), PortError> {
+    let current = client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| sdk_error("DescribeTimeToLive", e))?;
+    let status = current
+        .time_to_live_description()
+        .and_then(|d| d.time_to_live_status());
+    // Enabling it twice is an error, so only a table without TTL gets it.
+    if matches!(
+        status,
+        Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+    ) {
+        return Ok(());
+    }
+    let spec = TimeToLiveSpecification::builder()
+        .attribute_name(TTL_ATTRIBUTE)
+        .enabled(true)
+        .build()
+        .map_err(build_error)?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(spec)
+        .send()
+        .await
+        .map_err(|e| sdk_error("UpdateTimeToLive", e))?;
+    Ok(())
+}

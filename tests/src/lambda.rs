@@ -1,0 +1,257 @@
+//! The Lambda functions over a real SQS/DynamoDB API (moto): the ingest and admin routers
+//! called as Function URLs would call them, and the worker and dlq handlers fed SQS events
+//! the way Lambda's event source mapping feeds them — receive, invoke, delete what the
+//! handler did not report as failed.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use chrono::Utc;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use authhooks::adapters::http::{HttpSender, SenderConfig};
+use authhooks::adapters::memory::QueueMessage;
+use authhooks::adapters::sqs::SqsQueue;
+use authhooks::api::admin::{self, not_found_fallback, AdminApi};
+use authhooks::api::ingest::{self, IngestApi};
+use authhooks::api::Services;
+use authhooks::app::admin::AdminSettings;
+use authhooks::app::deliver::WorkerSettings;
+use authhooks::app::ingest::IngestSettings;
+use authhooks::domain::endpoint::UrlPolicy;
+use authhooks::domain::signature::{signature_header, Secret};
+use authhooks::lambda::wiring::{Adapters, Recorder, Worker};
+use authhooks::ports::{SystemClock, SystemEntropy};
+
+use crate::moto::{AwsWorld, QueueOptions};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+pub struct AwsPipeline {
+    pub world: AwsWorld,
+    pub worker: Worker,
+    pub recorder: Recorder,
+    pub ingest: Router,
+    pub admin: Router,
+    pub ingest_secret: Secret,
+}
+
+impl AwsPipeline {
+    pub async fn start(options: QueueOptions) -> Self {
+        let world = AwsWorld::create(options).await;
+        let ingest_secret = Secret::generate(rand_bytes());
+        let services = Services {
+            endpoints: Arc::new(world.endpoints.clone()),
+            idempotency: Arc::new(world.state.clone()),
+            failures: Arc::new(world.failures.clone()),
+            queue: Arc::new(world.queue.clone()),
+            clock: Arc::new(SystemClock),
+            entropy: Arc::new(SystemEntropy),
+        };
+        let ingest = not_found_fallback(ingest::router(Arc::new(IngestApi {
+            services: services.clone(),
+            settings: IngestSettings {
+                secret: Some(ingest_secret.clone()),
+                ..IngestSettings::default()
+            },
+        })));
+        let admin = not_found_fallback(admin::router(Arc::new(AdminApi {
+            services,
+            settings: AdminSettings {
+                policy: UrlPolicy {
+                    allow_http: true,
+                    allow_private: true,
+                },
+                rotation_grace: Duration::from_secs(3600),
+            },
+            token: Some(ADMIN_TOKEN.to_owned()),
+        })));
+        Self {
+            worker: Self::new_worker(&world),
+            recorder: Recorder::new(Arc::new(world.failures.clone())),
+            world,
+            ingest,
+            admin,
+            ingest_secret,
+        }
+    }
+
+    /// Another worker over the same tables and queues, as a second Lambda instance.
+    pub fn new_worker(world: &AwsWorld) -> Worker {
+        let adapters = Adapters {
+            endpoints: Arc::new(world.endpoints.clone()),
+            state: Arc::new(world.state.clone()),
+            failures: Arc::new(world.failures.clone()),
+            deliveries: Arc::new(world.queue.clone()),
+            dlq: Arc::new(world.dlq.clone()),
+        };
+        let sender = HttpSender::new(SenderConfig {
+            allow_private: true,
+            ..SenderConfig::default()
+        })
+        .unwrap();
+        Worker::new(adapters, sender, WorkerSettings::default())
+    }
+
+    /// POSTs `body` to ingest, signed with the ingest secret as a producer would.
+    pub async fn post_event(&self, body: &Value) -> (StatusCode, Value) {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let msg_id = format!("msg_{}", hex(&rand_bytes()[..12]));
+        let timestamp = Utc::now().timestamp();
+        let signature = signature_header([&self.ingest_secret], &msg_id, timestamp, &bytes);
+        let request = Request::post("/v1/events")
+            .header("content-type", "application/json")
+            .header("webhook-id", msg_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(Body::from(bytes))
+            .unwrap();
+        call(&self.ingest, request).await
+    }
+
+    pub async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {ADMIN_TOKEN}"));
+        let body = match body {
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                Body::from(serde_json::to_vec(&json).unwrap())
+            }
+            None => Body::empty(),
+        };
+        call(&self.admin, request.body(body).unwrap()).await
+    }
+
+    /// Creates an endpoint through the admin API; returns its id and secret.
+    pub async fn add_endpoint(&self, spec: Value) -> (String, String) {
+        let (status, body) = self.admin("POST", "/v1/endpoints", Some(spec)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["id"].as_str().unwrap().to_owned(),
+            body["secret"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// One invocation of the worker on what the deliveries queue has now.
+    pub async fn pump_worker(&self, worker: &Worker, wait_secs: i32) -> usize {
+        let messages = self.world.queue.receive(10, wait_secs).await.unwrap();
+        let n = messages.len();
+        if n > 0 {
+            let response = worker.handle(sqs_event(&messages, "deliveries")).await;
+            acknowledge(&self.world.queue, messages, &response).await;
+        }
+        n
+    }
+
+    /// One invocation of the dlq function on what the DLQ has now.
+    pub async fn pump_dlq(&self) -> usize {
+        let messages = self.world.dlq.receive(10, 0).await.unwrap();
+        let n = messages.len();
+        if n > 0 {
+            let response = self.recorder.handle(sqs_event(&messages, "dlq")).await;
+            acknowledge(&self.world.dlq, messages, &response).await;
+        }
+        n
+    }
+
+    /// Runs both event sources until `done` holds; panics after `timeout`.
+    pub async fn run_until<F, Fut>(&self, what: &str, timeout: Duration, mut done: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let start = Instant::now();
+        loop {
+            if done().await {
+                return;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "timed out after {timeout:?} waiting for {what}"
+            );
+            self.pump_worker(&self.worker, 1).await;
+            self.pump_dlq().await;
+        }
+    }
+}
+
+/// The SQS event Lambda would deliver for these messages (its JSON form, parsed).
+pub fn sqs_event(messages: &[QueueMessage], queue: &str) -> SqsEvent {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "messageId": m.message_id,
+                "receiptHandle": m.receipt_handle,
+                "body": m.body,
+                "attributes": {"ApproximateReceiveCount": m.receive_count.to_string()},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": format!("arn:aws:sqs:us-east-1:123456789012:{queue}"),
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+async fn acknowledge(queue: &SqsQueue, messages: Vec<QueueMessage>, response: &SqsBatchResponse) {
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    let done: Vec<String> = messages
+        .into_iter()
+        .filter(|m| !failed.contains(&m.message_id.as_str()))
+        .map(|m| m.receipt_handle)
+        .collect();
+    if !done.is_empty() {
+        queue.delete_batch(&done).await.unwrap();
+    }
+}
+
+pub async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let json = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    (status, json)
+}
+
+fn rand_bytes() -> [u8; 32] {
+    use authhooks::ports::Entropy;
+    SystemEntropy.bytes32()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The default queue options with a short visibility timeout, for redelivery tests.
+pub fn quick_redelivery(max_receive_count: u32) -> QueueOptions {
+    QueueOptions {
+        max_receive_count,
+        visibility_timeout_secs: 1,
+    }
+}

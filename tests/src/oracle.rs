@@ -1,0 +1,77 @@
+//! An independent check of our signatures: the reference Python verifiers `standardwebhooks`
+//! and `svix` (`pip install standardwebhooks svix`) must both accept every recorded request.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use base64::Engine as _;
+use serde_json::json;
+
+use crate::receiver::Recorded;
+
+/// Reads `{"secret", "requests": [{"headers", "body_b64"}]}` from stdin and prints one line
+/// per library that rejected a request; exits 1 if any did, 2 if a library is missing.
+const SCRIPT: &str = r#"
+import base64, json, sys
+try:
+    import standardwebhooks.webhooks as sw
+    import svix.webhooks as sx
+except ImportError as err:
+    print(f"missing verifier ({err}); run: pip install standardwebhooks svix")
+    sys.exit(2)
+
+data = json.load(sys.stdin)
+failures = []
+for n, req in enumerate(data["requests"]):
+    body = base64.b64decode(req["body_b64"])
+    for name, verifier in (("standardwebhooks", sw.Webhook), ("svix", sx.Webhook)):
+        try:
+            verifier(data["secret"]).verify(body, dict(req["headers"]))
+        except Exception as err:
+            failures.append(f"request {n}: {name} rejected it: {type(err).__name__}: {err}")
+print("\n".join(failures) if failures else f"verified {len(data['requests'])} request(s)")
+sys.exit(1 if failures else 0)
+"#;
+
+/// Verifies every request with both reference libraries under `secret` (a `whsec_` value).
+/// `Err` says which request each library rejected and why; no requests at all is an error.
+pub fn verify_with_python(secret: &str, requests: &[Recorded]) -> Result<(), String> {
+    if requests.is_empty() {
+        // An oracle that passes on nothing would hide a delivery that never arrived.
+        return Err("no requests to verify".to_owned());
+    }
+    let input = json!({
+        "secret": secret,
+        "requests": requests.iter().map(|r| json!({
+            // Repeated names keep the last value, as the libraries' dict access would.
+            "headers": r.headers.iter().cloned().collect::<BTreeMap<String, String>>(),
+            "body_b64": base64::engine::general_purpose::STANDARD.encode(&r.body),
+        })).collect::<Vec<_>>(),
+    });
+    let mut child = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|err| format!("could not run python3: {err}"))?;
+    let mut stdin = child.stdin.take().ok_or("python3 has no stdin")?;
+    stdin
+        .write_all(input.to_string().as_bytes())
+        .map_err(|err| format!("could not feed python3: {err}"))?;
+    drop(stdin);
+    let output = child
+        .wait_with_output()
+        .map_err(|err| format!("python3 failed: {err}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            stdout.trim(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}

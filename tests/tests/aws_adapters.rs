@@ -1,0 +1,46 @@
+//! The AWS adapters against a real moto server. Each behaviour of a port is written once,
+//! over the port trait, and run against the in-memory adapter and against DynamoDB, so the
+//! two are held to the same semantics; the SQS adapter is checked on its own.
+
+#[path = "aws_adapters/endpoints.rs"]
+mod endpoints;
+#[path = "aws_adapters/errors.rs"]
+mod errors;
+#[path = "aws_adapters/failures.rs"]
+mod failures;
+#[path = "aws_adapters/sqs.rs"]
+mod sqs;
+#[path = "aws_adapters/state.rs"]
+mod state;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::json;
+
+use authhooks::domain::delivery::DeliveryJob;
+use authhooks::domain::event::Event;
+use authhooks::domain::ids::EndpointId;
+
+/// `secs` after a fixed start; whole seconds, which both adapters store exactly.
+fn at(secs: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap() + chrono::Duration::seconds(secs)
+}
+
+fn endpoint_id(id: &str) -> EndpointId {
+    EndpointId::parse(id).unwrap()
+}
+
+/// A job whose event carries the JSON shapes that must survive a round trip: nested
+/// objects, arrays, floats, negative numbers, nulls, empty strings.
+fn job(event_id: &str, endpoint: &str) -> DeliveryJob {
+    let event: Event = serde_json::from_value(json!({
+        "id": event_id,
+        "type": "user.created",
+        "timestamp": "2026-11-22T10:00:00Z",
+        "data": {"user": {"id": "u_1", "email": "a@example.com", "score": 1.5, "delta": -3,
+                          "tags": ["a", "b"], "nickname": null, "bio": ""}},
+        "origin": "better-auth",
+        "tenant_id": "acme"
+    }))
+    .unwrap();
+    DeliveryJob::new(event, endpoint_id(endpoint))
+}
