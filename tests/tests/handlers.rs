@@ -1,0 +1,175 @@
+//! The handlers fed the sample Lambda events in `events/`: a Function URL request to
+//! ingest, a batch of deliveries to the worker, a batch of dead letters to the dlq function.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use axum::http::StatusCode;
+use chrono::{TimeZone, Utc};
+use serde_json::{json, Value};
+
+use authhooks::adapters::memory::{ManualClock, MemoryEndpointStore, MemoryQueue, QueueSettings};
+use authhooks::api::admin::not_found_fallback;
+use authhooks::api::ingest::{self, IngestApi};
+use authhooks::api::Services;
+use authhooks::app::deliver::deliver_batch;
+use authhooks::app::failures::record_failures;
+use authhooks::app::ingest::IngestSettings;
+use authhooks::domain::ids::EndpointId;
+use authhooks::domain::signature::Secret;
+use authhooks::lambda::sqs_batch::{batch_response, received};
+use authhooks::ports::{Clock, EndpointStore};
+use authhooks_tests::lambda::call;
+use authhooks_tests::{Receiver, World};
+
+/// The secret the Function URL fixture was signed with (the Standard Webhooks example key).
+const FIXTURE_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const FIXTURE_ENDPOINT: &str = "ep_01JD8Z0000000000000000000A";
+
+fn fixture(name: &str) -> String {
+    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn function_url_request(raw: &str) -> axum::http::Request<axum::body::Body> {
+    let request = lambda_http::request::from_str(raw).unwrap();
+    request.map(|body| axum::body::Body::from(body.to_vec()))
+}
+
+#[tokio::test]
+async fn the_function_url_request_is_accepted_once_and_its_replay_is_a_duplicate() {
+    let world = World::new();
+    world
+        .add_endpoint(json!({"url": "http://cms.test/hook", "event_types": ["user.*"]}))
+        .await;
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 22, 10, 1, 0).unwrap(),
+    ));
+    let queue = Arc::new(MemoryQueue::new(clock.clone(), QueueSettings::default()));
+    let endpoints: Arc<dyn EndpointStore> = Arc::new(MemoryEndpointStore::new());
+    for endpoint in authhooks::ports::list_all_endpoints(&world.endpoints)
+        .await
+        .unwrap()
+    {
+        endpoints.put(&endpoint).await.unwrap();
+    }
+    let services = Services {
+        endpoints,
+        idempotency: Arc::new(authhooks::adapters::memory::MemoryStateStore::new()),
+        failures: Arc::new(authhooks::adapters::memory::MemoryFailureStore::new()),
+        queue: queue.clone(),
+        clock,
+        entropy: Arc::new(authhooks::adapters::memory::SeededEntropy::new(1)),
+    };
+    let router = not_found_fallback(ingest::router(Arc::new(IngestApi {
+        services,
+        settings: IngestSettings {
+            secret: Some(Secret::parse(FIXTURE_SECRET).unwrap()),
+            ..IngestSettings::default()
+        },
+    })));
+
+    let raw = fixture("function-url-ingest.json");
+    let (status, body) = call(&router, function_url_request(&raw)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["events"][0]["id"], "evt_01JD8Z3K4M5N6P7Q8R9S0T1V2W");
+    assert_eq!(body["events"][0]["deliveries"], 1);
+    assert_eq!(queue.len(), 1);
+
+    let (status, body) = call(&router, function_url_request(&raw)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["events"][0]["duplicate"], true);
+    assert_eq!(queue.len(), 1);
+
+    // One byte of the body changed: the signature no longer holds.
+    let mut tampered: Value = serde_json::from_str(&raw).unwrap();
+    let original = tampered["body"].as_str().unwrap().to_owned();
+    tampered["body"] = Value::String(original.replace("Ada", "Eve"));
+    let (status, body) = call(&router, function_url_request(&tampered.to_string())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(queue.len(), 1);
+}
+
+#[tokio::test]
+async fn the_worker_batch_delivers_its_jobs_and_reports_only_the_unreadable_record() {
+    let world = World::new();
+    let receiver = Receiver::start().await;
+    let (mut endpoint, _) = world
+        .add_endpoint(json!({"url": receiver.url(), "event_types": ["*"]}))
+        .await;
+    endpoint.id = EndpointId::parse(FIXTURE_ENDPOINT).unwrap();
+    world.endpoints.put(&endpoint).await.unwrap();
+    let sender =
+        authhooks::adapters::http::HttpSender::new(authhooks::adapters::http::SenderConfig {
+            allow_private: true,
+            ..Default::default()
+        })
+        .unwrap();
+    let ports = authhooks::app::deliver::WorkerPorts {
+        endpoints: &world.endpoints,
+        state: &world.state,
+        idempotency: &world.state,
+        queue: world.queue.as_ref(),
+        dead_letters: world.dlq.as_ref(),
+        sender: &sender,
+    };
+
+    let event: SqsEvent = serde_json::from_str(&fixture("sqs-deliveries-batch.json")).unwrap();
+    let report = deliver_batch(&ports, &world.worker_settings, world.env(), received(event)).await;
+    let response = serde_json::to_value(batch_response(report.failed)).unwrap();
+
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": "3f0b0c1d-0000-4000-8000-000000000003"}]})
+    );
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 2);
+    let mut ids: Vec<_> = requests
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "evt_01JD8Z3K4M5N6P7Q8R9S0T1V2W",
+            "evt_01JD8Z3K4M5N6P7Q8R9S0T1V2X"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_dlq_batch_records_each_failure_once() {
+    let world = World::new();
+    let event: SqsEvent = serde_json::from_str(&fixture("sqs-dlq-batch.json")).unwrap();
+    let report = record_failures(&world.failures, world.env(), received(event)).await;
+    assert_eq!((report.recorded, report.duplicates), (2, 1));
+    assert!(report.failed.is_empty() && report.unreadable.is_empty());
+
+    let page = authhooks::ports::FailureStore::list(
+        &world.failures,
+        &Default::default(),
+        authhooks::ports::PageRequest::first(10),
+    )
+    .await
+    .unwrap();
+    let mut reasons: Vec<_> = page
+        .items
+        .iter()
+        .map(|f| (f.event_id.to_string(), f.reason.as_str(), f.attempts))
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            ("evt_01JD8Z3K4M5N6P7Q8R9S0T1V2W".to_owned(), "exhausted", 2),
+            ("evt_01JD8Z3K4M5N6P7Q8R9S0T1V2Y".to_owned(), "redriven", 1),
+        ]
+    );
+    let exhausted = page
+        .items
+        .iter()
+        .find(|f| f.reason.as_str() == "exhausted")
+        .unwrap();
+    assert_eq!(exhausted.last_error.as_deref(), Some("timeout"));
+}
