@@ -258,3 +258,38 @@ async fn a_gone_endpoint_is_disabled_and_its_delivery_recorded() {
     assert_eq!(failures.items[0].reason, FailureReason::Gone);
     assert_eq!(world.sender.sent().len(), 1);
 }
+
+#[tokio::test]
+async fn a_test_event_goes_to_its_endpoint_alone_and_its_attempts_are_listed() {
+    use authhooks::app::admin::{attempts, send_test, AdminPorts};
+    let world = World::new();
+    let (target, _) = world
+        .add_endpoint(json!({"url": "http://a.test/hook", "event_types": ["user.deleted"]}))
+        .await;
+    world
+        .add_endpoint(json!({"url": "http://b.test/hook", "event_types": ["*"]}))
+        .await;
+    world
+        .sender
+        .script("http://a.test/hook", Box::new(|_| status(200)));
+    let ports = AdminPorts {
+        endpoints: &world.endpoints,
+        failures: &world.failures,
+        queue: world.queue.as_ref(),
+        idempotency: &world.state,
+    };
+    let event_id = send_test(&ports, world.env(), target.id.as_str())
+        .await
+        .unwrap();
+    world.run_until_idle(DAY).await;
+
+    let sent = world.sender.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].url, "http://a.test/hook");
+    let listed = attempts(&ports, world.env(), event_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].endpoint_id, target.id);
+    assert_eq!(listed[0].record.status, Some(200));
+}

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::failures::{replay, ReplayError};
 use super::ingest::EventSummary;
 use super::Env;
-use crate::domain::delivery::{AttemptRecord, DeliveryJob, FailureRecord};
+use crate::domain::delivery::{later, AttemptRecord, DeliveryJob, FailureRecord};
 use crate::domain::endpoint::{Endpoint, UrlPolicy};
 use crate::domain::endpoint_spec::{apply_patch, parse_new};
 use crate::domain::event::{Event, EventType};
@@ -17,7 +17,7 @@ use crate::domain::ids::{DeliveryId, EndpointId, EventId};
 use crate::domain::signature::Secret;
 use crate::domain::validation::FieldError;
 use crate::ports::{
-    ClaimOutcome, DeliveryQueue, EndpointStore, Enqueue, FailureFilter, FailureStore,
+    Claim, ClaimOutcome, DeliveryQueue, EndpointStore, Enqueue, FailureFilter, FailureStore,
     IdempotencyKey, IdempotencyStore, Page, PageRequest, PortError,
 };
 
@@ -26,6 +26,9 @@ pub const MAX_BULK_REPLAY: usize = 1000;
 
 /// The type of the event `POST /v1/endpoints/{id}/test` sends.
 pub const TEST_EVENT_TYPE: &str = "authhooks.test";
+
+/// How long a test event's attempts stay listable.
+const TEST_EVENT_MEMORY: Duration = Duration::from_secs(48 * 3600);
 
 #[derive(Debug, Clone)]
 pub struct AdminSettings {
@@ -159,6 +162,9 @@ pub async fn send_test(
         correlation_id: None,
     };
     let id = event.id.clone();
+    let summary = EventSummary {
+        endpoints: vec![endpoint.id.clone()],
+    };
     ports
         .queue
         .enqueue(vec![Enqueue {
@@ -166,6 +172,22 @@ pub async fn send_test(
             delay: Duration::ZERO,
         }])
         .await?;
+    // Remembered like an ingested event, so its attempts can be listed.
+    let key = IdempotencyKey::event(&id);
+    let claim = Claim {
+        token: 0,
+        now,
+        lease_until: now,
+        expires_at: later(now, TEST_EVENT_MEMORY),
+    };
+    if ports.idempotency.claim(&key, &claim).await? == ClaimOutcome::Claimed {
+        let detail = serde_json::to_string(&summary)
+            .map_err(|e| PortError::Corrupt(format!("event summary: {e}")))?;
+        ports
+            .idempotency
+            .complete(&key, 0, &detail, claim.expires_at)
+            .await?;
+    }
     Ok(id)
 }
 

@@ -1,0 +1,210 @@
+//! The flags of `endpoints add` and `endpoints update`, and the JSON bodies they become
+//! (DESIGN §3.2). Only given fields are sent; the server validates and reports the rest.
+
+use serde_json::{json, Map, Value};
+
+use crate::error::CliError;
+
+/// Fields shared by `add` and `update`.
+#[derive(clap::Args, Debug)]
+pub struct FieldArgs {
+    /// What the endpoint is for
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Requests per second allowed to the endpoint (with --rate-burst)
+    #[arg(long, requires = "rate_burst", value_name = "N")]
+    pub rate_rps: Option<f64>,
+    /// Burst size of the rate limit (with --rate-rps)
+    #[arg(long, requires = "rate_rps", value_name = "N")]
+    pub rate_burst: Option<u32>,
+    /// Give up on an attempt after this long
+    #[arg(long, value_name = "MS")]
+    pub timeout_ms: Option<u64>,
+    /// Extra header sent with every delivery; repeatable (replaces all extra headers)
+    #[arg(long = "header", value_name = "NAME=VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// Never send back events whose origin is this (loop guard for two-way sync)
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Only this tenant's events
+    #[arg(long)]
+    pub tenant: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AddArgs {
+    /// Where deliveries go
+    #[arg(long)]
+    pub url: String,
+    /// Event types, comma-separated: exact (user.created), prefix (user.*) or * for all
+    #[arg(long, required = true, value_delimiter = ',', value_name = "TYPES")]
+    pub events: Vec<String>,
+    #[command(flatten)]
+    pub fields: FieldArgs,
+    /// Signing secret to use (whsec_…); generated when absent
+    #[arg(long, value_name = "WHSEC")]
+    pub secret: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct UpdateArgs {
+    pub id: String,
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Event types, comma-separated (replaces the current list)
+    #[arg(long, value_delimiter = ',', value_name = "TYPES")]
+    pub events: Option<Vec<String>>,
+    #[command(flatten)]
+    pub fields: FieldArgs,
+    #[arg(long, conflicts_with = "disable")]
+    pub enable: bool,
+    #[arg(long)]
+    pub disable: bool,
+    /// Remove the rate limit
+    #[arg(long, conflicts_with_all = ["rate_rps", "rate_burst"])]
+    pub no_rate_limit: bool,
+}
+
+pub fn add_body(args: AddArgs) -> Result<Value, CliError> {
+    if let Some(secret) = &args.secret {
+        // Checked here so a typo fails before the request, and the message never echoes it.
+        authhooks::domain::signature::Secret::parse(secret)
+            .map_err(|e| CliError::usage(format!("--secret: {e}")))?;
+    }
+    let mut body = Map::new();
+    body.insert("url".into(), json!(args.url));
+    body.insert("event_types".into(), json!(args.events));
+    put_fields(&mut body, &args.fields, false);
+    if let Some(secret) = args.secret {
+        body.insert("secret".into(), json!(secret));
+    }
+    Ok(Value::Object(body))
+}
+
+/// Sets the optional fields that were given. In a patch an empty label means "clear it".
+fn put_fields(body: &mut Map<String, Value>, fields: &FieldArgs, empty_clears: bool) {
+    let labels = [
+        ("description", &fields.description),
+        ("origin", &fields.origin),
+        ("tenant_id", &fields.tenant),
+    ];
+    for (name, value) in labels {
+        match value.as_deref() {
+            None => {}
+            Some("") if empty_clears => {
+                body.insert(name.into(), Value::Null);
+            }
+            Some(text) => {
+                body.insert(name.into(), json!(text));
+            }
+        }
+    }
+    if let (Some(rps), Some(burst)) = (fields.rate_rps, fields.rate_burst) {
+        let limit = json!({ "requests_per_second": rps, "burst_size": burst });
+        body.insert("rate_limit".into(), limit);
+    }
+    if let Some(ms) = fields.timeout_ms {
+        body.insert("timeout_ms".into(), json!(ms));
+    }
+    if !fields.headers.is_empty() {
+        let headers: Map<String, Value> = fields
+            .headers
+            .iter()
+            .map(|(name, value)| (name.clone(), json!(value)))
+            .collect();
+        body.insert("headers".into(), Value::Object(headers));
+    }
+}
+
+pub fn patch_body(args: &UpdateArgs) -> Result<Value, CliError> {
+    let mut body = Map::new();
+    if let Some(url) = &args.url {
+        body.insert("url".into(), json!(url));
+    }
+    if let Some(events) = &args.events {
+        body.insert("event_types".into(), json!(events));
+    }
+    put_fields(&mut body, &args.fields, true);
+    if args.enable || args.disable {
+        body.insert("enabled".into(), json!(args.enable));
+    }
+    if args.no_rate_limit {
+        body.insert("rate_limit".into(), Value::Null);
+    }
+    if body.is_empty() {
+        return Err(CliError::usage(
+            "nothing to update: give at least one field (see `authhooks endpoints update --help`)",
+        ));
+    }
+    Ok(Value::Object(body))
+}
+
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err("expected NAME=VALUE".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(id: &str) -> UpdateArgs {
+        UpdateArgs {
+            id: id.into(),
+            url: None,
+            events: None,
+            fields: FieldArgs {
+                description: Some(String::new()),
+                rate_rps: None,
+                rate_burst: None,
+                timeout_ms: Some(5000),
+                headers: vec![("x-team".into(), "cms".into())],
+                origin: Some("payload".into()),
+                tenant: None,
+            },
+            enable: false,
+            disable: true,
+            no_rate_limit: true,
+        }
+    }
+
+    #[test]
+    fn patch_sends_only_given_fields_and_clears_empty_labels() {
+        assert_eq!(
+            patch_body(&update("ep_1")).unwrap(),
+            json!({"description": null, "origin": "payload", "timeout_ms": 5000,
+                   "headers": {"x-team": "cms"}, "enabled": false, "rate_limit": null})
+        );
+    }
+
+    #[test]
+    fn empty_patch_is_a_usage_error() {
+        let mut args = update("ep_1");
+        args.fields = FieldArgs {
+            description: None,
+            rate_rps: None,
+            rate_burst: None,
+            timeout_ms: None,
+            headers: vec![],
+            origin: None,
+            tenant: None,
+        };
+        args.disable = false;
+        args.no_rate_limit = false;
+        assert!(matches!(patch_body(&args), Err(CliError::Usage(_))));
+    }
+
+    #[test]
+    fn headers_are_name_equals_value() {
+        assert_eq!(
+            parse_header("x-a=b=c"),
+            Ok(("x-a".to_owned(), "b=c".to_owned()))
+        );
+        assert!(parse_header("novalue").is_err());
+        assert!(parse_header("=v").is_err());
+    }
+}

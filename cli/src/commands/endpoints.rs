@@ -1,0 +1,113 @@
+//! `authhooks endpoints …`: the admin API's endpoint resource (DESIGN §3.2, §3.4). Flags
+//! become a JSON body; the server validates it and its field errors are shown as they are.
+
+use std::process::ExitCode;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use super::endpoint_args::{add_body, patch_body, AddArgs, UpdateArgs};
+use super::endpoint_view::{list_rows, view_rows, LIST_HEADER};
+use crate::client::{Api, Conn};
+use crate::error::CliError;
+use crate::output;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum EndpointsCommand {
+    /// Subscribe a URL to event types; prints the endpoint and its signing secret
+    Add(AddArgs),
+    /// List endpoints
+    List {
+        /// Most items on one page
+        #[arg(long)]
+        limit: Option<u32>,
+        /// The page after the one that printed this cursor
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one endpoint
+    Get { id: String },
+    /// Change the given fields of an endpoint; an empty --description, --origin or --tenant
+    /// clears it
+    Update(UpdateArgs),
+    /// Delete an endpoint
+    Rm { id: String },
+    /// Replace the signing secret (the old one stays valid for a grace period)
+    RotateSecret { id: String },
+    /// Send a test event to this endpoint alone
+    Test { id: String },
+}
+
+pub async fn run(command: EndpointsCommand, conn: &Conn, json: bool) -> Result<ExitCode, CliError> {
+    let api = Api::admin(conn)?;
+    match command {
+        EndpointsCommand::Add(args) => {
+            let body = add_body(args)?;
+            let created = api
+                .call(Method::POST, &["v1", "endpoints"], Some(&body))
+                .await?;
+            show_endpoint(&created, json)?;
+            if !json {
+                output::secret("Signing secret", created.get("secret"))?;
+            }
+        }
+        EndpointsCommand::List { limit, cursor } => {
+            let query = [("limit", limit.map(|n| n.to_string())), ("cursor", cursor)];
+            let answer = api.get(&["v1", "endpoints"], &query).await?;
+            if json {
+                output::json(&answer)?;
+            } else {
+                let rows = output::items(&answer).iter().map(list_rows);
+                output::line(output::table(&LIST_HEADER, rows))?;
+                output::next_page(&answer, "authhooks endpoints list")?;
+            }
+        }
+        EndpointsCommand::Get { id } => {
+            let view = api.get(&["v1", "endpoints", &id], &[]).await?;
+            show_endpoint(&view, json)?;
+        }
+        EndpointsCommand::Update(args) => {
+            let body = patch_body(&args)?;
+            let path = ["v1", "endpoints", args.id.as_str()];
+            let view = api.call(Method::PATCH, &path, Some(&body)).await?;
+            show_endpoint(&view, json)?;
+        }
+        EndpointsCommand::Rm { id } => {
+            api.call(Method::DELETE, &["v1", "endpoints", &id], None)
+                .await?;
+            if !json {
+                output::line(format!("deleted {id}"))?;
+            }
+        }
+        EndpointsCommand::RotateSecret { id } => {
+            let path = ["v1", "endpoints", id.as_str(), "rotate-secret"];
+            let answer = api.call(Method::POST, &path, None).await?;
+            if json {
+                output::json(&answer)?;
+            } else {
+                output::secret(&format!("New signing secret of {id}"), answer.get("secret"))?;
+            }
+        }
+        EndpointsCommand::Test { id } => {
+            let path = ["v1", "endpoints", id.as_str(), "test"];
+            let answer = api.call(Method::POST, &path, None).await?;
+            if json {
+                output::json(&answer)?;
+            } else {
+                let event = output::cell(answer.get("event_id"));
+                output::line(format!(
+                    "sent test event {event} to {id}; see `authhooks events attempts {event}`"
+                ))?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show_endpoint(view: &Value, json: bool) -> Result<(), CliError> {
+    if json {
+        output::json(view)
+    } else {
+        output::line(output::details(view_rows(view)))
+    }
+}

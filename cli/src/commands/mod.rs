@@ -1,0 +1,9 @@
+//! One module per command group; each turns parsed arguments into requests and output.
+
+mod endpoint_args;
+mod endpoint_view;
+pub mod endpoints;
+pub mod failures;
+pub mod listen;
+pub mod send;
+pub mod verify;

@@ -1,0 +1,274 @@
+//! The admin commands (endpoints, failures) against the real admin API, served by local
+//! mode in this process.
+
+// A test's unwrap is its assertion; clippy.toml's test allowance does not reach the helper
+// functions outside `#[test]` bodies.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use authhooks::domain::signature::Secret;
+use serde_json::{json, Value};
+
+use common::admin::{admin, TOKEN};
+use common::{authhooks, one_error_line, run_async, stdout};
+
+async fn cli(url: &str, args: &[&str]) -> std::process::Output {
+    let args = [&["--url", url, "--admin-token", TOKEN][..], args].concat();
+    run_async(authhooks(&args), None).await
+}
+
+/// The value printed after `field` in a details table.
+fn field<'a>(printed: &'a str, field: &str) -> &'a str {
+    printed
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix(field)
+                .filter(|rest| rest.starts_with(' '))
+        })
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no {field} in {printed}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_is_added_shown_changed_rotated_and_removed() {
+    let (url, _running) = admin().await;
+    let out = cli(
+        &url,
+        &[
+            "endpoints",
+            "add",
+            "--url",
+            "https://cms.example.com/hook",
+            "--events",
+            "user.*,session.revoked",
+            "--description",
+            "Payload CMS",
+            "--rate-rps",
+            "10",
+            "--rate-burst",
+            "20",
+            "--header",
+            "x-team=cms",
+            "--timeout-ms",
+            "5000",
+            "--origin",
+            "payload",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let printed = stdout(&out);
+    let id = field(&printed, "id").to_owned();
+    assert_eq!(field(&printed, "event_types"), "user.*,session.revoked");
+    assert_eq!(field(&printed, "rate_limit"), "10.0/s, burst 20");
+    assert_eq!(field(&printed, "headers"), "x-team=cms");
+    let (label, secret) = printed
+        .rsplit_once('\n')
+        .map(|(a, _)| a.rsplit_once('\n').unwrap())
+        .unwrap();
+    assert!(
+        label.ends_with("Signing secret (shown once; store it now):"),
+        "{printed}"
+    );
+    Secret::parse(secret.trim()).unwrap();
+
+    let listed = stdout(&cli(&url, &["endpoints", "list"]).await);
+    assert!(listed
+        .lines()
+        .any(|l| l.contains(&id) && l.contains("https://cms.example.com/hook")));
+
+    let out = cli(
+        &url,
+        &[
+            "endpoints",
+            "update",
+            &id,
+            "--disable",
+            "--description",
+            "",
+            "--no-rate-limit",
+        ],
+    )
+    .await;
+    let printed = stdout(&out);
+    assert_eq!(field(&printed, "enabled"), "no");
+    assert_eq!(field(&printed, "description"), "-");
+    assert_eq!(field(&printed, "rate_limit"), "unlimited");
+
+    let out = cli(&url, &["endpoints", "rotate-secret", &id, "--json"]).await;
+    let rotated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    Secret::parse(rotated["secret"].as_str().unwrap()).unwrap();
+
+    assert_eq!(
+        stdout(&cli(&url, &["endpoints", "rm", &id]).await),
+        format!("deleted {id}\n")
+    );
+    let out = cli(&url, &["endpoints", "get", &id]).await;
+    assert_eq!(
+        one_error_line(&out, 1),
+        format!("error: endpoint {id} does not exist (HTTP 404)")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_name_the_fields_and_the_token() {
+    let (url, _running) = admin().await;
+    let out = cli(
+        &url,
+        &[
+            "endpoints",
+            "add",
+            "--url",
+            "http://169.254.169.254/latest",
+            "--events",
+            "User.*",
+        ],
+    )
+    .await;
+    let line = one_error_line(&out, 1);
+    assert!(
+        line.starts_with("error: 2 fields are invalid (HTTP 422): "),
+        "{line}"
+    );
+    assert!(
+        line.contains("event_types[0]: a prefix pattern must be"),
+        "{line}"
+    );
+    assert!(line.contains("url: "), "{line}");
+    let listed = stdout(&cli(&url, &["endpoints", "list", "--json"]).await);
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed["items"], json!([]), "nothing was stored");
+
+    let wrong = [
+        "--url",
+        url.as_str(),
+        "--admin-token",
+        "guess",
+        "endpoints",
+        "list",
+    ];
+    let line = one_error_line(&run_async(authhooks(&wrong), None).await, 1);
+    assert!(
+        line.ends_with("(HTTP 401) — check --admin-token (or AUTHHOOKS_ADMIN_TOKEN)"),
+        "{line}"
+    );
+    assert!(!line.contains("guess"));
+    let line = one_error_line(
+        &run_async(
+            authhooks(&["--url", &url, "failures", "replay", "--all"]),
+            None,
+        )
+        .await,
+        1,
+    );
+    assert!(line.ends_with(
+        "— pass --admin-token or set AUTHHOOKS_ADMIN_TOKEN (`authhooks dev` prints it)"
+    ));
+}
+
+/// An endpoint nobody answers at, retried once at once, so its deliveries fail fast.
+async fn dead_endpoint(url: &str) -> String {
+    let port = common::closed_port();
+    let out = cli(
+        url,
+        &[
+            "endpoints",
+            "add",
+            "--url",
+            &format!("http://127.0.0.1:{port}/hook"),
+            "--events",
+            "*",
+            "--json",
+        ],
+    )
+    .await;
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let patch = cli(url, &["endpoints", "update", &id, "--timeout-ms", "500"]).await;
+    assert_eq!(patch.status.code(), Some(0), "{}", common::stderr(&patch));
+    id
+}
+
+async fn failures(url: &str, endpoint: &str) -> Vec<Value> {
+    let out = cli(url, &["failures", "list", "--endpoint", endpoint, "--json"]).await;
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    listed["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_are_listed_and_replayed_by_filter() {
+    let (url, running) = admin().await;
+    let (dead, other) = (dead_endpoint(&url).await, dead_endpoint(&url).await);
+    // The CLI sets no retry schedule, so the default one would apply; patch it down to one
+    // immediate retry through the API.
+    let client = reqwest::Client::new();
+    for id in [&dead, &other] {
+        let answer = client
+            .patch(format!("{url}/v1/endpoints/{id}"))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(json!({"retry": {"schedule_secs": [0]}}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success());
+    }
+    let sent = common::run_async(
+        common::authhooks(&[
+            "--url",
+            &url,
+            "send",
+            "user.created",
+            "--ingest-secret",
+            common::admin::INGEST_SECRET,
+        ]),
+        None,
+    )
+    .await;
+    assert_eq!(sent.status.code(), Some(0), "{}", common::stderr(&sent));
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while failures(&url, &dead).await.is_empty() || failures(&url, &other).await.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no failure recorded");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let listed = stdout(&cli(&url, &["failures", "list"]).await);
+    assert!(
+        listed.contains(&dead) && listed.contains(&other),
+        "{listed}"
+    );
+
+    let failure = failures(&url, &dead).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = cli(
+        &url,
+        &[
+            "failures",
+            "replay",
+            "--all",
+            "--endpoint",
+            &dead,
+            "--since",
+            "2020-01-01T00:00:00+02:00",
+        ],
+    )
+    .await;
+    assert_eq!(
+        stdout(&out),
+        format!("replayed 1: {failure}\n"),
+        "{}",
+        common::stderr(&out)
+    );
+    let replayed = failures(&url, &dead).await;
+    let original = replayed
+        .iter()
+        .find(|f| f["id"] == failure.as_str())
+        .unwrap();
+    assert!(original["replayed_at"].is_string(), "{original}");
+    assert!(failures(&url, &other).await[0]["replayed_at"].is_null());
+    running.shutdown().await;
+}

@@ -1,0 +1,24 @@
+//! The real system for the admin commands' tests: local mode (the same routers and use
+//! cases the Lambdas run) in this process, on a free loopback port.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use authhooks::domain::signature::Secret;
+use authhooks::local::{LocalConfig, LocalMode};
+
+pub const TOKEN: &str = "admin-t0ken";
+pub const INGEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// Starts local mode; returns its base URL and the running system (drop it to leave it).
+pub async fn admin() -> (String, LocalMode) {
+    let running = LocalMode::start(LocalConfig {
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        admin_token: TOKEN.to_owned(),
+        ingest_secret: Secret::parse(INGEST_SECRET).unwrap(),
+        aws_endpoint: None,
+        workers: 2,
+    })
+    .await
+    .unwrap();
+    (format!("http://{}", running.addr), running)
+}
