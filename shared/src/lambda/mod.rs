@@ -3,6 +3,7 @@
 //! function's `main.rs` only wires these to the runtime.
 
 pub mod config;
+pub mod metrics;
 pub mod sqs_batch;
 pub mod telemetry;
 pub mod wiring;

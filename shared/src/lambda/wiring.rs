@@ -8,6 +8,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 use super::config::{self, ConfigError, Resources};
+use super::metrics::emf_lines;
 use super::sqs_batch::{batch_response, received};
 use crate::adapters::cache::CachedEndpointStore;
 use crate::adapters::dynamodb::{DynamoEndpointStore, DynamoFailureStore, DynamoStateStore};
@@ -171,6 +172,10 @@ impl Worker {
             entropy: &SystemEntropy,
         };
         let report = deliver_batch(&ports, &self.settings, env, received(event)).await;
+        for line in emf_lines(&report, chrono::Utc::now().timestamp_millis()) {
+            // Straight to stdout, unformatted: CloudWatch reads metrics from raw EMF lines.
+            println!("{line}");
+        }
         tracing::info!(
             delivered = report.delivered,
             retried = report.retried,

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
 
-use super::{state, BatchReport, FollowUp, WorkerPorts, WorkerSettings};
+use tracing::Instrument;
+
+use super::{state, EndpointStats, FollowUp, WorkerPorts, WorkerSettings};
 use crate::app::Env;
 use crate::domain::admission::{self, Deferral};
 use crate::domain::delivery::{later, schedule, AttemptRecord, DeadLetter, DeliveryJob};
@@ -16,34 +18,15 @@ use crate::domain::webhook;
 use crate::ports::{Claim, ClaimOutcome, Enqueue, IdempotencyKey, OutgoingRequest};
 
 #[derive(Debug, Default)]
-pub(super) struct Counts {
-    delivered: u32,
-    retried: u32,
-    deferred_circuit: u32,
-    deferred_rate: u32,
-    duplicates: u32,
-}
-
-impl Counts {
-    pub(super) fn add_to(&self, report: &mut BatchReport) {
-        report.delivered += self.delivered;
-        report.retried += self.retried;
-        report.deferred_circuit += self.deferred_circuit;
-        report.deferred_rate += self.deferred_rate;
-        report.duplicates += self.duplicates;
-    }
-}
-
-#[derive(Debug, Default)]
 pub(super) struct GroupOutcome {
-    pub(super) counts: Counts,
+    pub(super) stats: EndpointStats,
     pub(super) follow_ups: Vec<(String, FollowUp)>,
 }
 
 impl GroupOutcome {
     fn all(jobs: Vec<(String, DeliveryJob)>, make: impl Fn(DeliveryJob) -> FollowUp) -> Self {
         Self {
-            counts: Counts::default(),
+            stats: EndpointStats::default(),
             follow_ups: jobs.into_iter().map(|(id, job)| (id, make(job))).collect(),
         }
     }
@@ -63,8 +46,14 @@ pub(super) async fn deliver(
     let now = env.now();
     let mut endpoint = match ports.endpoints.get(&endpoint_id).await {
         Ok(Some(endpoint)) if endpoint.enabled => endpoint,
-        Ok(_) => return GroupOutcome::all(jobs, dead(FailureReason::EndpointUnavailable)),
-        Err(_) => return GroupOutcome::all(jobs, |_| FollowUp::Redeliver),
+        Ok(_) => {
+            tracing::warn!(endpoint_id = %endpoint_id, jobs = jobs.len(), "endpoint deleted or disabled; dead-lettering its jobs");
+            return GroupOutcome::all(jobs, dead(FailureReason::EndpointUnavailable));
+        }
+        Err(e) => {
+            tracing::warn!(endpoint_id = %endpoint_id, error = %e, "endpoint unreadable; jobs stay queued");
+            return GroupOutcome::all(jobs, |_| FollowUp::Redeliver);
+        }
     };
 
     let wanted = u32::try_from(jobs.len()).unwrap_or(u32::MAX);
@@ -80,9 +69,13 @@ pub(super) async fn deliver(
     .await;
     let (verdict, current) = match admitted {
         Ok(found) => found,
-        Err(_) => return GroupOutcome::all(jobs, |_| FollowUp::Redeliver),
+        Err(e) => {
+            tracing::warn!(endpoint_id = %endpoint_id, error = %e, "endpoint state unavailable; jobs stay queued");
+            return GroupOutcome::all(jobs, |_| FollowUp::Redeliver);
+        }
     };
     if admission::should_disable(&current, now) {
+        tracing::warn!(endpoint_id = %endpoint_id, "circuit open for 5 days; disabling the endpoint");
         endpoint.disable("circuit open for 5 days", now);
         if ports.endpoints.put(&endpoint).await.is_err() {
             return GroupOutcome::all(jobs, |_| FollowUp::Redeliver);
@@ -96,17 +89,29 @@ pub(super) async fn deliver(
         jobs.by_ref().take(verdict.allowed as usize).collect();
     for ((message_id, job), (why, due)) in jobs.zip(verdict.deferred) {
         match why {
-            Deferral::Circuit => outcome.counts.deferred_circuit += 1,
-            Deferral::Rate => outcome.counts.deferred_rate += 1,
+            Deferral::Circuit => outcome.stats.deferred_circuit += 1,
+            Deferral::Rate => outcome.stats.deferred_rate += 1,
         }
+        tracing::info!(
+            event_id = %job.event.id,
+            delivery_id = %job.delivery_id,
+            endpoint_id = %job.endpoint_id,
+            deferred_by = ?why,
+            until = %due,
+            "deferred"
+        );
         outcome.follow_ups.push((message_id, defer(job, due, now)));
     }
 
-    let attempts = join_all(
-        to_send
-            .into_iter()
-            .map(|(message_id, job)| attempt(ports, settings, env, &endpoint, message_id, job)),
-    )
+    let attempts = join_all(to_send.into_iter().map(|(message_id, job)| {
+        let span = tracing::info_span!(
+            "delivery",
+            event_id = %job.event.id,
+            delivery_id = %job.delivery_id,
+            endpoint_id = %job.endpoint_id,
+        );
+        attempt(ports, settings, env, &endpoint, message_id, job).instrument(span)
+    }))
     .await;
 
     let mut results = Vec::new();
@@ -114,7 +119,7 @@ pub(super) async fn deliver(
     for done in attempts {
         match done {
             Attempted::Skipped(message_id) => {
-                outcome.counts.duplicates += 1;
+                outcome.stats.duplicates += 1;
                 outcome.follow_ups.push((message_id, FollowUp::Done));
             }
             Attempted::Failed(message_id) => {
@@ -123,12 +128,14 @@ pub(super) async fn deliver(
             Attempted::Sent {
                 message_id,
                 success,
+                latency_ms,
                 follow_up,
             } => {
                 results.push(success);
+                outcome.stats.latencies_ms.push(latency_ms);
                 match follow_up.as_ref() {
-                    FollowUp::Done => outcome.counts.delivered += 1,
-                    FollowUp::Enqueue { .. } => outcome.counts.retried += 1,
+                    FollowUp::Done => outcome.stats.delivered += 1,
+                    FollowUp::Enqueue { .. } => outcome.stats.retried += 1,
                     FollowUp::DeadLetter(letter) => gone |= letter.reason == FailureReason::Gone,
                     FollowUp::Redeliver => {}
                 }
@@ -149,6 +156,7 @@ pub(super) async fn deliver(
         .await;
     }
     if gone {
+        tracing::warn!(endpoint_id = %endpoint_id, "endpoint answered 410 Gone; disabling it");
         endpoint.disable("endpoint answered 410 Gone", env.now());
         let _ = ports.endpoints.put(&endpoint).await;
     }
@@ -172,6 +180,7 @@ enum Attempted {
     Sent {
         message_id: String,
         success: bool,
+        latency_ms: u64,
         // Boxed: a follow-up carries a whole job, the other variants a message id.
         follow_up: Box<FollowUp>,
     },
@@ -195,10 +204,18 @@ async fn attempt(
     };
     match ports.idempotency.claim(&key, &claim).await {
         Ok(ClaimOutcome::Claimed) => {}
-        Ok(ClaimOutcome::Completed { .. } | ClaimOutcome::InProgress { .. }) => {
-            return Attempted::Skipped(message_id)
+        Ok(ClaimOutcome::Completed { .. }) => {
+            tracing::info!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, "already delivered; skipped");
+            return Attempted::Skipped(message_id);
         }
-        Err(_) => return Attempted::Failed(message_id),
+        Ok(ClaimOutcome::InProgress { .. }) => {
+            tracing::info!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, "being delivered by another worker; skipped");
+            return Attempted::Skipped(message_id);
+        }
+        Err(e) => {
+            tracing::warn!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, error = %e, "delivery claim unavailable; the job stays queued");
+            return Attempted::Failed(message_id);
+        }
     }
 
     let number = job.attempts + 1;
@@ -216,7 +233,21 @@ async fn attempt(
     let next = job.after_attempt(record);
     let jitter = Jitter::from_unit(env.entropy.unit());
 
-    let follow_up = match decide(verdict, &endpoint.retry, number, jitter) {
+    let decision = decide(verdict, &endpoint.retry, number, jitter);
+    let record = next.history.last();
+    // Identifiers, status and timing only: never bodies, headers or signatures.
+    tracing::info!(
+        event_id = %next.event.id,
+        delivery_id = %next.delivery_id,
+        endpoint_id = %next.endpoint_id,
+        attempt = number,
+        status = record.and_then(|r| r.status),
+        error = record.and_then(|r| r.error.as_deref()),
+        latency_ms = record.map(|r| r.latency_ms),
+        outcome = outcome_name(&decision),
+        "attempt finished"
+    );
+    let follow_up = match decision {
         Decision::Delivered => {
             let detail = serde_json::to_string(&next.history).unwrap_or_default();
             // Delivered either way; a lost completion only weakens duplicate suppression.
@@ -240,6 +271,15 @@ async fn attempt(
     Attempted::Sent {
         message_id,
         success: verdict.is_success(),
+        latency_ms: u64::try_from(sent.latency.as_millis()).unwrap_or(u64::MAX),
         follow_up: Box::new(follow_up),
+    }
+}
+
+fn outcome_name(decision: &Decision) -> &'static str {
+    match decision {
+        Decision::Delivered => "delivered",
+        Decision::RetryIn(_) => "retry",
+        Decision::GiveUp(reason) => reason.as_str(),
     }
 }

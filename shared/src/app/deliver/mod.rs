@@ -55,6 +55,19 @@ pub struct Received {
     pub body: String,
 }
 
+/// What became of one endpoint's jobs in a batch: the figures behind its metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointStats {
+    pub delivered: u32,
+    pub retried: u32,
+    pub deferred_circuit: u32,
+    pub deferred_rate: u32,
+    pub dead_lettered: u32,
+    pub duplicates: u32,
+    /// One entry per HTTP attempt.
+    pub latencies_ms: Vec<u64>,
+}
+
 /// What became of a batch. `failed` lists the messages to leave on the queue.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BatchReport {
@@ -68,6 +81,8 @@ pub struct BatchReport {
     pub duplicates: u32,
     /// Jobs carried forward because their `not_before` lies beyond the queue's delay limit.
     pub hopped: u32,
+    /// The same figures per endpoint (dead letters counted when decided).
+    pub endpoints: BTreeMap<EndpointId, EndpointStats>,
 }
 
 /// Follow-up work for one message; it is acknowledged only once this has been done.
@@ -99,8 +114,17 @@ pub async fn deliver_batch(
     for message in messages {
         match serde_json::from_str::<DeliveryJob>(&message.body) {
             // Nothing can be done with it here: redelivered until the queue redrives it to
-            // the DLQ, where it is recorded.
-            Err(_) => report.failed.push(message.message_id),
+            // the DLQ. The body is never logged: it may carry personal data.
+            Err(e) => {
+                tracing::error!(
+                    message_id = %message.message_id,
+                    kind = ?e.classify(),
+                    line = e.line(),
+                    column = e.column(),
+                    "unreadable delivery job"
+                );
+                report.failed.push(message.message_id);
+            }
             Ok(job) => match job.not_before.filter(|t| *t > now) {
                 Some(due) => {
                     let (delay, not_before) = schedule(due, now);
@@ -123,19 +147,32 @@ pub async fn deliver_batch(
         }
     }
 
-    let outcomes = join_all(
-        groups
-            .into_iter()
-            .map(|(endpoint_id, jobs)| group::deliver(ports, settings, env, endpoint_id, jobs)),
-    )
+    let outcomes = join_all(groups.into_iter().map(|(endpoint_id, jobs)| async move {
+        let outcome = group::deliver(ports, settings, env, endpoint_id.clone(), jobs).await;
+        (endpoint_id, outcome)
+    }))
     .await;
-    for outcome in outcomes {
-        outcome.counts.add_to(&mut report);
+    for (endpoint_id, outcome) in outcomes {
+        let mut stats = outcome.stats;
+        stats.dead_lettered = count(&outcome.follow_ups, |f| {
+            matches!(f, FollowUp::DeadLetter(_))
+        });
+        report.delivered += stats.delivered;
+        report.retried += stats.retried;
+        report.deferred_circuit += stats.deferred_circuit;
+        report.deferred_rate += stats.deferred_rate;
+        report.duplicates += stats.duplicates;
+        report.endpoints.insert(endpoint_id, stats);
         follow_ups.extend(outcome.follow_ups);
     }
 
     flush(ports, follow_ups, &mut report).await;
     report
+}
+
+fn count(follow_ups: &[(String, FollowUp)], which: impl Fn(&FollowUp) -> bool) -> u32 {
+    let n = follow_ups.iter().filter(|(_, f)| which(f)).count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Sends every re-enqueue in one call and every dead letter in another; the messages
@@ -158,7 +195,8 @@ async fn flush(
 
     if !enqueues.is_empty() {
         let jobs = enqueues.iter().map(|(_, e, _)| e.clone()).collect();
-        if ports.queue.enqueue(jobs).await.is_err() {
+        if let Err(e) = ports.queue.enqueue(jobs).await {
+            tracing::warn!(error = %e, "re-enqueueing failed; the messages stay queued");
             for (message_id, _, claim) in enqueues {
                 if let Some((key, token)) = claim {
                     // Best effort: a claim that stays lapses before the redelivery anyway.
@@ -171,7 +209,8 @@ async fn flush(
     if !letters.is_empty() {
         let count = u32::try_from(letters.len()).unwrap_or(u32::MAX);
         let batch = letters.iter().map(|(_, l)| l.clone()).collect();
-        if ports.dead_letters.dead_letter(batch).await.is_err() {
+        if let Err(e) = ports.dead_letters.dead_letter(batch).await {
+            tracing::warn!(error = %e, count, "dead-lettering failed; the messages stay queued");
             report.failed.extend(letters.into_iter().map(|(id, _)| id));
         } else {
             report.dead_lettered += count;
