@@ -58,21 +58,34 @@ async fn acknowledge(inbox: &dyn Inbox, messages: Vec<QueueMessage>, failed: &[S
     }
 }
 
-pub async fn run_worker(parts: WorkerParts, mut stop: watch::Receiver<bool>) {
+/// The next non-empty batch, or `None` once told to stop. Receive errors are logged and
+/// retried after a pause: the queue is the source of truth, nothing is lost by waiting.
+async fn next_batch(
+    inbox: &dyn Inbox,
+    stop: &mut watch::Receiver<bool>,
+    what: &str,
+) -> Option<Vec<QueueMessage>> {
     loop {
-        let messages = tokio::select! {
-            got = parts.inbox.receive(10, IDLE_WAIT) => got,
-            _ = stop.changed() => break,
+        if *stop.borrow() {
+            return None;
+        }
+        let got = tokio::select! {
+            got = inbox.receive(10, IDLE_WAIT) => got,
+            _ = stop.changed() => return None,
         };
-        let messages = match messages {
-            Ok(m) if m.is_empty() => continue,
-            Ok(m) => m,
+        match got {
+            Ok(messages) if messages.is_empty() => {}
+            Ok(messages) => return Some(messages),
             Err(e) => {
-                tracing::warn!(error = %e, "receiving deliveries failed; retrying");
+                tracing::warn!(error = %e, "receiving {what} failed; retrying");
                 tokio::time::sleep(IDLE_WAIT).await;
-                continue;
             }
-        };
+        }
+    }
+}
+
+pub async fn run_worker(parts: WorkerParts, mut stop: watch::Receiver<bool>) {
+    while let Some(messages) = next_batch(parts.inbox.as_ref(), &mut stop, "deliveries").await {
         let ports = WorkerPorts {
             endpoints: parts.endpoints.as_ref(),
             state: parts.state.as_ref(),
@@ -93,9 +106,6 @@ pub async fn run_worker(parts: WorkerParts, mut stop: watch::Receiver<bool>) {
             "batch done"
         );
         acknowledge(parts.inbox.as_ref(), messages, &report.failed).await;
-        if *stop.borrow() {
-            break;
-        }
     }
 }
 
@@ -106,20 +116,7 @@ pub async fn run_recorder(
     entropy: Arc<dyn Entropy>,
     mut stop: watch::Receiver<bool>,
 ) {
-    loop {
-        let messages = tokio::select! {
-            got = inbox.receive(10, IDLE_WAIT) => got,
-            _ = stop.changed() => break,
-        };
-        let messages = match messages {
-            Ok(m) if m.is_empty() => continue,
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(error = %e, "receiving dead letters failed; retrying");
-                tokio::time::sleep(IDLE_WAIT).await;
-                continue;
-            }
-        };
+    while let Some(messages) = next_batch(inbox.as_ref(), &mut stop, "dead letters").await {
         let env = Env {
             clock: clock.as_ref(),
             entropy: entropy.as_ref(),
