@@ -56,6 +56,8 @@ pub struct Api {
     http: Client,
     base: Url,
     token: Option<HeaderValue>,
+    /// The region to sign for, when the admin API is an IAM-authenticated Function URL.
+    iam_region: Option<String>,
     unauthorized_hint: &'static str,
 }
 
@@ -77,7 +79,15 @@ impl Api {
         } else {
             "pass --admin-token or set AUTHHOOKS_ADMIN_TOKEN (`authhooks dev` prints it)"
         };
-        Self::new(&conn.url, token, hint)
+        let mut api = Self::new(&conn.url, token, hint)?;
+        if api.token.is_none() {
+            api.iam_region = crate::sigv4::function_url_region(&api.base);
+            if api.iam_region.is_some() {
+                api.unauthorized_hint =
+                    "the admin Function URL uses IAM: check your AWS credentials and their lambda:InvokeFunctionUrl permission";
+            }
+        }
+        Ok(api)
     }
 
     /// For ingest, which authenticates the request's signature rather than a token.
@@ -113,6 +123,7 @@ impl Api {
             http,
             base,
             token,
+            iam_region: None,
             unauthorized_hint,
         })
     }
@@ -178,10 +189,27 @@ impl Api {
         if let Some(token) = &self.token {
             request = request.header(AUTHORIZATION, token.clone());
         }
-        let response = request.send().await.map_err(|e| CliError::Unreachable {
+        let mut request = request.build().map_err(|e| CliError::Protocol {
             url: self.shown(),
-            reason: transport_reason(&e),
+            reason: format!("cannot build the request: {e}"),
         })?;
+        if let Some(region) = &self.iam_region {
+            let identity = crate::sigv4::identity().await?;
+            crate::sigv4::sign_request(
+                &mut request,
+                &identity,
+                region,
+                std::time::SystemTime::now(),
+            )?;
+        }
+        let response = self
+            .http
+            .execute(request)
+            .await
+            .map_err(|e| CliError::Unreachable {
+                url: self.shown(),
+                reason: transport_reason(&e),
+            })?;
         let status = response.status();
         let body = response.bytes().await.map_err(|e| CliError::Protocol {
             url: self.shown(),

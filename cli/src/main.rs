@@ -8,6 +8,7 @@ mod error;
 mod input;
 mod output;
 mod problem;
+mod sigv4;
 
 use std::io::Write;
 use std::process::ExitCode;
