@@ -1,6 +1,7 @@
 //! Test support: a whole authhooks system over the in-memory adapters, driven by a manual
 //! clock, with a scripted sender standing in for the network.
 
+pub mod chaos;
 pub mod lambda;
 pub mod moto;
 pub mod oracle;

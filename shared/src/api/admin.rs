@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -109,6 +110,29 @@ pub(super) fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Prob
     serde_json::from_slice(body).map_err(|e| Problem::malformed(format!("invalid JSON: {e}")))
 }
 
+/// The extractors' own rejections (a body over axum's 2 MB default limit, a path segment
+/// that is not UTF-8 once decoded, an unreadable query) would be plain text; every admin
+/// error is problem+json, so handlers take the `Result` and answer through these.
+pub(super) fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
+    body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Problem::too_large(rejection.body_text()),
+        _ => Problem::malformed(rejection.body_text()),
+    })
+}
+
+pub(super) fn read_path(path: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
+    path.map(|Path(id)| id)
+        .map_err(|rejection| Problem::malformed(rejection.body_text()))
+}
+
+pub(super) fn read_query(
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<HashMap<String, String>, Problem> {
+    query
+        .map(|Query(query)| query)
+        .map_err(|rejection| Problem::malformed(rejection.body_text()))
+}
+
 /// `limit` and `cursor` from the query string.
 pub(super) fn page_request(query: &HashMap<String, String>) -> Result<PageRequest, Problem> {
     let limit = match query.get("limit") {
@@ -154,9 +178,13 @@ struct Created {
     secret: String,
 }
 
-async fn create(State(api): State<Arc<AdminApi>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn create(
+    State(api): State<Arc<AdminApi>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let result = async {
-        let body = json_body(&headers, &body)?;
+        let body = json_body(&headers, &read_body(body)?)?;
         let env = api.services.env();
         let (endpoint, secret) = usecase::create_endpoint(&api.ports(), &api.settings, env, &body)
             .await
@@ -173,9 +201,10 @@ async fn create(State(api): State<Arc<AdminApi>>, headers: HeaderMap, body: Byte
 
 async fn list(
     State(api): State<Arc<AdminApi>>,
-    Query(query): Query<HashMap<String, String>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
     let result = async {
+        let query = read_query(query)?;
         let page = usecase::list_endpoints(&api.ports(), page_request(&query)?)
             .await
             .map_err(problem)?;
@@ -184,22 +213,28 @@ async fn list(
     result.await.into_response()
 }
 
-async fn read(State(api): State<Arc<AdminApi>>, Path(id): Path<String>) -> Response {
-    usecase::get_endpoint(&api.ports(), &id)
-        .await
-        .map(|e| Json(e.to_view()))
-        .map_err(problem)
-        .into_response()
+async fn read(
+    State(api): State<Arc<AdminApi>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let result = async {
+        let endpoint = usecase::get_endpoint(&api.ports(), &read_path(id)?)
+            .await
+            .map_err(problem)?;
+        Ok::<_, Problem>(Json(endpoint.to_view()))
+    };
+    result.await.into_response()
 }
 
 async fn update(
     State(api): State<Arc<AdminApi>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let body = json_body(&headers, &body)?;
+        let id = read_path(id)?;
+        let body = json_body(&headers, &read_body(body)?)?;
         let env = api.services.env();
         let endpoint = usecase::update_endpoint(&api.ports(), &api.settings, env, &id, &body)
             .await
@@ -209,27 +244,43 @@ async fn update(
     result.await.into_response()
 }
 
-async fn remove(State(api): State<Arc<AdminApi>>, Path(id): Path<String>) -> Response {
-    match usecase::delete_endpoint(&api.ports(), &id).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => problem(e).into_response(),
-    }
+async fn remove(
+    State(api): State<Arc<AdminApi>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let result = async {
+        usecase::delete_endpoint(&api.ports(), &read_path(id)?)
+            .await
+            .map_err(problem)?;
+        Ok::<_, Problem>(StatusCode::NO_CONTENT)
+    };
+    result.await.into_response()
 }
 
-async fn rotate(State(api): State<Arc<AdminApi>>, Path(id): Path<String>) -> Response {
-    let env = api.services.env();
-    usecase::rotate_secret(&api.ports(), &api.settings, env, &id)
-        .await
-        .map(|secret| Json(json!({ "secret": secret.expose() })))
-        .map_err(problem)
-        .into_response()
+async fn rotate(
+    State(api): State<Arc<AdminApi>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let result = async {
+        let env = api.services.env();
+        let secret = usecase::rotate_secret(&api.ports(), &api.settings, env, &read_path(id)?)
+            .await
+            .map_err(problem)?;
+        Ok::<_, Problem>(Json(json!({ "secret": secret.expose() })))
+    };
+    result.await.into_response()
 }
 
-async fn test(State(api): State<Arc<AdminApi>>, Path(id): Path<String>) -> Response {
-    let env = api.services.env();
-    usecase::send_test(&api.ports(), env, &id)
-        .await
-        .map(|event_id| (StatusCode::ACCEPTED, Json(json!({ "event_id": event_id }))))
-        .map_err(problem)
-        .into_response()
+async fn test(
+    State(api): State<Arc<AdminApi>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let result = async {
+        let env = api.services.env();
+        let event_id = usecase::send_test(&api.ports(), env, &read_path(id)?)
+            .await
+            .map_err(problem)?;
+        Ok::<_, Problem>((StatusCode::ACCEPTED, Json(json!({ "event_id": event_id }))))
+    };
+    result.await.into_response()
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +15,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::admin::{json_body, page_request, problem, AdminApi, List};
+use super::admin::{
+    json_body, page_request, problem, read_body, read_path, read_query, AdminApi, List,
+};
 use super::problem::Problem;
 use crate::app::admin as usecase;
 use crate::domain::delivery::FailureRecord;
@@ -95,9 +98,10 @@ fn filter(fields: &HashMap<String, String>) -> Result<FailureFilter, Problem> {
 
 async fn list(
     State(api): State<Arc<AdminApi>>,
-    Query(query): Query<HashMap<String, String>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
     let result = async {
+        let query = read_query(query)?;
         let filter = filter(&query)?;
         let page = usecase::list_failures(&api.ports(), &filter, page_request(&query)?)
             .await
@@ -107,21 +111,27 @@ async fn list(
     result.await.into_response()
 }
 
-async fn replay_one(State(api): State<Arc<AdminApi>>, Path(id): Path<String>) -> Response {
-    let env = api.services.env();
-    usecase::replay_failure(&api.ports(), env, &id)
-        .await
-        .map(|id| (StatusCode::ACCEPTED, Json(json!({ "replayed": [id] }))))
-        .map_err(problem)
-        .into_response()
+async fn replay_one(
+    State(api): State<Arc<AdminApi>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let result = async {
+        let env = api.services.env();
+        let id = usecase::replay_failure(&api.ports(), env, &read_path(id)?)
+            .await
+            .map_err(problem)?;
+        Ok::<_, Problem>((StatusCode::ACCEPTED, Json(json!({ "replayed": [id] }))))
+    };
+    result.await.into_response()
 }
 
 async fn replay_many(
     State(api): State<Arc<AdminApi>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
+        let body = read_body(body)?;
         // An empty body replays everything not replayed yet.
         let fields = if body.is_empty() {
             HashMap::new()
@@ -167,11 +177,16 @@ fn string_fields(body: Value) -> Result<HashMap<String, String>, Problem> {
     }
 }
 
-async fn attempts(State(api): State<Arc<AdminApi>>, Path(id): Path<String>) -> Response {
-    let env = api.services.env();
-    usecase::attempts(&api.ports(), env, &id)
-        .await
-        .map(|items| Json(json!({ "items": items })))
-        .map_err(problem)
-        .into_response()
+async fn attempts(
+    State(api): State<Arc<AdminApi>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let result = async {
+        let env = api.services.env();
+        let items = usecase::attempts(&api.ports(), env, &read_path(id)?)
+            .await
+            .map_err(problem)?;
+        Ok::<_, Problem>(Json(json!({ "items": items })))
+    };
+    result.await.into_response()
 }

@@ -147,13 +147,16 @@ pub(super) async fn deliver(
     if !results.is_empty() {
         // The attempts happened whatever the state store says now: losing one circuit update
         // is better than leaving the messages to be redelivered and sent again.
-        let _ = state::update(ports.state, &endpoint_id, settings.cas_rounds, |s| {
+        let recorded = state::update(ports.state, &endpoint_id, settings.cas_rounds, |s| {
             (
                 (),
                 admission::record_results(s, &endpoint.circuit, results.iter().copied(), env.now()),
             )
         })
         .await;
+        if let Err(e) = recorded {
+            tracing::warn!(endpoint_id = %endpoint_id, error = %e, results = results.len(), "circuit update lost");
+        }
     }
     if gone {
         tracing::warn!(endpoint_id = %endpoint_id, "endpoint answered 410 Gone; disabling it");

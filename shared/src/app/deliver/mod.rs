@@ -34,7 +34,10 @@ impl Default for WorkerSettings {
         Self {
             delivered_ttl: Duration::from_secs(7 * 24 * 3600),
             claim_margin: Duration::from_secs(5),
-            cas_rounds: 16,
+            // Each round at least one contender wins, so a writer loses at most as many rounds
+            // as there are writers on the item; 16 proved too few for eight workers racing on
+            // one endpoint (admission and results per batch each), 64 leaves a wide margin.
+            cas_rounds: 64,
         }
     }
 }

@@ -1,0 +1,236 @@
+//! `authhooks-bench aws`: the real ingest router and Lambda worker handler over moto, with
+//! every SDK request counted, for three cases: successful deliveries, deliveries retried
+//! once, and duplicate ingests. Lambda's poller is played as tests/src/lambda.rs plays it
+//! (ReceiveMessage, invoke, DeleteMessageBatch), and its requests are counted too.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use authhooks::adapters::cache::CachedEndpointStore;
+use authhooks::adapters::dynamodb::{
+    create_tables, DynamoEndpointStore, DynamoFailureStore, DynamoStateStore, TableNames,
+};
+use authhooks::adapters::http::{HttpSender, SenderConfig};
+use authhooks::adapters::sqs::{create_queues, SqsQueue};
+use authhooks::api::admin::{self, AdminApi};
+use authhooks::api::ingest::{self, IngestApi};
+use authhooks::app::admin::AdminSettings;
+use authhooks::app::deliver::WorkerSettings;
+use authhooks::app::ingest::IngestSettings;
+use authhooks::domain::endpoint::UrlPolicy;
+use authhooks::domain::signature::{signature_header, Secret};
+use authhooks::lambda::wiring::{Adapters, Worker};
+use authhooks::ports::SystemClock;
+use authhooks_tests::lambda::{call, sqs_event};
+use authhooks_tests::moto::{Moto, QueueOptions};
+use aws_config::SdkConfig;
+use axum::body::Body;
+use axum::http::Request;
+use axum::Router;
+use serde_json::{json, Value};
+
+use crate::counter::{Counter, Counts};
+use crate::sink::Sink;
+
+/// One run's counts and what they were for.
+pub struct Case {
+    pub name: String,
+    pub units: u64,
+    pub counts: Counts,
+    pub worker_batches: u64,
+    pub worker_secs: f64,
+}
+
+/// Tables and queues of their own, the routers and a worker over counted clients.
+pub struct Stack {
+    pub ingest: Router,
+    pub admin: Router,
+    pub worker: Worker,
+    pub queue: SqsQueue,
+    pub dlq_url: String,
+    pub queue_url: String,
+    pub secret: Secret,
+    pub tables: TableNames,
+}
+
+pub fn counted_clients(
+    sdk: &SdkConfig,
+    counter: &Counter,
+) -> (aws_sdk_dynamodb::Client, aws_sdk_sqs::Client) {
+    let dynamo = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .interceptor(counter.clone())
+        .build();
+    let sqs = aws_sdk_sqs::config::Builder::from(sdk)
+        .interceptor(counter.clone())
+        .build();
+    (
+        aws_sdk_dynamodb::Client::from_conf(dynamo),
+        aws_sdk_sqs::Client::from_conf(sqs),
+    )
+}
+
+fn adapters(
+    dynamo: &aws_sdk_dynamodb::Client,
+    sqs: &aws_sdk_sqs::Client,
+    tables: &TableNames,
+    urls: &(String, String),
+) -> Adapters {
+    // As deployed: endpoint reads cached for AUTHHOOKS_ENDPOINT_CACHE_SECS (default 5 s).
+    let direct = Arc::new(DynamoEndpointStore::new(dynamo.clone(), &tables.endpoints));
+    Adapters {
+        endpoints: Arc::new(CachedEndpointStore::new(
+            direct,
+            Arc::new(SystemClock),
+            Duration::from_secs(5),
+        )),
+        state: Arc::new(DynamoStateStore::new(dynamo.clone(), &tables.state)),
+        failures: Arc::new(DynamoFailureStore::new(dynamo.clone(), &tables.failures)),
+        deliveries: Arc::new(SqsQueue::new(sqs.clone(), &urls.0)),
+        dlq: Arc::new(SqsQueue::new(sqs.clone(), &urls.1)),
+    }
+}
+
+impl Stack {
+    pub async fn create(sdk: &SdkConfig, counter: &Counter) -> anyhow::Result<Stack> {
+        let (dynamo, sqs) = counted_clients(sdk, counter);
+        let tables = TableNames {
+            endpoints: Moto::unique("endpoints"),
+            state: Moto::unique("state"),
+            failures: Moto::unique("failures"),
+        };
+        create_tables(&dynamo, &tables).await?;
+        let urls = create_queues(
+            &sqs,
+            &Moto::unique("deliveries"),
+            &Moto::unique("dlq"),
+            QueueOptions::default().max_receive_count,
+            QueueOptions::default().visibility_timeout_secs,
+        )
+        .await?;
+        let secret = Secret::generate([0x33; 32]);
+        let services = adapters(&dynamo, &sqs, &tables, &urls).services();
+        let ingest = ingest::router(Arc::new(IngestApi {
+            services: services.clone(),
+            settings: IngestSettings {
+                secret: Some(secret.clone()),
+                ..IngestSettings::default()
+            },
+        }));
+        let admin = admin::router(Arc::new(AdminApi {
+            services,
+            settings: AdminSettings {
+                policy: UrlPolicy {
+                    allow_http: true,
+                    allow_private: true,
+                },
+                rotation_grace: Duration::from_secs(3600),
+            },
+            token: Some("bench".to_owned()),
+        }));
+        let sender = HttpSender::new(SenderConfig {
+            allow_private: true,
+            ..SenderConfig::default()
+        })?;
+        let worker = Worker::new(
+            adapters(&dynamo, &sqs, &tables, &urls),
+            sender,
+            WorkerSettings::default(),
+        );
+        Ok(Stack {
+            ingest,
+            admin,
+            worker,
+            queue: SqsQueue::new(sqs, urls.0.clone()),
+            dlq_url: urls.1,
+            queue_url: urls.0,
+            secret,
+            tables,
+        })
+    }
+
+    /// The deliveries queue and DLQ URLs.
+    pub fn queue_urls(&self) -> (String, String) {
+        (self.queue_url.clone(), self.dlq_url.clone())
+    }
+
+    /// Creates an endpoint for every event type, with `extra` fields (retry, circuit…).
+    pub async fn add_endpoint(&self, url: &str, extra: Option<Value>) -> anyhow::Result<()> {
+        let mut spec = json!({"url": url, "event_types": ["*"]});
+        if let (Some(Value::Object(fields)), Some(spec)) = (extra, spec.as_object_mut()) {
+            spec.extend(fields);
+        }
+        let request = Request::post("/v1/endpoints")
+            .header("authorization", "Bearer bench")
+            .header("content-type", "application/json")
+            .body(Body::from(serde_json::to_vec(&spec)?))?;
+        let (status, body) = call(&self.admin, request).await;
+        anyhow::ensure!(status.is_success(), "creating an endpoint: {status} {body}");
+        Ok(())
+    }
+
+    /// POSTs events `ids` to the ingest router, `per_request` per POST.
+    pub async fn ingest(&self, ids: &[String], per_request: usize) -> anyhow::Result<()> {
+        for (k, chunk) in ids.chunks(per_request.max(1)).enumerate() {
+            let events: Vec<Value> = chunk.iter().map(|id| crate::client::event(id)).collect();
+            let body = if per_request == 1 {
+                serde_json::to_vec(&events[0])?
+            } else {
+                serde_json::to_vec(&json!({ "events": events }))?
+            };
+            let msg_id = format!("msg_{}_{k}", chunk[0]);
+            let now = chrono::Utc::now().timestamp();
+            let signature = signature_header([&self.secret], &msg_id, now, &body);
+            let request = Request::post("/v1/events")
+                .header("content-type", "application/json")
+                .header("webhook-id", msg_id)
+                .header("webhook-timestamp", now.to_string())
+                .header("webhook-signature", signature)
+                .body(Body::from(body))?;
+            let (status, answer) = call(&self.ingest, request).await;
+            anyhow::ensure!(status.is_success(), "ingest answered {status}: {answer}");
+        }
+        Ok(())
+    }
+
+    /// Plays Lambda's event source mapping until `sink` has `expected` receipts: receive up
+    /// to 10 (long poll `wait_secs`), invoke the worker, delete what it acknowledged.
+    pub async fn pump(
+        &self,
+        sink: &Sink,
+        expected: u64,
+        wait_secs: i32,
+        timeout: Duration,
+    ) -> anyhow::Result<(u64, f64)> {
+        let (mut batches, mut busy) = (0u64, 0.0f64);
+        let start = Instant::now();
+        while sink.received() < expected {
+            anyhow::ensure!(start.elapsed() < timeout, "deliveries did not all arrive");
+            let messages = self.queue.receive(10, wait_secs).await?;
+            if messages.is_empty() {
+                continue;
+            }
+            batches += 1;
+            let began = Instant::now();
+            let response = self.worker.handle(sqs_event(&messages, "deliveries")).await;
+            busy += began.elapsed().as_secs_f64();
+            let failed: Vec<&str> = response
+                .batch_item_failures
+                .iter()
+                .map(|f| f.item_identifier.as_str())
+                .collect();
+            let done: Vec<String> = messages
+                .into_iter()
+                .filter(|m| !failed.contains(&m.message_id.as_str()))
+                .map(|m| m.receipt_handle)
+                .collect();
+            if !done.is_empty() {
+                self.queue.delete_batch(&done).await?;
+            }
+        }
+        Ok((batches, busy))
+    }
+}
+
+pub fn ids(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("evt_{prefix}_{i}")).collect()
+}

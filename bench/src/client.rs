@@ -1,0 +1,93 @@
+//! Talks to a running authhooks (in-process or `authhooks dev`) as a producer and an
+//! operator would: signed event POSTs and admin calls, over real HTTP on loopback.
+
+use anyhow::Context;
+use authhooks::domain::signature::{signature_header, Secret};
+use serde_json::{json, Value};
+
+#[derive(Clone)]
+pub struct Target {
+    pub base: String,
+    pub admin_token: String,
+    pub ingest_secret: Secret,
+    pub http: reqwest::Client,
+}
+
+impl Target {
+    pub fn new(base: String, admin_token: String, ingest_secret: Secret) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Self {
+            base,
+            admin_token,
+            ingest_secret,
+            http,
+        })
+    }
+
+    /// Creates an endpoint for every event type, with `extra` fields (retry, circuit…).
+    pub async fn add_endpoint(&self, url: &str, extra: Option<Value>) -> anyhow::Result<String> {
+        let mut spec = json!({"url": url, "event_types": ["*"]});
+        if let (Some(Value::Object(fields)), Some(spec)) = (extra, spec.as_object_mut()) {
+            spec.extend(fields);
+        }
+        let response = self
+            .http
+            .post(format!("{}/v1/endpoints", self.base))
+            .bearer_auth(&self.admin_token)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&spec)?)
+            .send()
+            .await?;
+        let status = response.status();
+        let body: Value = serde_json::from_slice(&response.bytes().await?)?;
+        anyhow::ensure!(status.is_success(), "creating an endpoint: {status} {body}");
+        body["id"]
+            .as_str()
+            .map(str::to_owned)
+            .context("no id in the created endpoint")
+    }
+
+    /// POSTs `body` to ingest, signed as a producer signs; returns the status code.
+    pub async fn post_events(&self, body: Vec<u8>, msg_id: &str) -> anyhow::Result<u16> {
+        let timestamp = chrono::Utc::now().timestamp();
+        let signature = signature_header([&self.ingest_secret], msg_id, timestamp, &body);
+        let response = self
+            .http
+            .post(format!("{}/v1/events", self.base))
+            .header("content-type", "application/json")
+            .header("webhook-id", msg_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        // Read the answer so the connection goes back to the pool.
+        let _ = response.bytes().await;
+        Ok(status)
+    }
+}
+
+/// A typical identity event (~400 bytes) with a caller-chosen id.
+pub fn event(id: &str) -> Value {
+    json!({
+        "id": id,
+        "type": "user.updated",
+        "subject": "usr_42",
+        "tenant_id": "tenant_acme",
+        "data": {
+            "user": {
+                "id": "usr_42",
+                "email": "ada.lovelace@example.com",
+                "email_verified": true,
+                "name": "Ada Lovelace",
+                "roles": ["admin", "editor"],
+                "changes": {"name": {"from": "Ada", "to": "Ada Lovelace"}},
+                "locale": "en-GB"
+            }
+        }
+    })
+}

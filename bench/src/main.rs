@@ -1,0 +1,54 @@
+//! `authhooks-bench`: measures authhooks against the quality bars of docs/architecture.md
+//! §4 — local-mode load, AWS requests per delivery, cold init and worker memory.
+//! Everything runs on loopback; every run is bounded. Results go in BENCHMARKS.md.
+
+mod aws;
+mod aws_run;
+mod client;
+mod counter;
+mod footprint;
+mod local;
+mod sink;
+mod stats;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "authhooks-bench",
+    about = "Benchmarks authhooks against its quality bars"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Local mode end to end: saturation throughput and latency at fixed rates.
+    Local(local::LocalArgs),
+    /// AWS requests, write units and cost per delivery, counted against moto.
+    Aws(aws_run::AwsArgs),
+    /// Each function's cold init, timed in fresh processes against moto.
+    Init(footprint::InitArgs),
+    /// Peak RSS of a worker process handling one batch of 10.
+    Rss,
+    /// (internal) one cold init in this process.
+    #[command(hide = true)]
+    InitChild { function: String },
+    /// (internal) the worker process `rss` measures.
+    #[command(hide = true)]
+    RssChild,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Local(args) => local::run(args).await,
+        Command::Aws(args) => aws_run::run(args).await,
+        Command::Init(args) => footprint::init(args).await,
+        Command::Rss => footprint::rss().await,
+        Command::InitChild { function } => footprint::init_child(&function).await,
+        Command::RssChild => footprint::rss_child().await,
+    }
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Validates template.yaml offline: cfn-lint (CloudFormation and SAM rules), then that the
+# template and the workspace agree — every function's BuildProperties.Binary is a [[bin]]
+# of a workspace package under functions/ and every such binary is deployed, and the
+# failures indexes and the TTL attribute are the names shared/src/adapters/dynamodb/tables.rs
+# uses. No AWS credentials or network needed once cfn-lint is installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cfn-lint >/dev/null; then
+  echo "==> installing cfn-lint"
+  python3 -m pip install --quiet --disable-pip-version-check 'cfn-lint>=1,<2'
+fi
+
+echo "==> cfn-lint template.yaml"
+# No rule is suppressed: a finding fails the check.
+cfn-lint template.yaml
+
+echo "==> template functions match the workspace binaries"
+cargo metadata --no-deps --format-version 1 --offline \
+  | python3 -c '
+import json, re, sys
+from cfnlint.decode import cfn_yaml
+
+meta = json.load(sys.stdin)
+workspace = set()
+for pkg in meta["packages"]:
+    if "/functions/" not in pkg["manifest_path"].replace("\\", "/"):
+        continue
+    for target in pkg["targets"]:
+        if "bin" in target["kind"]:
+            workspace.add(target["name"])
+
+template = cfn_yaml.load("template.yaml")
+errors = []
+deployed = {}
+for name, res in template.get("Resources", {}).items():
+    if res.get("Type") != "AWS::Serverless::Function":
+        continue
+    md = res.get("Metadata") or {}
+    binary = (md.get("BuildProperties") or {}).get("Binary")
+    if md.get("BuildMethod") != "rust-cargolambda" or not binary:
+        errors.append(f"{name}: needs Metadata BuildMethod rust-cargolambda and BuildProperties.Binary")
+        continue
+    deployed[str(binary)] = name
+for binary, name in sorted(deployed.items()):
+    if binary not in workspace:
+        errors.append(f"{name}: Binary {binary!r} is no [[bin]] of a package under functions/ "
+                      f"(those are: {sorted(workspace)})")
+for binary in sorted(workspace - set(deployed)):
+    errors.append(f"binary {binary!r} (functions/) has no AWS::Serverless::Function in template.yaml")
+
+# The names the code queries by must be the names the template creates.
+source = open("shared/src/adapters/dynamodb/tables.rs", encoding="utf-8").read()
+consts = dict(re.findall(r"pub const (\w+): &str = \"([^\"]*)\";", source))
+tables = template["Resources"]
+indexes = {i["IndexName"] for i in tables["FailuresTable"]["Properties"].get("GlobalSecondaryIndexes", [])}
+for const in ("FAILURES_BY_TIME", "FAILURES_BY_ENDPOINT"):
+    if consts.get(const) not in indexes:
+        errors.append(f"FailuresTable has no index {consts.get(const)!r} ({const} in tables.rs)")
+ttl = tables["StateTable"]["Properties"].get("TimeToLiveSpecification", {}).get("AttributeName")
+expected_ttl = consts.get("TTL_ATTRIBUTE")
+if ttl != expected_ttl:
+    errors.append(f"StateTable TTL attribute is {ttl!r}, tables.rs says {expected_ttl!r}")
+
+if errors:
+    print("template.yaml does not match the workspace:", file=sys.stderr)
+    for e in errors:
+        print(f"  - {e}", file=sys.stderr)
+    sys.exit(1)
+names = ", ".join(sorted(deployed))
+print(f"ok: {len(deployed)} functions ({names}), indexes and TTL match")
+'

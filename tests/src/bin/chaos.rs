@@ -1,0 +1,84 @@
+//! `authhooks-chaos`: the fault-injection harness from the command line. Prints the table
+//! and exits non-zero if any accepted delivery was neither delivered nor recorded as failed.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use authhooks_tests::chaos::{run, Backend, ChaosConfig};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "authhooks-chaos",
+    about = "Deliver N events under injected faults and count what was lost"
+)]
+struct Args {
+    #[arg(long, default_value_t = 5_000)]
+    events: usize,
+    /// Flaky endpoints (a dead one is always added).
+    #[arg(long, default_value_t = 5)]
+    endpoints: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Share of a flaky endpoint's first three attempts that fail.
+    #[arg(long, default_value_t = 0.2)]
+    fault_rate: f64,
+    /// Abort a worker task this often (0: never).
+    #[arg(long, default_value_t = 400)]
+    kill_every_ms: u64,
+    /// Share of enqueued jobs sent to the queue twice.
+    #[arg(long, default_value_t = 0.05)]
+    duplicate_rate: f64,
+    #[arg(long, default_value_t = 8)]
+    workers: usize,
+    /// An SQS/DynamoDB API (moto) instead of memory; fresh tables and queues are created.
+    #[arg(long)]
+    aws_endpoint: Option<String>,
+    /// Give up and report after this many seconds.
+    #[arg(long, default_value_t = 1_800)]
+    deadline_secs: u64,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    // Off unless RUST_LOG asks: the pipeline's own logs, to see why a run went wrong.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let mut config = ChaosConfig::ci(args.events);
+    config.endpoints = args.endpoints.max(1);
+    config.seed = args.seed;
+    config.fault_rate = args.fault_rate.clamp(0.0, 1.0);
+    config.kill_every = (args.kill_every_ms > 0).then(|| Duration::from_millis(args.kill_every_ms));
+    config.duplicate_rate = args.duplicate_rate.clamp(0.0, 1.0);
+    config.workers = args.workers.max(1);
+    config.deadline = Duration::from_secs(args.deadline_secs);
+    config.progress = true;
+    if let Some(url) = args.aws_endpoint {
+        config.backend = Backend::Aws {
+            url,
+            prefix: format!("chaos-{}-{}", std::process::id(), args.seed),
+        };
+        // Slower API calls between receive and claim: a longer visibility timeout keeps
+        // the claim lease shorter than it.
+        config.queue.visibility = Duration::from_secs(6);
+    }
+    match run(&config).await {
+        Ok(report) => {
+            println!("{report}");
+            if report.lost_nothing() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("FAILED: deliveries were lost or the queues did not drain");
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("the chaos run could not complete: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! One chaos run: receivers and endpoints, workers and the recorder, a killer aborting
+//! workers mid-batch, ingest through the real router with backpressure and re-posts, then
+//! the wait until both queues are empty, and the tally.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::Request;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use authhooks::adapters::http::{HttpSender, SenderConfig};
+use authhooks::api::ingest::{self, IngestApi};
+use authhooks::api::Services;
+use authhooks::app::deliver::WorkerSettings;
+use authhooks::app::ingest::IngestSettings;
+use authhooks::domain::endpoint::UrlPolicy;
+use authhooks::domain::endpoint_spec::parse_new;
+use authhooks::domain::signature::Secret;
+use authhooks::local::pump::{run_recorder, WorkerParts};
+use authhooks::ports::{Entropy, SystemEntropy};
+
+use super::faults::Behaviour;
+use super::pool::{kill_loop, Pool};
+use super::receiver::FaultyReceiver;
+use super::tally::{tally, ChaosReport, Planned};
+use super::world::{sdk_config, ChaosWorld};
+use super::{dead_spec, event_id, event_type, flaky_spec, Backend, ChaosConfig, ChaosError};
+
+const BATCH: usize = 100;
+
+pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
+    let started = Instant::now();
+    let world = Arc::new(match &config.backend {
+        Backend::Memory => ChaosWorld::memory(config.queue, config.duplicate_rate, config.seed),
+        Backend::Aws { url, prefix } => {
+            let sdk = sdk_config(url).await;
+            ChaosWorld::aws(
+                &sdk,
+                prefix,
+                config.queue,
+                config.duplicate_rate,
+                config.seed,
+            )
+            .await?
+        }
+    });
+    let planned = Arc::new(add_endpoints(config, &world).await?);
+
+    let sender = HttpSender::new(SenderConfig {
+        allow_private: true,
+        connect_timeout: Duration::from_secs(1),
+        ..SenderConfig::default()
+    })
+    .map_err(|e| ChaosError::Setup(e.to_string()))?;
+    let parts = WorkerParts {
+        inbox: world.deliveries_inbox.clone(),
+        endpoints: world.endpoints.clone(),
+        state: world.state.clone(),
+        idempotency: world.idempotency.clone(),
+        queue: world.queue.clone(),
+        dead_letters: world.dead_letters.clone(),
+        sender: Arc::new(sender),
+        clock: world.clock.clone(),
+        entropy: Arc::new(SystemEntropy),
+        settings: WorkerSettings {
+            claim_margin: config.claim_margin,
+            ..WorkerSettings::default()
+        },
+    };
+    let (stop, stopped) = watch::channel(false);
+    let pool = Arc::new(Pool::start(&parts, config.workers.max(1), &stopped));
+    let recorder = tokio::spawn(run_recorder(
+        world.dlq_inbox.clone(),
+        world.failures.clone(),
+        world.clock.clone(),
+        Arc::new(SystemEntropy),
+        stopped.clone(),
+    ));
+    let killer = config.kill_every.map(|every| {
+        tokio::spawn(kill_loop(
+            pool.clone(),
+            parts.clone(),
+            stopped,
+            every,
+            config.seed,
+        ))
+    });
+
+    let progress = config.progress.then(|| {
+        let world = world.clone();
+        let planned = planned.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                let backlog = world.backlog().await.unwrap_or(usize::MAX);
+                let requests: Vec<u64> = planned.iter().map(|p| p.receiver.requests()).collect();
+                eprintln!(
+                    "[{:>6.1} s] queued {backlog}, requests per endpoint {requests:?}",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        })
+    });
+    let ingested = produce(config, &world, started).await;
+    let drained = match &ingested {
+        Ok(_) => wait_drained(config, &world, started).await?,
+        Err(_) => false,
+    };
+    let _ = stop.send(true);
+    if let Some(killer) = killer {
+        killer.abort();
+    }
+    pool.abort_all();
+    if let Some(progress) = progress {
+        progress.abort();
+    }
+    recorder.abort();
+    let ingested = ingested?;
+
+    let failures = super::tally::all_failures(world.failures.as_ref()).await?;
+    let leftover = world.backlog().await.unwrap_or(usize::MAX);
+    Ok(tally(
+        config,
+        &planned,
+        &ingested,
+        &failures,
+        Stats {
+            kills: pool.kills.load(Ordering::Relaxed),
+            kills_mid_batch: pool.kills_mid_batch.load(Ordering::Relaxed),
+            duplicated_jobs: world.queue.duplicated(),
+            drained,
+            leftover,
+            elapsed: started.elapsed(),
+        },
+    ))
+}
+
+/// Figures from the run itself, for the report.
+#[derive(Debug, Clone, Copy)]
+pub struct Stats {
+    pub kills: u64,
+    pub kills_mid_batch: u64,
+    pub duplicated_jobs: u64,
+    pub drained: bool,
+    pub leftover: usize,
+    pub elapsed: Duration,
+}
+
+/// What ingest answered: deliveries per accepted event, and the re-posts' verdicts.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    pub deliveries: usize,
+    pub reposted_events: usize,
+    /// Re-posted events that ingest did not recognise as duplicates.
+    pub repost_misses: usize,
+}
+
+async fn add_endpoints(
+    config: &ChaosConfig,
+    world: &ChaosWorld,
+) -> Result<Vec<Planned>, ChaosError> {
+    let policy = UrlPolicy {
+        allow_http: true,
+        allow_private: true,
+    };
+    let entropy = SystemEntropy;
+    // Timeout faults hold their answer well past the endpoint's timeout.
+    let stall = Duration::from_millis(config.timeout_ms + 300);
+    let mut planned = Vec::new();
+    for j in 0..=config.endpoints {
+        let dead = j == config.endpoints;
+        let secret = Secret::generate(entropy.bytes32());
+        let behaviour = if dead {
+            Behaviour::Dead
+        } else {
+            Behaviour::Flaky {
+                rate: config.fault_rate,
+                seed: config.seed,
+                salt: j as u64,
+            }
+        };
+        let receiver = FaultyReceiver::start(behaviour, secret.clone(), stall)
+            .await
+            .map_err(|e| ChaosError::Setup(format!("receiver: {e}")))?;
+        let spec = if dead {
+            dead_spec(&receiver.url(), &secret.expose(), config.timeout_ms)
+        } else {
+            flaky_spec(j, &receiver.url(), &secret.expose(), config.timeout_ms)
+        };
+        let (endpoint, _) = parse_new(
+            &spec,
+            &policy,
+            world.clock.now(),
+            &mut || entropy.u128(),
+            entropy.bytes32(),
+        )
+        .map_err(|errors| ChaosError::Setup(format!("endpoint {j}: {errors:?}")))?;
+        world.endpoints.put(&endpoint).await?;
+        let patterns = if dead {
+            vec![super::DEAD_TYPE]
+        } else {
+            super::subscription(j)
+        };
+        planned.push(Planned {
+            name: if dead {
+                "dead".into()
+            } else {
+                format!("flaky-{j}")
+            },
+            id: endpoint.id,
+            patterns,
+            dead,
+            receiver,
+        });
+    }
+    Ok(planned)
+}
+
+/// Posts every event through the ingest router, a hundred per request, waiting while the
+/// queue is full; every `repost_every`-th batch is posted a second time.
+async fn produce(
+    config: &ChaosConfig,
+    world: &ChaosWorld,
+    started: Instant,
+) -> Result<Ingested, ChaosError> {
+    let services = Services {
+        endpoints: world.endpoints.clone(),
+        idempotency: world.idempotency.clone(),
+        failures: world.failures.clone(),
+        queue: world.queue.clone(),
+        clock: world.clock.clone(),
+        entropy: Arc::new(SystemEntropy),
+    };
+    let router = ingest::router(Arc::new(IngestApi {
+        services,
+        settings: IngestSettings::default(),
+    }));
+    let mut ingested = Ingested::default();
+    let memory = config.backend == Backend::Memory;
+    for (n, start) in (0..config.events).step_by(BATCH).enumerate() {
+        while memory && world.backlog().await? > config.max_backlog {
+            if started.elapsed() > config.deadline {
+                return Err(ChaosError::Ingest(
+                    "the deadline passed while ingesting".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let events: Vec<Value> = (start..(start + BATCH).min(config.events))
+            .map(|i| {
+                json!({
+                    "id": event_id(config.seed, i),
+                    "type": event_type(config.seed, i, config.dead_every),
+                    "data": {"user": {"id": format!("u_{i}")}},
+                    "origin": "better-auth",
+                    "subject": format!("u_{i}")
+                })
+            })
+            .collect();
+        let body = json!({ "events": events });
+        let answer = post(&router, &body, started, config.deadline).await?;
+        ingested.deliveries += answer
+            .iter()
+            .filter(|e| e["duplicate"] == false)
+            .filter_map(|e| e["deliveries"].as_u64())
+            .sum::<u64>() as usize;
+        if config.repost_every > 0 && n.is_multiple_of(config.repost_every) {
+            let again = post(&router, &body, started, config.deadline).await?;
+            ingested.reposted_events += again.len();
+            ingested.repost_misses += again.iter().filter(|e| e["duplicate"] != true).count();
+        }
+    }
+    Ok(ingested)
+}
+
+/// One ingest request; a 503 (a dependency down) is retried as a producer would.
+async fn post(
+    router: &axum::Router,
+    body: &Value,
+    started: Instant,
+    deadline: Duration,
+) -> Result<Vec<Value>, ChaosError> {
+    let bytes = serde_json::to_vec(body).map_err(|e| ChaosError::Ingest(e.to_string()))?;
+    loop {
+        let request = Request::post("/v1/events")
+            .header("content-type", "application/json")
+            .body(Body::from(bytes.clone()))
+            .map_err(|e| ChaosError::Ingest(e.to_string()))?;
+        let response = router
+            .clone()
+            .oneshot(request)
+            .await
+            .map_err(|e| ChaosError::Ingest(e.to_string()))?;
+        let status = response.status().as_u16();
+        let raw = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .map_err(|e| ChaosError::Ingest(e.to_string()))?;
+        let answer: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        match status {
+            200 | 202 => return Ok(answer["events"].as_array().cloned().unwrap_or_default()),
+            503 | 409 if started.elapsed() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            _ => return Err(ChaosError::Ingest(format!("{status}: {answer}"))),
+        }
+    }
+}
+
+/// Waits until both queues hold nothing (visible, in flight or delayed) several checks in
+/// a row; false if the deadline came first.
+async fn wait_drained(
+    config: &ChaosConfig,
+    world: &ChaosWorld,
+    started: Instant,
+) -> Result<bool, ChaosError> {
+    let (pause, needed) = match config.backend {
+        Backend::Memory => (Duration::from_millis(50), 3),
+        // SQS's counts are approximate: ask more slowly and more often.
+        Backend::Aws { .. } => (Duration::from_millis(700), 4),
+    };
+    let mut empty_in_a_row = 0;
+    while started.elapsed() < config.deadline {
+        if world.backlog().await? == 0 {
+            empty_in_a_row += 1;
+            if empty_in_a_row >= needed {
+                return Ok(true);
+            }
+        } else {
+            empty_in_a_row = 0;
+        }
+        tokio::time::sleep(pause).await;
+    }
+    Ok(false)
+}

@@ -1,0 +1,215 @@
+//! The bad-input corpus (tests/corpus): every case through the real ingest and admin
+//! routers over the in-memory adapters must get its 4xx as problem+json, change nothing and
+//! never panic. A subset also runs against local mode over real HTTP (`bad_input/local.rs`);
+//! `bad_input/ssrf.rs` covers names that only resolve to refused addresses.
+
+#[path = "bad_input/case.rs"]
+mod case;
+#[path = "bad_input/local.rs"]
+mod local;
+#[path = "bad_input/ssrf.rs"]
+mod ssrf;
+#[path = "bad_input/watch.rs"]
+mod watch;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request};
+use axum::Router;
+use chrono::{TimeZone, Utc};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use authhooks::adapters::memory::{
+    ManualClock, MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore,
+    QueueSettings, SeededEntropy,
+};
+use authhooks::api::admin::{self, not_found_fallback, AdminApi};
+use authhooks::api::ingest::{self, IngestApi};
+use authhooks::api::Services;
+use authhooks::app::admin::AdminSettings;
+use authhooks::app::ingest::IngestSettings;
+use authhooks::domain::endpoint::UrlPolicy;
+use authhooks::domain::endpoint_spec::parse_new;
+use authhooks::domain::signature::Secret;
+use authhooks::ports::{list_all_endpoints, Clock, EndpointStore, FailureStore, PageRequest};
+
+use case::{check, load, Case, ADMIN_TOKEN, INGEST_SECRET};
+use watch::Watched;
+
+/// The corpus must not silently shrink.
+const MIN_CASES: usize = 200;
+
+struct System {
+    router: Router,
+    clock: Arc<ManualClock>,
+    endpoints: Arc<Watched<MemoryEndpointStore>>,
+    idempotency: Arc<Watched<MemoryStateStore>>,
+    failures: Arc<MemoryFailureStore>,
+    queue: Arc<MemoryQueue>,
+    endpoint_id: String,
+}
+
+/// Ingest and admin as a deployment runs them: signatures required, a bearer token, and
+/// the deployment's URL policy (https only, public addresses only). One endpoint exists,
+/// subscribed to everything, so anything wrongly accepted would be enqueued.
+async fn system() -> System {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap(),
+    ));
+    let dyn_clock: Arc<dyn Clock> = clock.clone();
+    let queue = Arc::new(MemoryQueue::new(
+        dyn_clock.clone(),
+        QueueSettings::default(),
+    ));
+    let endpoints = Arc::new(Watched::new(MemoryEndpointStore::new()));
+    let idempotency = Arc::new(Watched::new(MemoryStateStore::new()));
+    let failures = Arc::new(MemoryFailureStore::new());
+    let policy = UrlPolicy {
+        allow_http: false,
+        allow_private: false,
+    };
+    let (endpoint, _) = parse_new(
+        &json!({"url": "https://hooks.example.com/in", "event_types": ["*"]}),
+        &policy,
+        clock.now(),
+        &mut || 42,
+        [1; 32],
+    )
+    .unwrap();
+    endpoints.inner.put(&endpoint).await.unwrap();
+    let services = Services {
+        endpoints: endpoints.clone(),
+        idempotency: idempotency.clone(),
+        failures: failures.clone(),
+        queue: queue.clone(),
+        clock: dyn_clock,
+        entropy: Arc::new(SeededEntropy::new(3)),
+    };
+    let ingest_api = IngestApi {
+        services: services.clone(),
+        settings: IngestSettings {
+            secret: Some(Secret::parse(INGEST_SECRET).unwrap()),
+            ..IngestSettings::default()
+        },
+    };
+    let admin_api = AdminApi {
+        services,
+        settings: AdminSettings {
+            policy,
+            rotation_grace: Duration::from_secs(24 * 3600),
+        },
+        token: Some(ADMIN_TOKEN.into()),
+    };
+    let router = not_found_fallback(
+        ingest::router(Arc::new(ingest_api)).merge(admin::router(Arc::new(admin_api))),
+    );
+    System {
+        router,
+        clock,
+        endpoints,
+        idempotency,
+        failures,
+        queue,
+        endpoint_id: endpoint.id.to_string(),
+    }
+}
+
+/// Everything a refused request must leave as it was.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    endpoints: Value,
+    endpoint_writes: usize,
+    idempotency_writes: usize,
+    failures: usize,
+    queued: usize,
+}
+
+async fn snapshot(s: &System) -> Snapshot {
+    let endpoints = list_all_endpoints(s.endpoints.as_ref()).await.unwrap();
+    let failures = s
+        .failures
+        .list(&Default::default(), PageRequest::first(100))
+        .await
+        .unwrap();
+    Snapshot {
+        endpoints: serde_json::to_value(&endpoints).unwrap(),
+        endpoint_writes: s.endpoints.writes(),
+        idempotency_writes: s.idempotency.writes(),
+        failures: failures.items.len(),
+        queued: s.queue.len(),
+    }
+}
+
+/// Sends one case in its own task, so that a panic is reported with the case's file name.
+async fn run(s: &System, case: &Case) -> Vec<String> {
+    let body = case.body();
+    let mut request = Request::builder()
+        .method(case.method())
+        .uri(case.path(&s.endpoint_id));
+    for (name, value) in case.headers(&body, s.clock.now().timestamp()) {
+        request = request.header(name, value);
+    }
+    let request = request.body(Body::from(body)).unwrap();
+    let router = s.router.clone();
+    let answer = tokio::spawn(async move {
+        let response = router.oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, content_type, bytes)
+    })
+    .await;
+    match answer {
+        Ok((status, content_type, bytes)) => check(case, status, content_type.as_deref(), &bytes),
+        Err(e) => vec![format!("panicked: {e}")],
+    }
+}
+
+async fn run_corpus(kind: &str) -> usize {
+    let cases = load(kind);
+    let s = system().await;
+    let mut failures = Vec::new();
+    for case in &cases {
+        let before = snapshot(&s).await;
+        let mut problems = run(&s, case).await;
+        let after = snapshot(&s).await;
+        if before != after {
+            problems.push(format!("state changed: {before:?} -> {after:?}"));
+        }
+        failures.extend(problems.into_iter().map(|p| format!("{}: {p}", case.file)));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!("bad input: {} {kind} cases passed", cases.len());
+    cases.len()
+}
+
+#[tokio::test]
+async fn every_bad_ingest_request_is_refused_and_changes_nothing() {
+    assert!(run_corpus("ingest").await >= 100);
+}
+
+#[tokio::test]
+async fn every_bad_admin_request_is_refused_and_changes_nothing() {
+    assert!(run_corpus("admin").await >= 100);
+}
+
+#[test]
+fn the_corpus_has_at_least_200_cases() {
+    let (ingest, admin) = (load("ingest").len(), load("admin").len());
+    eprintln!("bad input corpus: {ingest} ingest + {admin} admin cases");
+    assert!(ingest + admin >= MIN_CASES, "only {} cases", ingest + admin);
+}
