@@ -1,6 +1,6 @@
 //! `authhooks send` against a real HTTP server on 127.0.0.1 that authenticates the request
 //! the way ingest does (Standard Webhooks signature with the ingest secret) and checks the
-//! body's shape before answering like DESIGN §3.1.
+//! body's shape before answering like docs/architecture.md §3.1.
 
 // A test's unwrap is its assertion; clippy.toml's test allowance does not reach the helper
 // functions outside `#[test]` bodies.

@@ -1,5 +1,5 @@
 //! The flags of `endpoints add` and `endpoints update`, and the JSON bodies they become
-//! (DESIGN §3.2). Only given fields are sent; the server validates and reports the rest.
+//! (docs/architecture.md §3.2). Only given fields are sent; the server validates and reports the rest.
 
 use serde_json::{json, Map, Value};
 

@@ -1,4 +1,4 @@
-//! How an endpoint (DESIGN §3.2) reads in a terminal: one row in a list, or field by field.
+//! How an endpoint (docs/architecture.md §3.2) reads in a terminal: one row in a list, or field by field.
 
 use serde_json::Value;
 

@@ -1,4 +1,4 @@
-//! `authhooks endpoints …`: the admin API's endpoint resource (DESIGN §3.2, §3.4). Flags
+//! `authhooks endpoints …`: the admin API's endpoint resource (docs/architecture.md §3.2, §3.4). Flags
 //! become a JSON body; the server validates it and its field errors are shown as they are.
 
 use std::process::ExitCode;

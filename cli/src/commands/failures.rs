@@ -1,5 +1,5 @@
 //! `authhooks failures …` and `authhooks events attempts`: deliveries given up on, their
-//! replay, and the attempt history of one event (DESIGN §3.4).
+//! replay, and the attempt history of one event (docs/architecture.md §3.4).
 
 use std::process::ExitCode;
 

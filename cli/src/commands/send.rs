@@ -1,5 +1,5 @@
 //! `authhooks send`: builds one event (or reads a batch), signs the request with the ingest
-//! secret exactly as a producer must (DESIGN §3.1) and posts it to `/v1/events`.
+//! secret exactly as a producer must (docs/architecture.md §3.1) and posts it to `/v1/events`.
 
 use std::path::PathBuf;
 

@@ -1,4 +1,4 @@
-//! The admin API (DESIGN §3.4): endpoints here, failures and attempts in
+//! The admin API (docs/architecture.md §3.4): endpoints here, failures and attempts in
 //! `admin_failures`. On AWS the Function URL authenticates with IAM; locally a bearer token
 //! guards it.
 

@@ -1,5 +1,5 @@
 //! `POST /v1/events`: content type, size and signature checked before the body is parsed,
-//! then the ingest use case; every error is problem+json (DESIGN §3.1).
+//! then the ingest use case; every error is problem+json (docs/architecture.md §3.1).
 
 use std::sync::Arc;
 

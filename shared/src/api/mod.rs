@@ -1,4 +1,4 @@
-//! The HTTP APIs: ingest (`POST /v1/events`) and admin (DESIGN §3.4), as axum routers that
+//! The HTTP APIs: ingest (`POST /v1/events`) and admin (docs/architecture.md §3.4), as axum routers that
 //! the Lambdas (through lambda_http) and local mode serve alike. Handlers parse the
 //! request, call a use case in `app`, and map its result to JSON or problem+json.
 

@@ -33,7 +33,7 @@ const TEST_EVENT_MEMORY: Duration = Duration::from_secs(48 * 3600);
 #[derive(Debug, Clone)]
 pub struct AdminSettings {
     pub policy: UrlPolicy,
-    /// How long a rotated-out secret keeps signing (DESIGN: 24 h).
+    /// How long a rotated-out secret keeps signing (docs/architecture.md: 24 h).
     pub rotation_grace: Duration,
 }
 

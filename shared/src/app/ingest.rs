@@ -23,7 +23,7 @@ use crate::ports::{
 #[derive(Debug, Clone)]
 pub struct IngestSettings {
     pub limits: EventLimits,
-    /// How long an event id is remembered (DESIGN: 48 h).
+    /// How long an event id is remembered (docs/architecture.md: 48 h).
     pub dedupe_ttl: Duration,
     /// How long a half-done ingest holds its event ids before a retry may take them over.
     pub lease: Duration,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::validation::{field_path, FieldError};
 
-/// How often, how long and how cautiously the breaker trips and recovers (DESIGN §3.2).
+/// How often, how long and how cautiously the breaker trips and recovers (docs/architecture.md §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CircuitConfig {

@@ -1,4 +1,4 @@
-//! Endpoints (subscriptions) as stored and as delivered to (DESIGN §3.2): the destination
+//! Endpoints (subscriptions) as stored and as delivered to (docs/architecture.md §3.2): the destination
 //! URL and its SSRF checks, extra headers and their injection checks, and secret rotation.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! The admin API's endpoint bodies (DESIGN §3.2, §3.4): create and patch, validated field by
+//! The admin API's endpoint bodies (docs/architecture.md §3.2, §3.4): create and patch, validated field by
 //! field with every error reported at once, and the view returned to callers.
 
 use chrono::{DateTime, Utc};

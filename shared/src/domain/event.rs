@@ -1,4 +1,4 @@
-//! The event envelope producers send to ingest (DESIGN §3.1), parsed into typed values.
+//! The event envelope producers send to ingest (docs/architecture.md §3.1), parsed into typed values.
 
 use std::collections::HashSet;
 use std::fmt;

@@ -1,4 +1,4 @@
-//! What an HTTP attempt's result means (DESIGN §3.5): delivered, gone, retry later or
+//! What an HTTP attempt's result means (docs/architecture.md §3.5): delivered, gone, retry later or
 //! refused, and from that and the retry policy, what to do next.
 
 use std::time::Duration;
@@ -130,7 +130,7 @@ fn parse_http_date(value: &str) -> Option<DateTime<Utc>> {
         .map(|date| date.and_utc())
 }
 
-/// What an attempt's result means (DESIGN §3.5). Only 429 and 503 carry a usable
+/// What an attempt's result means (docs/architecture.md §3.5). Only 429 and 503 carry a usable
 /// `Retry-After`; redirects are never followed, so a 3xx is just another failure.
 pub fn classify(result: &AttemptResult, now: DateTime<Utc>) -> Verdict {
     match result {

@@ -1,5 +1,5 @@
 //! When to try again: the Standard Webhooks default schedule, exponential backoff, jitter
-//! and Retry-After clamping (DESIGN §3.5).
+//! and Retry-After clamping (docs/architecture.md §3.5).
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! The outgoing webhook request (DESIGN §3.3): the body and the Standard Webhooks headers,
+//! The outgoing webhook request (docs/architecture.md §3.3): the body and the Standard Webhooks headers,
 //! signed with every secret the endpoint currently accepts.
 
 use chrono::{DateTime, Utc};

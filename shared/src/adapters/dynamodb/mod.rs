@@ -1,5 +1,5 @@
 //! The DynamoDB adapters: endpoints, the state table (idempotency records and per-endpoint
-//! state) and failure records, each a table of its own (DESIGN §3.6).
+//! state) and failure records, each a table of its own (docs/architecture.md §3.6).
 //!
 //! Items are converted only with `serde_dynamo`; the adapters add nothing but keys and the
 //! attributes their conditions and indexes need. Key schemas, which the SAM template must

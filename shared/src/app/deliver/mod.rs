@@ -20,7 +20,7 @@ use crate::ports::{
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
-    /// How long a delivered delivery id is remembered (DESIGN: 7 days).
+    /// How long a delivered delivery id is remembered (docs/architecture.md: 7 days).
     pub delivered_ttl: Duration,
     /// Added to the endpoint's timeout for the in-progress claim on a delivery, so a
     /// crashed worker's claim lapses before the queue redelivers its message.
