@@ -21,7 +21,7 @@ use authhooks::domain::endpoint::UrlPolicy;
 use authhooks::domain::signature::{signature_header, Secret};
 use authhooks::lambda::wiring::{Adapters, Worker};
 use authhooks::ports::SystemClock;
-use authhooks_tests::lambda::{call, sqs_event};
+use authhooks_tests::lambda::{acknowledge, call, sqs_event};
 use authhooks_tests::moto::{Moto, QueueOptions};
 use aws_config::SdkConfig;
 use axum::body::Body;
@@ -213,19 +213,7 @@ impl Stack {
             let began = Instant::now();
             let response = self.worker.handle(sqs_event(&messages, "deliveries")).await;
             busy += began.elapsed().as_secs_f64();
-            let failed: Vec<&str> = response
-                .batch_item_failures
-                .iter()
-                .map(|f| f.item_identifier.as_str())
-                .collect();
-            let done: Vec<String> = messages
-                .into_iter()
-                .filter(|m| !failed.contains(&m.message_id.as_str()))
-                .map(|m| m.receipt_handle)
-                .collect();
-            if !done.is_empty() {
-                self.queue.delete_batch(&done).await?;
-            }
+            acknowledge(&self.queue, messages, &response).await?;
         }
         Ok((batches, busy))
     }

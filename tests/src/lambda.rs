@@ -151,7 +151,9 @@ impl AwsPipeline {
         let n = messages.len();
         if n > 0 {
             let response = worker.handle(sqs_event(&messages, "deliveries")).await;
-            acknowledge(&self.world.queue, messages, &response).await;
+            acknowledge(&self.world.queue, messages, &response)
+                .await
+                .unwrap();
         }
         n
     }
@@ -162,7 +164,9 @@ impl AwsPipeline {
         let n = messages.len();
         if n > 0 {
             let response = self.recorder.handle(sqs_event(&messages, "dlq")).await;
-            acknowledge(&self.world.dlq, messages, &response).await;
+            acknowledge(&self.world.dlq, messages, &response)
+                .await
+                .unwrap();
         }
         n
     }
@@ -208,7 +212,13 @@ pub fn sqs_event(messages: &[QueueMessage], queue: &str) -> SqsEvent {
     serde_json::from_value(json!({ "Records": records })).unwrap()
 }
 
-async fn acknowledge(queue: &SqsQueue, messages: Vec<QueueMessage>, response: &SqsBatchResponse) {
+/// Deletes the messages the handler did not report as failed, as the event source mapping
+/// does after an invocation.
+pub async fn acknowledge(
+    queue: &SqsQueue,
+    messages: Vec<QueueMessage>,
+    response: &SqsBatchResponse,
+) -> Result<(), authhooks::ports::PortError> {
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()
@@ -219,9 +229,10 @@ async fn acknowledge(queue: &SqsQueue, messages: Vec<QueueMessage>, response: &S
         .filter(|m| !failed.contains(&m.message_id.as_str()))
         .map(|m| m.receipt_handle)
         .collect();
-    if !done.is_empty() {
-        queue.delete_batch(&done).await.unwrap();
+    if done.is_empty() {
+        return Ok(());
     }
+    queue.delete_batch(&done).await
 }
 
 pub async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Value) {

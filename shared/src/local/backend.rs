@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
-use super::inbox::{Inbox, MemoryInbox};
+use super::inbox::{Inbox, MemoryQueues};
 use super::pump::{self, WorkerParts};
 use crate::adapters::dynamodb::{
     create_tables, DynamoEndpointStore, DynamoFailureStore, DynamoStateStore, TableNames,
@@ -55,19 +55,8 @@ impl Backend {
             visibility_timeout: VISIBILITY,
             max_receive_count: Some(MAX_RECEIVES),
         };
-        let dlq_notify = Arc::new(Notify::new());
-        let wake_dlq = dlq_notify.clone();
-        let dlq = Arc::new(
-            MemoryQueue::new(clock.clone(), settings)
-                .with_wakeup(Box::new(move || wake_dlq.notify_one())),
-        );
-        let notify = Arc::new(Notify::new());
-        let wake = notify.clone();
-        let deliveries = Arc::new(
-            MemoryQueue::new(clock.clone(), settings)
-                .with_dead_letter(dlq.clone())
-                .with_wakeup(Box::new(move || wake.notify_one())),
-        );
+        let queues = MemoryQueues::new(clock.clone(), settings);
+        let (deliveries, dlq) = (queues.deliveries, queues.dlq);
         let state = Arc::new(MemoryStateStore::new());
         Self {
             endpoints: Arc::new(MemoryEndpointStore::new()),
@@ -76,16 +65,8 @@ impl Backend {
             failures: Arc::new(MemoryFailureStore::new()),
             queue: deliveries.clone(),
             dead_letters: dlq.clone(),
-            deliveries_inbox: Arc::new(MemoryInbox {
-                queue: deliveries.clone(),
-                notify,
-                clock: clock.clone(),
-            }),
-            dlq_inbox: Arc::new(MemoryInbox {
-                queue: dlq.clone(),
-                notify: dlq_notify,
-                clock: clock.clone(),
-            }),
+            deliveries_inbox: queues.deliveries_inbox,
+            dlq_inbox: queues.dlq_inbox,
             memory_queues: Some((deliveries, dlq)),
             clock,
             entropy: Arc::new(SystemEntropy),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
-use crate::adapters::memory::{MemoryQueue, QueueMessage};
+use crate::adapters::memory::{MemoryQueue, QueueMessage, QueueSettings};
 use crate::adapters::sqs::SqsQueue;
 use crate::ports::{Clock, PortError};
 
@@ -73,4 +73,42 @@ impl Inbox for SqsQueue {
         }
         self.delete_batch(&receipt_handles).await
     }
+}
+
+/// Local mode's in-memory queues: deliveries redriving to a DLQ, each waking a consumer on
+/// every send, with an inbox over each.
+pub struct MemoryQueues {
+    pub deliveries: Arc<MemoryQueue>,
+    pub dlq: Arc<MemoryQueue>,
+    pub deliveries_inbox: Arc<MemoryInbox>,
+    pub dlq_inbox: Arc<MemoryInbox>,
+}
+
+impl MemoryQueues {
+    pub fn new(clock: Arc<dyn Clock>, settings: QueueSettings) -> Self {
+        let (dlq, dlq_inbox) = woken(MemoryQueue::new(clock.clone(), settings), &clock);
+        let (deliveries, deliveries_inbox) = woken(
+            MemoryQueue::new(clock.clone(), settings).with_dead_letter(dlq.clone()),
+            &clock,
+        );
+        Self {
+            deliveries,
+            dlq,
+            deliveries_inbox,
+            dlq_inbox,
+        }
+    }
+}
+
+/// One consumer woken per send; the permit is kept if none is waiting, so no send is missed.
+fn woken(queue: MemoryQueue, clock: &Arc<dyn Clock>) -> (Arc<MemoryQueue>, Arc<MemoryInbox>) {
+    let notify = Arc::new(Notify::new());
+    let wake = notify.clone();
+    let queue = Arc::new(queue.with_wakeup(Box::new(move || wake.notify_one())));
+    let inbox = Arc::new(MemoryInbox {
+        queue: queue.clone(),
+        notify,
+        clock: clock.clone(),
+    });
+    (queue, inbox)
 }

@@ -11,7 +11,6 @@ use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_sqs::types::QueueAttributeName;
-use tokio::sync::Notify;
 
 use authhooks::adapters::dynamodb::{
     create_tables, DynamoEndpointStore, DynamoFailureStore, DynamoStateStore, TableNames,
@@ -20,7 +19,7 @@ use authhooks::adapters::memory::{
     MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore, QueueSettings,
 };
 use authhooks::adapters::sqs::{create_queues, SqsQueue};
-use authhooks::local::inbox::{Inbox, MemoryInbox};
+use authhooks::local::inbox::{Inbox, MemoryQueues};
 use authhooks::ports::{
     Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue,
     FailureStore, IdempotencyStore, PortError, SystemClock,
@@ -64,9 +63,8 @@ impl ChaosWorld {
             visibility_timeout: tuning.visibility,
             max_receive_count: Some(tuning.max_receive_count),
         };
-        let (dlq, dlq_notify) = woken(MemoryQueue::new(clock.clone(), settings));
-        let (deliveries, notify) =
-            woken(MemoryQueue::new(clock.clone(), settings).with_dead_letter(dlq.clone()));
+        let queues = MemoryQueues::new(clock.clone(), settings);
+        let (deliveries, dlq) = (queues.deliveries, queues.dlq);
         let state = Arc::new(MemoryStateStore::new());
         Self {
             endpoints: Arc::new(MemoryEndpointStore::new()),
@@ -79,16 +77,8 @@ impl ChaosWorld {
                 seed,
             )),
             dead_letters: dlq.clone(),
-            deliveries_inbox: Arc::new(MemoryInbox {
-                queue: deliveries.clone(),
-                notify,
-                clock: clock.clone(),
-            }),
-            dlq_inbox: Arc::new(MemoryInbox {
-                queue: dlq.clone(),
-                notify: dlq_notify,
-                clock: clock.clone(),
-            }),
+            deliveries_inbox: queues.deliveries_inbox,
+            dlq_inbox: queues.dlq_inbox,
             clock,
             backlog: Backlog::Memory(deliveries, dlq),
         }
@@ -169,14 +159,6 @@ impl ChaosWorld {
 }
 
 /// A memory queue that wakes its inbox on every send.
-fn woken(queue: MemoryQueue) -> (Arc<MemoryQueue>, Arc<Notify>) {
-    let notify = Arc::new(Notify::new());
-    let wake = notify.clone();
-    // As local mode does: one consumer woken per send, the permit kept if none is waiting.
-    let queue = Arc::new(queue.with_wakeup(Box::new(move || wake.notify_one())));
-    (queue, notify)
-}
-
 /// SDK configuration for an SQS/DynamoDB API at `url` with dummy credentials.
 pub async fn sdk_config(url: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
