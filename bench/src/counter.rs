@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemInput;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
 use aws_sdk_dynamodb::operation::get_item::GetItemInput;
 use aws_sdk_dynamodb::operation::put_item::PutItemInput;
@@ -96,6 +97,16 @@ impl Intercept for Counter {
                 counts.consistent_reads += 1;
             } else {
                 counts.eventual_reads += 1;
+            }
+        } else if let Some(batch) = input.downcast_ref::<BatchGetItemInput>() {
+            // Billed as one GetItem per key asked for, found or not.
+            for keys in batch.request_items().into_iter().flat_map(|m| m.values()) {
+                let n = keys.keys().len() as u64;
+                if keys.consistent_read() == Some(true) {
+                    counts.consistent_reads += n;
+                } else {
+                    counts.eventual_reads += n;
+                }
             }
         }
         Ok(())

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::admission::EndpointState;
 use crate::domain::delivery::{DeadLetter, DeliveryJob, FailureRecord};
 use crate::domain::endpoint::Endpoint;
-use crate::domain::ids::{DeliveryId, EndpointId, EventId};
+use crate::domain::ids::{DeliveryId, EndpointId};
 use crate::domain::outcome::AttemptResult;
 
 /// The one error type of the ports layer. Adapters map their SDK errors into it and keep
@@ -84,15 +84,12 @@ pub async fn list_all_endpoints(store: &dyn EndpointStore) -> Result<Vec<Endpoin
     }
 }
 
-/// The key of an idempotency record: `evt#<event id>` or `dlv#<delivery id>`.
+/// The key of an idempotency record: `dlv#<delivery id>`. Deliveries are the one unit of
+/// deduplication: ingest recognises a replayed event by its deliveries' records.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
-    pub fn event(id: &EventId) -> Self {
-        Self(format!("evt#{id}"))
-    }
-
     pub fn delivery(id: &DeliveryId) -> Self {
         Self(format!("dlv#{id}"))
     }
@@ -141,12 +138,14 @@ pub trait IdempotencyStore: Send + Sync {
     ) -> Result<(), PortError>;
     /// Gives the claim up (the work failed half-way), if it is still the caller's.
     async fn release(&self, key: &IdempotencyKey, token: u64) -> Result<(), PortError>;
-    /// The live record under `key`, for inspection (`None` when absent or expired).
-    async fn peek(
+    /// The live records under `keys`, in the order of `keys`, read in batches and possibly
+    /// a moment stale: fit for "has this been seen?", where a stale `None` only sends work
+    /// again that the claims then absorb, not for deciding who owns a key.
+    async fn peek_many(
         &self,
-        key: &IdempotencyKey,
+        keys: &[IdempotencyKey],
         now: DateTime<Utc>,
-    ) -> Result<Option<ClaimOutcome>, PortError>;
+    ) -> Result<Vec<Option<ClaimOutcome>>, PortError>;
 }
 
 /// A value with the version it was read at, for compare-and-set.

@@ -12,6 +12,8 @@ mod failures;
 mod sqs;
 #[path = "aws_adapters/state.rs"]
 mod state;
+#[path = "aws_adapters/state_reads.rs"]
+mod state_reads;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;

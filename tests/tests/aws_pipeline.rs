@@ -148,24 +148,36 @@ async fn a_dead_endpoint_ends_in_the_failures_table_and_a_replay_delivers_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_duplicate_event_id_is_accepted_once_and_delivered_once() {
+async fn a_replayed_event_id_is_delivered_once_and_once_under_way_is_a_duplicate() {
     let pipeline = AwsPipeline::start(QueueOptions::default()).await;
     let receiver = Receiver::start().await;
     pipeline
         .add_endpoint(json!({"url": receiver.url(), "event_types": ["*"]}))
         .await;
     let (first, _) = pipeline.post_event(&user_created("evt_dup_1")).await;
-    let (second, body) = pipeline.post_event(&user_created("evt_dup_1")).await;
     assert_eq!(first, StatusCode::ACCEPTED);
-    assert_eq!(second, StatusCode::OK);
-    assert_eq!(body["events"][0]["duplicate"], true);
+    // Before any worker claimed the delivery: a second copy goes on the queue, under the
+    // same delivery id.
+    let (early, body) = pipeline.post_event(&user_created("evt_dup_1")).await;
+    assert_eq!(early, StatusCode::ACCEPTED);
+    assert_eq!(body["events"][0]["duplicate"], false);
 
     pipeline
         .run_until("the delivery", WAIT, || async {
             !receiver.requests().is_empty()
         })
         .await;
-    // Nothing else is queued: the duplicate enqueued nothing.
+    // Let the second copy be processed: the worker's claim makes it a duplicate.
+    for _ in 0..3 {
+        pipeline.pump_worker(&pipeline.worker, 1).await;
+    }
+    assert_eq!(receiver.requests().len(), 1);
+
+    // Delivered: a replay is a duplicate, read from the delivery's record, and enqueues
+    // nothing.
+    let (late, body) = pipeline.post_event(&user_created("evt_dup_1")).await;
+    assert_eq!(late, StatusCode::OK, "{body}");
+    assert_eq!(body["events"][0]["duplicate"], true);
     assert_eq!(pipeline.world.queue.receive(10, 1).await.unwrap().len(), 0);
     assert_eq!(receiver.requests().len(), 1);
 }

@@ -20,8 +20,8 @@ fn assert_nothing_lost(report: &ChaosReport) {
     assert_eq!(report.unexpected, 0, "deliveries nobody owed");
     assert_eq!(report.bad_signatures, 0);
     assert_eq!(
-        report.repost_misses, 0,
-        "a re-posted event was taken as new"
+        report.repost_mismatches, 0,
+        "a re-posted event was answered otherwise than at first"
     );
     assert_eq!(
         report.failed_on_flaky, 0,

@@ -15,10 +15,13 @@ use authhooks::api::Services;
 use authhooks::app::deliver::deliver_batch;
 use authhooks::app::failures::record_failures;
 use authhooks::app::ingest::IngestSettings;
+use authhooks::domain::delivery::DeliveryJob;
 use authhooks::domain::ids::EndpointId;
 use authhooks::domain::signature::Secret;
 use authhooks::lambda::sqs_batch::{batch_response, received};
-use authhooks::ports::{Clock, EndpointStore};
+use authhooks::ports::{
+    Claim, ClaimOutcome, Clock, EndpointStore, IdempotencyKey, IdempotencyStore,
+};
 use authhooks_tests::lambda::call;
 use authhooks_tests::{Receiver, World};
 
@@ -53,9 +56,10 @@ async fn the_function_url_request_is_accepted_once_and_its_replay_is_a_duplicate
     {
         endpoints.put(&endpoint).await.unwrap();
     }
+    let idempotency = Arc::new(authhooks::adapters::memory::MemoryStateStore::new());
     let services = Services {
         endpoints,
-        idempotency: Arc::new(authhooks::adapters::memory::MemoryStateStore::new()),
+        idempotency: idempotency.clone(),
         failures: Arc::new(authhooks::adapters::memory::MemoryFailureStore::new()),
         queue: queue.clone(),
         clock,
@@ -76,10 +80,37 @@ async fn the_function_url_request_is_accepted_once_and_its_replay_is_a_duplicate
     assert_eq!(body["events"][0]["deliveries"], 1);
     assert_eq!(queue.len(), 1);
 
+    // The same request again before any worker took the job: its delivery is owed but not
+    // under way, so it is enqueued again, under the same delivery id.
     let (status, body) = call(&router, function_url_request(&raw)).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["events"][0]["duplicate"], false);
+    let copies: Vec<DeliveryJob> = queue
+        .receive(10)
+        .iter()
+        .map(|m| serde_json::from_str(&m.body).unwrap())
+        .collect();
+    assert_eq!(copies.len(), 2);
+    assert_eq!(copies[0].delivery_id, copies[1].delivery_id);
+
+    // Once a worker has claimed the delivery (its first act), a replay is a duplicate.
+    let now = Utc.with_ymd_and_hms(2026, 11, 22, 10, 1, 0).unwrap();
+    let claim = Claim {
+        token: 0,
+        now,
+        lease_until: now + chrono::Duration::seconds(35),
+        expires_at: now + chrono::Duration::days(7),
+    };
+    let key = IdempotencyKey::delivery(&copies[0].delivery_id);
+    assert_eq!(
+        idempotency.claim(&key, &claim).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let (status, body) = call(&router, function_url_request(&raw)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["events"][0]["duplicate"], true);
-    assert_eq!(queue.len(), 1);
+    assert_eq!(body["events"][0]["deliveries"], 1);
+    assert_eq!(queue.len(), 2, "a duplicate enqueued something");
 
     // One byte of the body changed: the signature no longer holds.
     let mut tampered: Value = serde_json::from_str(&raw).unwrap();
@@ -87,7 +118,7 @@ async fn the_function_url_request_is_accepted_once_and_its_replay_is_a_duplicate
     tampered["body"] = Value::String(original.replace("Ada", "Eve"));
     let (status, body) = call(&router, function_url_request(&tampered.to_string())).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    assert_eq!(queue.len(), 1);
+    assert_eq!(queue.len(), 2);
 }
 
 #[tokio::test]

@@ -113,7 +113,7 @@ async fn one_event_to_three_endpoints_one_failing_until_its_schedule_runs_out() 
 }
 
 #[tokio::test]
-async fn a_replayed_event_id_is_a_duplicate_and_enqueues_nothing() {
+async fn a_replayed_event_is_delivered_once_and_once_under_way_enqueues_nothing() {
     let world = World::new();
     world
         .add_endpoint(json!({"url": "http://a.test/hook", "event_types": ["*"]}))
@@ -123,13 +123,68 @@ async fn a_replayed_event_id_is_a_duplicate_and_enqueues_nothing() {
         .script("http://a.test/hook", Box::new(|_| status(200)));
 
     let first = world.ingest(&event("evt_dup")).await.unwrap();
-    let second = world.ingest(&event("evt_dup")).await.unwrap();
     assert!(!first[0].duplicate);
-    assert!(second[0].duplicate);
-    assert_eq!(second[0].deliveries, 1);
-    assert_eq!(world.queue.len(), 1);
+    // Before any worker took the job, the replay's copy is enqueued under the same
+    // delivery id; the worker sends one and acknowledges the other unsent.
+    let early = world.ingest(&event("evt_dup")).await.unwrap();
+    assert!(!early[0].duplicate);
+    assert_eq!(world.queue.len(), 2);
     world.run_until_idle(DAY).await;
     assert_eq!(world.sender.sent().len(), 1);
+    assert_eq!(world.worker_totals().duplicates, 1);
+
+    // Delivered: a replay is a duplicate and enqueues nothing.
+    let late = world.ingest(&event("evt_dup")).await.unwrap();
+    assert!(late[0].duplicate);
+    assert_eq!(late[0].deliveries, 1);
+    assert!(world.queue.is_empty());
+    world.run_until_idle(DAY).await;
+    assert_eq!(world.sender.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_replay_goes_only_to_an_endpoint_subscribed_since() {
+    let world = World::new();
+    world
+        .add_endpoint(json!({"url": "http://a.test/hook", "event_types": ["*"]}))
+        .await;
+    for url in ["http://a.test/hook", "http://b.test/hook"] {
+        world.sender.script(url, Box::new(|_| status(200)));
+    }
+    world.ingest(&event("evt_grown")).await.unwrap();
+    world.run_until_idle(DAY).await;
+
+    world
+        .add_endpoint(json!({"url": "http://b.test/hook", "event_types": ["user.*"]}))
+        .await;
+    let again = world.ingest(&event("evt_grown")).await.unwrap();
+    // Owed to b now, and not yet under way there: not a duplicate, one job, for b alone.
+    assert_eq!((again[0].deliveries, again[0].duplicate), (2, false));
+    assert_eq!(world.queue.len(), 1);
+    world.run_until_idle(DAY).await;
+    let urls: Vec<String> = world.sender.sent().iter().map(|s| s.url.clone()).collect();
+    assert_eq!(urls, ["http://a.test/hook", "http://b.test/hook"]);
+}
+
+#[tokio::test]
+async fn a_replay_of_an_event_given_up_on_is_a_duplicate() {
+    let world = World::new();
+    world
+        .add_endpoint(json!({
+            "url": "http://a.test/hook", "event_types": ["*"], "retry": {"schedule_secs": [1]}
+        }))
+        .await;
+    world
+        .sender
+        .script("http://a.test/hook", Box::new(|_| status(500)));
+    world.ingest(&event("evt_failed")).await.unwrap();
+    world.run_until_idle(DAY).await;
+    assert_eq!(world.recorder_totals().recorded, 1);
+
+    // The failure is replayed on purpose from the failures list, not by re-posting.
+    let again = world.ingest(&event("evt_failed")).await.unwrap();
+    assert!(again[0].duplicate);
+    assert!(world.queue.is_empty());
 }
 
 #[tokio::test]

@@ -267,10 +267,16 @@ async fn a_queue_failure_half_way_through_fan_out_loses_and_duplicates_nothing()
         "half the jobs made it before the failure"
     );
 
-    // The producer retries: it is not taken for a duplicate, and every job is enqueued.
+    // The two that made it are delivered before the producer retries.
+    world.run_until_idle(HOUR).await;
+    assert_eq!(world.sender.sent().len(), 2);
+
+    // The retry is not taken for a duplicate: the two deliveries without a record are
+    // enqueued, and only those.
     let retried = world.ingest(&event("evt_half")).await.unwrap();
     assert!(!retried[0].duplicate);
     assert_eq!(retried[0].deliveries, 4);
+    assert_eq!(world.queue.len(), 2);
     world.run_until_idle(HOUR).await;
 
     let sent = world.sender.sent();

@@ -114,11 +114,6 @@ fn problem(error: IngestError) -> Problem {
         IngestError::Invalid(SubmissionError::Malformed(detail)) => Problem::malformed(detail),
         IngestError::Invalid(SubmissionError::TooLarge(detail)) => Problem::too_large(detail),
         IngestError::Invalid(SubmissionError::Invalid(errors)) => Problem::invalid(errors),
-        IngestError::InProgress(id) => {
-            Problem::new(StatusCode::CONFLICT, "in-progress", "Event in progress").detail(format!(
-                "event {id} is being accepted by another request; retry shortly"
-            ))
-        }
         IngestError::Unavailable(e) => {
             tracing::error!(error = %e, "ingest dependency unavailable");
             Problem::unavailable()

@@ -7,9 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::failures::{replay, ReplayError};
-use super::ingest::EventSummary;
 use super::Env;
-use crate::domain::delivery::{later, AttemptRecord, DeliveryJob, FailureRecord};
+use crate::domain::delivery::{AttemptRecord, DeliveryJob, FailureRecord};
 use crate::domain::endpoint::{Endpoint, UrlPolicy};
 use crate::domain::endpoint_spec::{apply_patch, parse_new};
 use crate::domain::event::{Event, EventType};
@@ -17,7 +16,7 @@ use crate::domain::ids::{DeliveryId, EndpointId, EventId};
 use crate::domain::signature::Secret;
 use crate::domain::validation::FieldError;
 use crate::ports::{
-    Claim, ClaimOutcome, DeliveryQueue, EndpointStore, Enqueue, FailureFilter, FailureStore,
+    ClaimOutcome, DeliveryQueue, EndpointStore, Enqueue, FailureFilter, FailureStore,
     IdempotencyKey, IdempotencyStore, Page, PageRequest, PortError,
 };
 
@@ -26,9 +25,6 @@ pub const MAX_BULK_REPLAY: usize = 1000;
 
 /// The type of the event `POST /v1/endpoints/{id}/test` sends.
 pub const TEST_EVENT_TYPE: &str = "authhooks.test";
-
-/// How long a test event's attempts stay listable.
-const TEST_EVENT_MEMORY: Duration = Duration::from_secs(48 * 3600);
 
 #[derive(Debug, Clone)]
 pub struct AdminSettings {
@@ -162,9 +158,7 @@ pub async fn send_test(
         correlation_id: None,
     };
     let id = event.id.clone();
-    let summary = EventSummary {
-        endpoints: vec![endpoint.id.clone()],
-    };
+    // Its attempts are listed like any event's, from the delivery's own record.
     ports
         .queue
         .enqueue(vec![Enqueue {
@@ -172,22 +166,6 @@ pub async fn send_test(
             delay: Duration::ZERO,
         }])
         .await?;
-    // Remembered like an ingested event, so its attempts can be listed.
-    let key = IdempotencyKey::event(&id);
-    let claim = Claim {
-        token: 0,
-        now,
-        lease_until: now,
-        expires_at: later(now, TEST_EVENT_MEMORY),
-    };
-    if ports.idempotency.claim(&key, &claim).await? == ClaimOutcome::Claimed {
-        let detail = serde_json::to_string(&summary)
-            .map_err(|e| PortError::Corrupt(format!("event summary: {e}")))?;
-        ports
-            .idempotency
-            .complete(&key, 0, &detail, claim.expires_at)
-            .await?;
-    }
     Ok(id)
 }
 
@@ -232,8 +210,9 @@ pub async fn replay_failures(
     }
 }
 
-/// Every recorded attempt of every delivery of one event: from the delivered marker of
-/// each delivery, or from its failure record. Deliveries still retrying show none yet.
+/// Every recorded attempt of every delivery of one event to the endpoints there are now:
+/// from each delivery's record once delivered, or from its failure record once given up.
+/// Deliveries still retrying show none yet.
 pub async fn attempts(
     ports: &AdminPorts<'_>,
     env: Env<'_>,
@@ -241,41 +220,45 @@ pub async fn attempts(
 ) -> Result<Vec<AttemptItem>, AdminError> {
     let not_found = || AdminError::NotFound(format!("event {event_id}"));
     let id = EventId::parse(event_id).map_err(|_| not_found())?;
-    let now = env.now();
-    let summary = match ports
-        .idempotency
-        .peek(&IdempotencyKey::event(&id), now)
-        .await?
-    {
-        Some(ClaimOutcome::Completed { detail }) => {
-            serde_json::from_str::<EventSummary>(&detail)
-                .map_err(|e| PortError::Corrupt(format!("event summary: {e}")))?
-        }
-        _ => return Err(not_found()),
-    };
+    let endpoints = crate::ports::list_all_endpoints(ports.endpoints).await?;
+    let deliveries: Vec<(EndpointId, DeliveryId)> = endpoints
+        .into_iter()
+        .map(|endpoint| {
+            let delivery = DeliveryId::derive(&id, &endpoint.id);
+            (endpoint.id, delivery)
+        })
+        .collect();
+    let keys: Vec<IdempotencyKey> = deliveries
+        .iter()
+        .map(|(_, delivery)| IdempotencyKey::delivery(delivery))
+        .collect();
+    let records = ports.idempotency.peek_many(&keys, env.now()).await?;
+
+    let mut seen = false;
     let mut items = Vec::new();
-    for endpoint_id in summary.endpoints {
-        let delivery = DeliveryId::derive(&id, &endpoint_id);
-        let history = match ports
-            .idempotency
-            .peek(&IdempotencyKey::delivery(&delivery), now)
-            .await?
-        {
+    for ((endpoint_id, delivery), record) in deliveries.into_iter().zip(records) {
+        let history = match record {
+            None => continue,
             Some(ClaimOutcome::Completed { detail }) => {
                 serde_json::from_str::<Vec<AttemptRecord>>(&detail)
                     .map_err(|e| PortError::Corrupt(format!("attempt history: {e}")))?
             }
-            _ => ports
+            Some(_) => ports
                 .failures
                 .get(&FailureRecord::id_of(&delivery, 0))
                 .await?
                 .map(|f| f.job.history)
                 .unwrap_or_default(),
         };
+        seen = true;
         items.extend(history.into_iter().map(|record| AttemptItem {
             endpoint_id: endpoint_id.clone(),
             record,
         }));
     }
-    Ok(items)
+    if seen {
+        Ok(items)
+    } else {
+        Err(not_found())
+    }
 }

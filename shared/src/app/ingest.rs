@@ -1,7 +1,10 @@
-//! Ingest: authenticate, validate, deduplicate by event id, match endpoints and enqueue one
-//! job per (event, endpoint). Never loses and never duplicates across a failure half-way:
-//! each event's idempotency record is claimed in progress and completed only once all its
-//! jobs are enqueued, and released if enqueueing fails, so the producer's retry redoes it.
+//! Ingest: authenticate, validate, match endpoints, deduplicate and enqueue one job per
+//! (event, endpoint). It writes nothing to the state store: an event is recognised as seen
+//! by its deliveries' records (`dlv#`, claimed by the worker before each send), read in one
+//! batch. So a failure half-way leaves nothing behind that a producer's retry could trip
+//! on, and a replay that arrives before any worker claimed its deliveries enqueues copies
+//! whose deterministic delivery ids make the worker send them once. This is what keeps a
+//! delivery at two DynamoDB writes in all (BENCHMARKS.md §3).
 
 use std::time::Duration;
 
@@ -9,24 +12,19 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Env;
-use crate::domain::delivery::{later, DeliveryJob};
+use crate::domain::delivery::DeliveryJob;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::event::{parse_submission, Event, EventLimits, SubmissionError};
 use crate::domain::filter::matches;
-use crate::domain::ids::{seeded_random, EndpointId, EventId};
+use crate::domain::ids::{seeded_random, DeliveryId, EndpointId, EventId};
 use crate::domain::signature::{verify, Secret, SignedHeaders, VerifyError};
 use crate::ports::{
-    Claim, ClaimOutcome, DeliveryQueue, EndpointStore, Enqueue, IdempotencyKey, IdempotencyStore,
-    PortError,
+    DeliveryQueue, EndpointStore, Enqueue, IdempotencyKey, IdempotencyStore, PortError,
 };
 
 #[derive(Debug, Clone)]
 pub struct IngestSettings {
     pub limits: EventLimits,
-    /// How long an event id is remembered (docs/architecture.md: 48 h).
-    pub dedupe_ttl: Duration,
-    /// How long a half-done ingest holds its event ids before a retry may take them over.
-    pub lease: Duration,
     /// Producers' signing secret; `None` when the Function URL authenticates with IAM.
     pub secret: Option<Secret>,
     pub tolerance_secs: i64,
@@ -36,8 +34,6 @@ impl Default for IngestSettings {
     fn default() -> Self {
         Self {
             limits: EventLimits::default(),
-            dedupe_ttl: Duration::from_secs(48 * 3600),
-            lease: Duration::from_secs(60),
             secret: None,
             tolerance_secs: crate::domain::signature::DEFAULT_TOLERANCE_SECS,
         }
@@ -48,14 +44,10 @@ impl Default for IngestSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accepted {
     pub id: EventId,
+    /// The endpoints it goes to.
     pub deliveries: usize,
+    /// Every one of its deliveries was already under way or done: nothing was enqueued.
     pub duplicate: bool,
-}
-
-/// What a completed event's idempotency record remembers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EventSummary {
-    pub endpoints: Vec<EndpointId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,9 +56,6 @@ pub enum IngestError {
     Unauthorized(#[from] VerifyError),
     #[error(transparent)]
     Invalid(#[from] SubmissionError),
-    /// Another request is enqueueing this event right now; retry shortly.
-    #[error("event {0} is being processed; retry shortly")]
-    InProgress(EventId),
     #[error(transparent)]
     Unavailable(#[from] PortError),
 }
@@ -134,76 +123,55 @@ pub async fn ingest(
         None => parse_submission(body, &settings.limits, now, &mut || env.entropy.u128())?,
     };
     let endpoints = crate::ports::list_all_endpoints(ports.endpoints).await?;
-
-    let claim = Claim {
-        token: 0,
-        now,
-        lease_until: later(now, settings.lease),
-        expires_at: later(now, settings.dedupe_ttl),
-    };
-    let mut answers = Vec::with_capacity(events.len());
-    let mut claimed: Vec<(Event, Vec<EndpointId>)> = Vec::new();
-    for event in events {
-        let key = IdempotencyKey::event(&event.id);
-        match ports.idempotency.claim(&key, &claim).await {
-            Ok(ClaimOutcome::Claimed) => {
-                let targets = targets(&endpoints, &event);
-                answers.push(Accepted {
-                    id: event.id.clone(),
-                    deliveries: targets.len(),
-                    duplicate: false,
-                });
-                claimed.push((event, targets));
-            }
-            Ok(ClaimOutcome::Completed { detail }) => answers.push(Accepted {
-                id: event.id,
-                deliveries: deliveries_in(&detail),
-                duplicate: true,
-            }),
-            Ok(ClaimOutcome::InProgress { .. }) => {
-                release_all(ports, &claimed, claim.token).await;
-                return Err(IngestError::InProgress(event.id));
-            }
-            Err(e) => {
-                release_all(ports, &claimed, claim.token).await;
-                return Err(e.into());
-            }
-        }
-    }
-
-    let jobs: Vec<Enqueue> = claimed
-        .iter()
-        .flat_map(|(event, targets)| {
-            targets.iter().map(|endpoint| Enqueue {
-                job: DeliveryJob::new(event.clone(), endpoint.clone()),
-                delay: Duration::ZERO,
-            })
+    let owed: Vec<(Event, Vec<EndpointId>)> = events
+        .into_iter()
+        .map(|event| {
+            let targets = targets(&endpoints, &event);
+            (event, targets)
         })
         .collect();
-    if !jobs.is_empty() {
-        if let Err(e) = ports.queue.enqueue(jobs).await {
-            release_all(ports, &claimed, claim.token).await;
-            return Err(e.into());
-        }
-    }
 
-    // Enqueued: from here a failure to mark an event complete only means its lease
-    // lapses and a retry enqueues again, which the deliveries' own keys absorb.
-    for (event, targets) in &claimed {
-        let summary = EventSummary {
-            endpoints: targets.clone(),
-        };
-        let detail = serde_json::to_string(&summary)
-            .map_err(|e| PortError::Corrupt(format!("event summary: {e}")))?;
-        ports
-            .idempotency
-            .complete(
-                &IdempotencyKey::event(&event.id),
-                claim.token,
-                &detail,
-                claim.expires_at,
-            )
-            .await?;
+    // Seen before = its deliveries have records (a worker claimed them). One batched read
+    // for the whole submission; nothing is written here, so nothing can be left half-done.
+    let keys: Vec<IdempotencyKey> = owed
+        .iter()
+        .flat_map(|(event, targets)| {
+            targets
+                .iter()
+                .map(|endpoint| IdempotencyKey::delivery(&DeliveryId::derive(&event.id, endpoint)))
+        })
+        .collect();
+    let mut seen = if keys.is_empty() {
+        Vec::new()
+    } else {
+        ports.idempotency.peek_many(&keys, now).await?
+    }
+    .into_iter();
+
+    let mut answers = Vec::with_capacity(owed.len());
+    let mut jobs: Vec<Enqueue> = Vec::new();
+    for (event, targets) in owed {
+        let mut fresh = Vec::new();
+        for endpoint in &targets {
+            if seen.next().flatten().is_none() {
+                fresh.push(endpoint.clone());
+            }
+        }
+        answers.push(Accepted {
+            id: event.id.clone(),
+            deliveries: targets.len(),
+            duplicate: !targets.is_empty() && fresh.is_empty(),
+        });
+        // Deliveries without a record are enqueued, even for an event seen before: one
+        // may not have been enqueued (a retry after a failed enqueue) or may still wait in
+        // the queue, where the copy's delivery id makes the worker deliver it once.
+        jobs.extend(fresh.into_iter().map(|endpoint| Enqueue {
+            job: DeliveryJob::new(event.clone(), endpoint),
+            delay: Duration::ZERO,
+        }));
+    }
+    if !jobs.is_empty() {
+        ports.queue.enqueue(jobs).await?;
     }
     Ok(answers)
 }
@@ -215,18 +183,4 @@ fn targets(endpoints: &[Endpoint], event: &Event) -> Vec<EndpointId> {
         .filter(|endpoint| matches(endpoint, event))
         .map(|endpoint| endpoint.id.clone())
         .collect()
-}
-
-fn deliveries_in(detail: &str) -> usize {
-    serde_json::from_str::<EventSummary>(detail).map_or(0, |s| s.endpoints.len())
-}
-
-/// Best effort: a release that fails leaves a lease that lapses on its own.
-async fn release_all(ports: &IngestPorts<'_>, claimed: &[(Event, Vec<EndpointId>)], token: u64) {
-    for (event, _) in claimed {
-        let _ = ports
-            .idempotency
-            .release(&IdempotencyKey::event(&event.id), token)
-            .await;
-    }
 }

@@ -54,7 +54,8 @@ pub struct ChaosConfig {
     pub kill_every: Option<Duration>,
     /// Share of enqueued jobs sent to the queue twice.
     pub duplicate_rate: f64,
-    /// Every n-th ingest batch is posted again and must come back all duplicates (0: never).
+    /// Every n-th ingest batch is posted again n batches later (0: never); deliveries under
+    /// way by then make it a duplicate, the rest are enqueued again and sent once.
     pub repost_every: usize,
     pub workers: usize,
     pub timeout_ms: u64,

@@ -155,8 +155,20 @@ pub struct Stats {
 pub struct Ingested {
     pub deliveries: usize,
     pub reposted_events: usize,
-    /// Re-posted events that ingest did not recognise as duplicates.
-    pub repost_misses: usize,
+    /// Re-posted events answered `duplicate`: every delivery already under way or done.
+    pub repost_duplicates: usize,
+    /// Re-posted events answered with another event id or delivery count than at first.
+    pub repost_mismatches: usize,
+}
+
+impl Ingested {
+    fn note_repost(&mut self, first: &[Value], again: &[Value]) {
+        self.reposted_events += again.len();
+        self.repost_duplicates += again.iter().filter(|e| e["duplicate"] == true).count();
+        let same = |a: &Value, b: &Value| a["id"] == b["id"] && a["deliveries"] == b["deliveries"];
+        self.repost_mismatches += first.len().abs_diff(again.len())
+            + first.iter().zip(again).filter(|(a, b)| !same(a, b)).count();
+    }
 }
 
 async fn add_endpoints(
@@ -221,7 +233,8 @@ async fn add_endpoints(
 }
 
 /// Posts every event through the ingest router, a hundred per request, waiting while the
-/// queue is full; every `repost_every`-th batch is posted a second time.
+/// queue is full; every `repost_every`-th batch is posted a second time, `repost_every`
+/// batches later.
 async fn produce(
     config: &ChaosConfig,
     world: &ChaosWorld,
@@ -240,6 +253,7 @@ async fn produce(
         settings: IngestSettings::default(),
     }));
     let mut ingested = Ingested::default();
+    let mut held: Option<(Value, Vec<Value>)> = None;
     let memory = config.backend == Backend::Memory;
     for (n, start) in (0..config.events).step_by(BATCH).enumerate() {
         while memory && world.backlog().await? > config.max_backlog {
@@ -269,9 +283,13 @@ async fn produce(
             .filter_map(|e| e["deliveries"].as_u64())
             .sum::<u64>() as usize;
         if config.repost_every > 0 && n.is_multiple_of(config.repost_every) {
-            let again = post(&router, &body, started, config.deadline).await?;
-            ingested.reposted_events += again.len();
-            ingested.repost_misses += again.iter().filter(|e| e["duplicate"] != true).count();
+            // A producer's retry some time after its first attempt: the batch from
+            // `repost_every` batches ago goes again, and this one is kept for the next.
+            if let Some((body, first)) = held.take() {
+                let again = post(&router, &body, started, config.deadline).await?;
+                ingested.note_repost(&first, &again);
+            }
+            held = Some((body, answer));
         }
     }
     Ok(ingested)

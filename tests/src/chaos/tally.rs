@@ -61,7 +61,8 @@ pub struct ChaosReport {
     pub failed_on_flaky: usize,
     pub bad_signatures: u64,
     pub reposted_events: usize,
-    pub repost_misses: usize,
+    pub repost_duplicates: usize,
+    pub repost_mismatches: usize,
     pub stats: Stats,
     pub endpoints: Vec<EndpointRow>,
 }
@@ -157,7 +158,8 @@ pub(super) fn tally(
         failed_on_flaky: rows.iter().filter(|r| !r.dead).map(|r| r.failed).sum(),
         bad_signatures,
         reposted_events: ingested.reposted_events,
-        repost_misses: ingested.repost_misses,
+        repost_duplicates: ingested.repost_duplicates,
+        repost_mismatches: ingested.repost_mismatches,
         stats,
         endpoints: rows,
     }
@@ -217,8 +219,8 @@ impl fmt::Display for ChaosReport {
         writeln!(f, "bad signatures          {}", self.bad_signatures)?;
         writeln!(
             f,
-            "re-posted events        {}  (not seen as duplicates: {})",
-            self.reposted_events, self.repost_misses
+            "re-posted events        {}  (answered duplicate: {}, answered otherwise than at first: {})",
+            self.reposted_events, self.repost_duplicates, self.repost_mismatches
         )?;
         writeln!(f, "jobs queued twice       {}", self.stats.duplicated_jobs)?;
         writeln!(

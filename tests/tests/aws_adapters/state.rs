@@ -8,7 +8,7 @@ use std::time::Duration;
 use authhooks::adapters::memory::MemoryStateStore;
 use authhooks::domain::admission::EndpointState;
 use authhooks::domain::circuit::CircuitState;
-use authhooks::domain::ids::{DeliveryId, EventId};
+use authhooks::domain::ids::DeliveryId;
 use authhooks::domain::rate_limit::TokenBucket;
 use authhooks::ports::{Claim, ClaimOutcome, EndpointStateStore, IdempotencyKey, IdempotencyStore};
 use authhooks_tests::moto::aws_world;
@@ -24,8 +24,8 @@ fn claim(token: u64, now: i64, lease_until: i64, expires_at: i64) -> Claim {
     }
 }
 
-fn event_key(id: &str) -> IdempotencyKey {
-    IdempotencyKey::event(&EventId::parse(id).unwrap())
+fn delivery_key(id: &str) -> IdempotencyKey {
+    IdempotencyKey::delivery(&DeliveryId::parse(id).unwrap())
 }
 
 fn in_progress(lease_until: i64) -> ClaimOutcome {
@@ -41,7 +41,7 @@ fn completed(detail: &str) -> ClaimOutcome {
 }
 
 async fn claims_follow_leases_tokens_and_expiry(store: &dyn IdempotencyStore) {
-    let key = event_key("evt_claims");
+    let key = delivery_key("dlv_claims");
     let try_claim = |c: Claim| {
         let key = key.clone();
         async move { store.claim(&key, &c).await.unwrap() }
@@ -104,7 +104,7 @@ async fn claims_follow_leases_tokens_and_expiry(store: &dyn IdempotencyStore) {
 }
 
 async fn stale_tokens_change_nothing(store: &dyn IdempotencyStore) {
-    let key = event_key("evt_stale");
+    let key = delivery_key("dlv_stale");
     let probe = |token: u64, now: i64| {
         let key = key.clone();
         async move {
@@ -145,7 +145,7 @@ async fn stale_tokens_change_nothing(store: &dyn IdempotencyStore) {
         "its expiry changed"
     );
 
-    let absent = event_key("evt_never_claimed");
+    let absent = delivery_key("dlv_never_claimed");
     store.complete(&absent, 1, "ghost", at(7200)).await.unwrap();
     store.release(&absent, 1).await.unwrap();
     assert_eq!(

@@ -76,11 +76,11 @@ impl IdempotencyStore for Watched<MemoryStateStore> {
         self.wrote();
         self.inner.release(key, token).await
     }
-    async fn peek(
+    async fn peek_many(
         &self,
-        key: &IdempotencyKey,
+        keys: &[IdempotencyKey],
         now: DateTime<Utc>,
-    ) -> Result<Option<ClaimOutcome>, PortError> {
-        self.inner.peek(key, now).await
+    ) -> Result<Vec<Option<ClaimOutcome>>, PortError> {
+        self.inner.peek_many(keys, now).await
     }
 }

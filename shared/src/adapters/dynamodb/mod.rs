@@ -19,7 +19,7 @@
 //! then `#` and the record id, so an ascending read is newest first with ties broken by id,
 //! the order of the in-memory adapter.
 //!
-//! State items: `pk` is `evt#<event id>` or `dlv#<delivery id>` for idempotency records
+//! State items: `pk` is `dlv#<delivery id>` for idempotency records
 //! (`token` N, `status` S `in_progress`|`completed`, `lease_until` N in epoch
 //! **milliseconds**, `expires_at` N in epoch **seconds**, `detail` S) and `ep#<endpoint id>`
 //! for endpoint state (`version` N, `state` M). Times written are rounded up (a record is
@@ -31,6 +31,7 @@ pub(crate) mod error;
 mod failures;
 mod item;
 mod state;
+mod state_batch;
 pub mod tables;
 
 pub use endpoints::DynamoEndpointStore;

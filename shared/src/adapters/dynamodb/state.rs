@@ -40,15 +40,15 @@ enum Status {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct Record {
-    pk: String,
+pub(super) struct Record {
+    pub(super) pk: String,
     token: u64,
     status: Status,
     /// Epoch milliseconds; only while in progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     lease_until: Option<i64>,
     /// Epoch seconds: the table's TTL attribute.
-    expires_at: i64,
+    pub(super) expires_at: i64,
     /// Only once completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
@@ -71,7 +71,7 @@ impl DynamoStateStore {
         Self::outcome(from_item("idempotency record", old)?)
     }
 
-    fn outcome(record: Record) -> Result<ClaimOutcome, PortError> {
+    pub(super) fn outcome(record: Record) -> Result<ClaimOutcome, PortError> {
         match (record.status, record.detail, record.lease_until) {
             (Status::Completed, Some(detail), _) => Ok(ClaimOutcome::Completed { detail }),
             (Status::InProgress, _, Some(millis)) => Ok(ClaimOutcome::InProgress {
@@ -182,29 +182,12 @@ impl IdempotencyStore for DynamoStateStore {
         }
     }
 
-    async fn peek(
+    async fn peek_many(
         &self,
-        key: &IdempotencyKey,
+        keys: &[IdempotencyKey],
         now: DateTime<Utc>,
-    ) -> Result<Option<ClaimOutcome>, PortError> {
-        let found = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(string_key("pk", key.as_str())))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|err| sdk_error("GetItem peek", err))?;
-        let Some(item) = found.item else {
-            return Ok(None);
-        };
-        let record: Record = from_item("idempotency record", item)?;
-        // Expired but not yet deleted by TTL counts as absent.
-        if record.expires_at <= now.timestamp() {
-            return Ok(None);
-        }
-        Self::outcome(record).map(Some)
+    ) -> Result<Vec<Option<ClaimOutcome>>, PortError> {
+        self.batch_peek(keys, now).await
     }
 }
 
@@ -215,7 +198,7 @@ mod tests {
     #[test]
     fn records_encode_with_the_documented_attributes() {
         let record = Record {
-            pk: "evt#evt_1".into(),
+            pk: "dlv#0f3a".into(),
             token: 7,
             status: Status::InProgress,
             lease_until: Some(1_800_000_000_123),
@@ -223,7 +206,7 @@ mod tests {
             detail: None,
         };
         let item = to_item(&record).unwrap();
-        assert_eq!(item.get("pk"), Some(&s("evt#evt_1")));
+        assert_eq!(item.get("pk"), Some(&s("dlv#0f3a")));
         assert_eq!(item.get("status"), Some(&s("in_progress")));
         assert_eq!(item.get("lease_until"), Some(&n(1_800_000_000_123_i64)));
         assert_eq!(item.get("expires_at"), Some(&n(1_800_172_800)));

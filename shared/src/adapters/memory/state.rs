@@ -110,24 +110,33 @@ impl IdempotencyStore for MemoryStateStore {
         Ok(())
     }
 
-    async fn peek(
+    async fn peek_many(
         &self,
-        key: &IdempotencyKey,
+        keys: &[IdempotencyKey],
         now: DateTime<Utc>,
-    ) -> Result<Option<ClaimOutcome>, PortError> {
+    ) -> Result<Vec<Option<ClaimOutcome>>, PortError> {
         let records = lock(&self.records);
-        Ok(records
-            .get(key)
-            .filter(|r| r.expires_at > now)
-            .map(|r| match &r.status {
-                Status::Completed { detail } => ClaimOutcome::Completed {
-                    detail: detail.clone(),
-                },
-                Status::InProgress { lease_until } => ClaimOutcome::InProgress {
-                    lease_until: *lease_until,
-                },
-            }))
+        Ok(keys.iter().map(|key| live(&records, key, now)).collect())
     }
+}
+
+/// The record under `key` unless it has expired.
+fn live(
+    records: &HashMap<IdempotencyKey, Record>,
+    key: &IdempotencyKey,
+    now: DateTime<Utc>,
+) -> Option<ClaimOutcome> {
+    records
+        .get(key)
+        .filter(|r| r.expires_at > now)
+        .map(|r| match &r.status {
+            Status::Completed { detail } => ClaimOutcome::Completed {
+                detail: detail.clone(),
+            },
+            Status::InProgress { lease_until } => ClaimOutcome::InProgress {
+                lease_until: *lease_until,
+            },
+        })
 }
 
 #[async_trait]
