@@ -68,6 +68,32 @@ pub async fn run(args: AwsArgs) -> anyhow::Result<()> {
             print_sizes(&sdk, &stack).await?;
         }
     }
+    // Fan-out: each event to three endpoints, ingest's read shared by its deliveries.
+    let stack = Stack::create(&sdk, &counter).await?;
+    let sink = Sink::start(FirstAttempt::Ok).await?;
+    for endpoint in 0..3 {
+        stack.add_endpoint(&sink.url(endpoint), None).await?;
+    }
+    counter.take();
+    let events = ids("fanout", n);
+    let began = Instant::now();
+    stack.ingest(&events, 100).await?;
+    let ingest_secs = began.elapsed().as_secs_f64();
+    let deliveries = 3 * n as u64;
+    let (batches, busy) = stack
+        .pump(&sink, deliveries, 0, Duration::from_secs(120))
+        .await?;
+    cases.push((
+        Case {
+            name: "success, fan-out to 3 endpoints, batch ingest".into(),
+            units: deliveries,
+            counts: counter.take(),
+            worker_batches: batches,
+            worker_secs: busy + ingest_secs,
+        },
+        n.div_ceil(100) as u64,
+    ));
+
     let stack = Stack::create(&sdk, &counter).await?;
     let sink = Sink::start(FirstAttempt::FailOnce).await?;
     // Retried after 1 s, with the circuit kept closed so that every delivery is retried

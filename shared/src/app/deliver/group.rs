@@ -144,7 +144,18 @@ pub(super) async fn deliver(
         }
     }
 
-    if !results.is_empty() {
+    // Results that leave the circuit as admission left it (successes on a clean closed
+    // circuit, the common case) need no read and no write: they are ordered as if they had
+    // come at admission, which concurrent attempts allow. That saves a read per batch.
+    let changes = admission::record_results(
+        &current,
+        &endpoint.circuit,
+        results.iter().copied(),
+        env.now(),
+    )
+    .circuit
+        != current.circuit;
+    if changes {
         // The attempts happened whatever the state store says now: losing one circuit update
         // is better than leaving the messages to be redelivered and sent again.
         let recorded = state::update(ports.state, &endpoint_id, settings.cas_rounds, |s| {
