@@ -1,6 +1,6 @@
-//! The event envelope producers send to ingest (docs/architecture.md §3.1), parsed into typed values.
+//! The event envelope producers send to ingest (docs/architecture.md §3.1) as typed values;
+//! `submission` parses request bodies into them.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -8,13 +8,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::ids::EventId;
-use super::validation::{check_label, field_path, FieldError};
+pub use super::submission::{parse_submission, EventLimits, SubmissionError};
 
 const MAX_TYPE_CHARS: usize = 128;
 const MIN_TYPE_SEGMENTS: usize = 2;
 const MAX_TYPE_SEGMENTS: usize = 6;
-const MAX_LABEL_CHARS: usize = 256;
-const LABEL_FIELDS: [&str; 4] = ["origin", "subject", "tenant_id", "correlation_id"];
+pub(super) const MAX_LABEL_CHARS: usize = 256;
+pub(super) const LABEL_FIELDS: [&str; 4] = ["origin", "subject", "tenant_id", "correlation_id"];
 
 /// The documented catalogue; other well-formed types are accepted too.
 #[rustfmt::skip]
@@ -142,243 +142,6 @@ impl Event {
         }
         body.push('}');
         body.into_bytes()
-    }
-}
-
-/// Size bounds for one request; one event fits one SQS message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EventLimits {
-    /// Normalized JSON size of one event.
-    pub max_event_bytes: usize,
-    /// Events in one `{"events": [...]}` batch.
-    pub max_batch: usize,
-    /// The raw request body.
-    pub max_body_bytes: usize,
-}
-
-impl Default for EventLimits {
-    fn default() -> Self {
-        Self {
-            max_event_bytes: 64 * 1024,
-            max_batch: 100,
-            max_body_bytes: 1024 * 1024,
-        }
-    }
-}
-
-/// Why a submission was refused, by the HTTP status it maps to.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SubmissionError {
-    /// Not UTF-8, not JSON, or not a JSON object (400).
-    #[error("malformed request body: {0}")]
-    Malformed(String),
-    /// The body, or an event once normalized, is over its limit (413).
-    #[error("too large: {0}")]
-    TooLarge(String),
-    /// Well-formed JSON that breaks the envelope's rules, every violation listed (422).
-    #[error("invalid event: {}", describe(.0))]
-    Invalid(Vec<FieldError>),
-}
-
-fn describe(errors: &[FieldError]) -> String {
-    let parts: Vec<String> = errors
-        .iter()
-        .map(|e| format!("{}: {}", e.field, e.message))
-        .collect();
-    parts.join("; ")
-}
-
-/// Parses a request body holding one event or `{"events": [...]}` into normalized events.
-///
-/// Missing ids are generated from `now` and `random()`, missing timestamps become `now`.
-/// Field errors from every event are reported together; size is only judged once the
-/// batch is otherwise valid, since a caller has to fix the fields either way.
-pub fn parse_submission(
-    body: &[u8],
-    limits: &EventLimits,
-    now: DateTime<Utc>,
-    random: &mut dyn FnMut() -> u128,
-) -> Result<Vec<Event>, SubmissionError> {
-    if body.len() > limits.max_body_bytes {
-        return Err(SubmissionError::TooLarge(format!(
-            "the request body is {} bytes; the limit is {} bytes",
-            body.len(),
-            limits.max_body_bytes
-        )));
-    }
-    let text = std::str::from_utf8(body).map_err(|e| {
-        SubmissionError::Malformed(format!("not valid UTF-8 (at byte {})", e.valid_up_to()))
-    })?;
-    // serde_json stops at 128 levels of nesting, so hostile depth is an error, not a crash.
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| SubmissionError::Malformed(format!("not valid JSON: {e}")))?;
-    let Value::Object(mut top) = value else {
-        return Err(SubmissionError::Malformed(
-            "must be a JSON object: one event, or {\"events\": [...]}".into(),
-        ));
-    };
-
-    let mut parser = Parser {
-        now,
-        random,
-        errors: Vec::new(),
-    };
-    let events = match top.remove("events") {
-        Some(batch) => {
-            for key in top.keys() {
-                let only = "unknown field (a batch carries only `events`)";
-                parser.fail("", key, only.into());
-            }
-            parser.batch(batch, limits.max_batch)
-        }
-        None => parser.event(top, String::new()).into_iter().collect(),
-    };
-    if !parser.errors.is_empty() {
-        return Err(SubmissionError::Invalid(parser.errors));
-    }
-
-    let oversized: Vec<String> = events
-        .iter()
-        .filter_map(|(path, event)| {
-            let size = event.to_body().len();
-            let name = if path.is_empty() { "the event" } else { path };
-            (size > limits.max_event_bytes).then(|| format!("{name} is {size} bytes"))
-        })
-        .collect();
-    if !oversized.is_empty() {
-        return Err(SubmissionError::TooLarge(format!(
-            "{} once normalized; the limit is {} bytes per event",
-            oversized.join(", "),
-            limits.max_event_bytes
-        )));
-    }
-    Ok(events.into_iter().map(|(_, event)| event).collect())
-}
-
-/// Validation state for one submission: every violation lands in `errors`.
-struct Parser<'r> {
-    now: DateTime<Utc>,
-    random: &'r mut dyn FnMut() -> u128,
-    errors: Vec<FieldError>,
-}
-
-impl Parser<'_> {
-    fn fail(&mut self, path: &str, name: &str, message: String) {
-        self.errors
-            .push(FieldError::new(field_path(path, name), message));
-    }
-
-    fn ok<T>(&mut self, path: &str, name: &str, result: Result<T, String>) -> Option<T> {
-        result.map_err(|m| self.fail(path, name, m)).ok()
-    }
-
-    /// The valid events of a batch with their paths (`events[i]`).
-    fn batch(&mut self, batch: Value, max_batch: usize) -> Vec<(String, Event)> {
-        let items = match batch {
-            // Per-event checks are skipped for a wrong count: listing every error of
-            // thousands of events would only bury the one that matters.
-            Value::Array(items) if (1..=max_batch).contains(&items.len()) => items,
-            Value::Array(items) => {
-                let count = format!("must hold 1 to {max_batch} events, not {}", items.len());
-                self.fail("", "events", count);
-                return Vec::new();
-            }
-            _ => {
-                self.fail("", "events", "must be an array of events".into());
-                return Vec::new();
-            }
-        };
-        let mut events = Vec::with_capacity(items.len());
-        for (index, item) in items.into_iter().enumerate() {
-            let path = format!("events[{index}]");
-            match item {
-                Value::Object(fields) => events.extend(self.event(fields, path)),
-                _ => self.errors.push(FieldError::new(path, "must be an object")),
-            }
-        }
-        let mut seen = HashSet::new();
-        for (path, event) in &events {
-            if !seen.insert(event.id.as_str()) {
-                let duplicate = FieldError::new(field_path(path, "id"), "duplicate id in batch");
-                self.errors.push(duplicate);
-            }
-        }
-        events
-    }
-
-    /// One event's fields, consumed as they are checked so that what is left is unknown.
-    fn event(&mut self, mut fields: Map<String, Value>, path: String) -> Option<(String, Event)> {
-        let before = self.errors.len();
-        let p = path.as_str();
-        let (type_key, type_value) = match (fields.remove("type"), fields.remove("event")) {
-            (Some(value), alias) => {
-                if alias.is_some() {
-                    let both = "must not be sent together with `type`, whose alias it is";
-                    self.fail(p, "event", both.into());
-                }
-                ("type", Some(value))
-            }
-            (None, None) => ("type", None),
-            (None, alias) => ("event", alias),
-        };
-        let event_type = match type_value {
-            Some(Value::String(s)) => EventType::try_from(s),
-            Some(_) => Err("must be a string".into()),
-            None => Err("is required".into()),
-        };
-        let event_type = self.ok(p, type_key, event_type);
-        let id = self.ok(p, "id", optional(fields.remove("id"), EventId::try_from));
-        let timestamp = optional(fields.remove("timestamp"), |s| {
-            DateTime::parse_from_rfc3339(&s)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| {
-                    format!("must be an RFC 3339 date-time like 2026-11-22T10:00:00Z ({e})")
-                })
-        });
-        let timestamp = self.ok(p, "timestamp", timestamp);
-        let data = match fields.remove("data") {
-            Some(Value::Object(data)) => Ok(data),
-            Some(_) => Err("must be a JSON object".into()),
-            None => Err("is required".into()),
-        };
-        let data = self.ok(p, "data", data);
-        let [origin, subject, tenant_id, correlation_id] = LABEL_FIELDS.map(|name| {
-            let label = optional(fields.remove(name), |s| {
-                check_label(&s, MAX_LABEL_CHARS).map(|()| s)
-            });
-            self.ok(p, name, label).flatten()
-        });
-        for name in fields.keys() {
-            self.fail(p, name, "unknown field".into());
-        }
-
-        if self.errors.len() > before {
-            return None;
-        }
-        let id = id.flatten();
-        let event = Event {
-            id: id.unwrap_or_else(|| EventId::generate(self.now, (self.random)())),
-            event_type: event_type?,
-            timestamp: timestamp.flatten().unwrap_or(self.now),
-            data: data?,
-            origin,
-            subject,
-            tenant_id,
-            correlation_id,
-        };
-        Some((path, event))
-    }
-}
-
-/// An optional string field; absent and `null` alike are `Ok(None)`.
-fn optional<T>(
-    value: Option<Value>,
-    parse: impl FnOnce(String) -> Result<T, String>,
-) -> Result<Option<T>, String> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => parse(s).map(Some),
-        Some(_) => Err("must be a string".into()),
     }
 }
 

@@ -16,5 +16,6 @@ pub mod outcome;
 pub mod rate_limit;
 pub mod retry;
 pub mod signature;
+pub mod submission;
 pub mod validation;
 pub mod webhook;
