@@ -2,6 +2,7 @@
 //! each receive, and redrive to a dead-letter queue after `max_receive_count` receives.
 //! Bodies are stored as JSON text, exactly as they would cross SQS.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,10 +48,35 @@ struct Stored {
     receipt: Option<String>,
 }
 
+/// Messages by sequence number, indexed by when they become visible (then by sequence, so
+/// equal times come out in the order sent) and by their current receipt handle: a receive
+/// touches only the messages it returns, a delete only its own, however long the backlog.
 #[derive(Debug, Default)]
 struct Inner {
-    messages: Vec<Stored>,
+    messages: HashMap<u64, Stored>,
+    by_visibility: BTreeSet<(DateTime<Utc>, u64)>,
+    by_receipt: HashMap<String, u64>,
     next: u64,
+}
+
+impl Inner {
+    /// Moves message `seq` to become visible at `at`.
+    fn reschedule(&mut self, seq: u64, at: DateTime<Utc>) {
+        if let Some(message) = self.messages.get_mut(&seq) {
+            self.by_visibility.remove(&(message.visible_at, seq));
+            message.visible_at = at;
+            self.by_visibility.insert((at, seq));
+        }
+    }
+
+    fn remove(&mut self, seq: u64) -> Option<Stored> {
+        let message = self.messages.remove(&seq)?;
+        self.by_visibility.remove(&(message.visible_at, seq));
+        if let Some(receipt) = &message.receipt {
+            self.by_receipt.remove(receipt);
+        }
+        Some(message)
+    }
 }
 
 /// Called after every send, so a consumer can wake up instead of polling.
@@ -99,14 +125,20 @@ impl MemoryQueue {
         let now = self.clock.now();
         let mut inner = lock(&self.inner);
         inner.next += 1;
-        let id = format!("msg-{}", inner.next);
-        inner.messages.push(Stored {
-            id: id.clone(),
-            body,
-            visible_at: later(now, delay),
-            receive_count: 0,
-            receipt: None,
-        });
+        let seq = inner.next;
+        let id = format!("msg-{seq}");
+        let visible_at = later(now, delay);
+        inner.messages.insert(
+            seq,
+            Stored {
+                id: id.clone(),
+                body,
+                visible_at,
+                receive_count: 0,
+                receipt: None,
+            },
+        );
+        inner.by_visibility.insert((visible_at, seq));
         drop(inner);
         if let Some(wakeup) = &self.wakeup {
             wakeup();
@@ -118,43 +150,56 @@ impl MemoryQueue {
     /// timeout. A message over its receive limit is redriven instead of returned.
     pub fn receive(&self, max: usize) -> Vec<QueueMessage> {
         let now = self.clock.now();
+        let hidden_until = later(now, self.settings.visibility_timeout);
         let mut redriven = Vec::new();
         let mut out = Vec::new();
         {
             let mut inner = lock(&self.inner);
-            let mut visible: Vec<usize> = (0..inner.messages.len())
-                .filter(|&i| inner.messages[i].visible_at <= now)
-                .collect();
-            visible.sort_by_key(|&i| inner.messages[i].visible_at);
-            let mut to_remove = Vec::new();
-            for i in visible {
-                if out.len() == max {
+            let mut taken = Vec::new();
+            while out.len() < max {
+                let Some(&(visible_at, seq)) = inner.by_visibility.first() else {
+                    break;
+                };
+                if visible_at > now {
                     break;
                 }
+                inner.by_visibility.pop_first();
+                let Some(message) = inner.messages.get(&seq) else {
+                    continue;
+                };
                 let over_limit = self
                     .settings
                     .max_receive_count
-                    .is_some_and(|limit| inner.messages[i].receive_count >= limit);
+                    .is_some_and(|limit| message.receive_count >= limit);
                 if over_limit && self.dead_letter.is_some() {
-                    to_remove.push(i);
+                    if let Some(message) = inner.remove(seq) {
+                        redriven.push(message.body);
+                    }
                     continue;
                 }
                 inner.next += 1;
                 let receipt = format!("rh-{}", inner.next);
-                let message = &mut inner.messages[i];
-                message.receive_count += 1;
-                message.visible_at = later(now, self.settings.visibility_timeout);
-                message.receipt = Some(receipt.clone());
-                out.push(QueueMessage {
-                    message_id: message.id.clone(),
-                    receipt_handle: receipt,
-                    body: message.body.clone(),
-                    receive_count: message.receive_count,
-                });
+                if let Some(message) = inner.messages.get_mut(&seq) {
+                    message.receive_count += 1;
+                    message.visible_at = hidden_until;
+                    let stale = message.receipt.replace(receipt.clone());
+                    out.push(QueueMessage {
+                        message_id: message.id.clone(),
+                        receipt_handle: receipt.clone(),
+                        body: message.body.clone(),
+                        receive_count: message.receive_count,
+                    });
+                    if let Some(stale) = stale {
+                        inner.by_receipt.remove(&stale);
+                    }
+                    inner.by_receipt.insert(receipt, seq);
+                }
+                taken.push(seq);
             }
-            to_remove.sort_unstable_by(|a, b| b.cmp(a));
-            for i in to_remove {
-                redriven.push(inner.messages.remove(i).body);
+            // Indexed again only now: with a zero visibility timeout a message taken here
+            // would otherwise come up again in this same receive.
+            for seq in taken {
+                inner.by_visibility.insert((hidden_until, seq));
             }
         }
         if let Some(dlq) = &self.dead_letter {
@@ -168,24 +213,19 @@ impl MemoryQueue {
     /// Deletes a received message; false if the handle is stale (received again since).
     pub fn delete(&self, receipt_handle: &str) -> bool {
         let mut inner = lock(&self.inner);
-        let before = inner.messages.len();
-        inner
-            .messages
-            .retain(|m| m.receipt.as_deref() != Some(receipt_handle));
-        inner.messages.len() != before
+        match inner.by_receipt.get(receipt_handle).copied() {
+            Some(seq) => inner.remove(seq).is_some(),
+            None => false,
+        }
     }
 
     /// Makes a received message visible again after `delay` (ChangeMessageVisibility).
     pub fn change_visibility(&self, receipt_handle: &str, delay: Duration) -> bool {
         let now = self.clock.now();
         let mut inner = lock(&self.inner);
-        match inner
-            .messages
-            .iter_mut()
-            .find(|m| m.receipt.as_deref() == Some(receipt_handle))
-        {
-            Some(message) => {
-                message.visible_at = later(now, delay);
+        match inner.by_receipt.get(receipt_handle).copied() {
+            Some(seq) => {
+                inner.reschedule(seq, later(now, delay));
                 true
             }
             None => false,
@@ -203,11 +243,7 @@ impl MemoryQueue {
 
     /// When the next message becomes visible, if any is held.
     pub fn next_visible_at(&self) -> Option<DateTime<Utc>> {
-        lock(&self.inner)
-            .messages
-            .iter()
-            .map(|m| m.visible_at)
-            .min()
+        lock(&self.inner).by_visibility.first().map(|&(at, _)| at)
     }
 
     fn send_json<T: Serialize>(&self, value: &T, delay: Duration) -> Result<(), PortError> {
@@ -237,3 +273,7 @@ impl DeadLetterQueue for MemoryQueue {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "queue_tests.rs"]
+mod tests;
