@@ -3,8 +3,9 @@
 //! SQS/DynamoDB API (moto) under fresh, uniquely named tables and queues. Every job the
 //! pipeline enqueues may be sent twice, as SQS's at-least-once delivery allows.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,6 +20,7 @@ use authhooks::adapters::memory::{
     MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore, QueueSettings,
 };
 use authhooks::adapters::sqs::{create_queues, SqsQueue};
+use authhooks::domain::ids::DeliveryId;
 use authhooks::local::inbox::{Inbox, MemoryQueues};
 use authhooks::ports::{
     Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue,
@@ -170,14 +172,17 @@ pub async fn sdk_config(url: &str) -> SdkConfig {
 }
 
 /// Sends some jobs twice: duplicate queue delivery, which the worker's delivery claims must
-/// absorb. The choice draws on a counter, not on the job, so a deferred job re-enqueued
-/// again and again is not doubled every time.
+/// absorb. A job (delivery and attempt) is doubled at most once: a job deferred behind an
+/// open circuit is re-enqueued every second or so, and doubling each copy again with the
+/// same chance would grow the queue exponentially — SQS duplicates a message now and then,
+/// it does not compound (the first full-setting run stalled on exactly that).
 pub struct DuplicatingQueue {
     inner: Arc<dyn DeliveryQueue>,
     rate: f64,
     seed: u64,
     draws: AtomicU64,
     duplicated: AtomicU64,
+    doubled: Mutex<HashSet<(DeliveryId, u64)>>,
 }
 
 impl DuplicatingQueue {
@@ -188,6 +193,7 @@ impl DuplicatingQueue {
             seed,
             draws: AtomicU64::new(0),
             duplicated: AtomicU64::new(0),
+            doubled: Mutex::new(HashSet::new()),
         }
     }
 
@@ -200,14 +206,20 @@ impl DuplicatingQueue {
 #[async_trait]
 impl DeliveryQueue for DuplicatingQueue {
     async fn enqueue(&self, jobs: Vec<Enqueue>) -> Result<(), PortError> {
-        let twice: Vec<Enqueue> = jobs
-            .iter()
-            .filter(|_| {
-                let draw = self.draws.fetch_add(1, Ordering::Relaxed);
-                unit(mix(draw ^ self.seed.rotate_left(29))) < self.rate
-            })
-            .cloned()
-            .collect();
+        let twice: Vec<Enqueue> = {
+            let mut doubled = self
+                .doubled
+                .lock()
+                .map_err(|_| PortError::Unavailable("duplicating queue: lock poisoned".into()))?;
+            jobs.iter()
+                .filter(|e| {
+                    let draw = self.draws.fetch_add(1, Ordering::Relaxed);
+                    unit(mix(draw ^ self.seed.rotate_left(29))) < self.rate
+                        && doubled.insert((e.job.delivery_id.clone(), e.job.claim_token()))
+                })
+                .cloned()
+                .collect()
+        };
         let n = twice.len() as u64;
         self.inner.enqueue(jobs).await?;
         if n > 0 {
