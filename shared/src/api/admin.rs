@@ -182,48 +182,39 @@ async fn create(
     State(api): State<Arc<AdminApi>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let result = async {
-        let body = json_body(&headers, &read_body(body)?)?;
-        let env = api.services.env();
-        let (endpoint, secret) = usecase::create_endpoint(&api.ports(), &api.settings, env, &body)
-            .await
-            .map_err(problem)?;
-        tracing::info!(endpoint_id = %endpoint.id, "endpoint created");
-        let created = Created {
-            endpoint: endpoint.to_view(),
-            secret: secret.expose(),
-        };
-        Ok::<_, Problem>((StatusCode::CREATED, Json(created)))
+) -> Result<impl IntoResponse, Problem> {
+    let body = json_body(&headers, &read_body(body)?)?;
+    let env = api.services.env();
+    let (endpoint, secret) = usecase::create_endpoint(&api.ports(), &api.settings, env, &body)
+        .await
+        .map_err(problem)?;
+    tracing::info!(endpoint_id = %endpoint.id, "endpoint created");
+    let created = Created {
+        endpoint: endpoint.to_view(),
+        secret: secret.expose(),
     };
-    result.await.into_response()
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 async fn list(
     State(api): State<Arc<AdminApi>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Response {
-    let result = async {
-        let query = read_query(query)?;
-        let page = usecase::list_endpoints(&api.ports(), page_request(&query)?)
-            .await
-            .map_err(problem)?;
-        Ok::<_, Problem>(Json(List::of(page, |e| e.to_view())))
-    };
-    result.await.into_response()
+) -> Result<impl IntoResponse, Problem> {
+    let query = read_query(query)?;
+    let page = usecase::list_endpoints(&api.ports(), page_request(&query)?)
+        .await
+        .map_err(problem)?;
+    Ok(Json(List::of(page, |e| e.to_view())))
 }
 
 async fn read(
     State(api): State<Arc<AdminApi>>,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
-    let result = async {
-        let endpoint = usecase::get_endpoint(&api.ports(), &read_path(id)?)
-            .await
-            .map_err(problem)?;
-        Ok::<_, Problem>(Json(endpoint.to_view()))
-    };
-    result.await.into_response()
+) -> Result<impl IntoResponse, Problem> {
+    let endpoint = usecase::get_endpoint(&api.ports(), &read_path(id)?)
+        .await
+        .map_err(problem)?;
+    Ok(Json(endpoint.to_view()))
 }
 
 async fn update(
@@ -231,56 +222,44 @@ async fn update(
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let result = async {
-        let id = read_path(id)?;
-        let body = json_body(&headers, &read_body(body)?)?;
-        let env = api.services.env();
-        let endpoint = usecase::update_endpoint(&api.ports(), &api.settings, env, &id, &body)
-            .await
-            .map_err(problem)?;
-        Ok::<_, Problem>(Json(endpoint.to_view()))
-    };
-    result.await.into_response()
+) -> Result<impl IntoResponse, Problem> {
+    let id = read_path(id)?;
+    let body = json_body(&headers, &read_body(body)?)?;
+    let env = api.services.env();
+    let endpoint = usecase::update_endpoint(&api.ports(), &api.settings, env, &id, &body)
+        .await
+        .map_err(problem)?;
+    Ok(Json(endpoint.to_view()))
 }
 
 async fn remove(
     State(api): State<Arc<AdminApi>>,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
-    let result = async {
-        usecase::delete_endpoint(&api.ports(), &read_path(id)?)
-            .await
-            .map_err(problem)?;
-        Ok::<_, Problem>(StatusCode::NO_CONTENT)
-    };
-    result.await.into_response()
+) -> Result<impl IntoResponse, Problem> {
+    usecase::delete_endpoint(&api.ports(), &read_path(id)?)
+        .await
+        .map_err(problem)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn rotate(
     State(api): State<Arc<AdminApi>>,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
-    let result = async {
-        let env = api.services.env();
-        let secret = usecase::rotate_secret(&api.ports(), &api.settings, env, &read_path(id)?)
-            .await
-            .map_err(problem)?;
-        Ok::<_, Problem>(Json(json!({ "secret": secret.expose() })))
-    };
-    result.await.into_response()
+) -> Result<impl IntoResponse, Problem> {
+    let env = api.services.env();
+    let secret = usecase::rotate_secret(&api.ports(), &api.settings, env, &read_path(id)?)
+        .await
+        .map_err(problem)?;
+    Ok(Json(json!({ "secret": secret.expose() })))
 }
 
 async fn test(
     State(api): State<Arc<AdminApi>>,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
-    let result = async {
-        let env = api.services.env();
-        let event_id = usecase::send_test(&api.ports(), env, &read_path(id)?)
-            .await
-            .map_err(problem)?;
-        Ok::<_, Problem>((StatusCode::ACCEPTED, Json(json!({ "event_id": event_id }))))
-    };
-    result.await.into_response()
+) -> Result<impl IntoResponse, Problem> {
+    let env = api.services.env();
+    let event_id = usecase::send_test(&api.ports(), env, &read_path(id)?)
+        .await
+        .map_err(problem)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "event_id": event_id }))))
 }

@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
@@ -99,53 +99,44 @@ fn filter(fields: &HashMap<String, String>) -> Result<FailureFilter, Problem> {
 async fn list(
     State(api): State<Arc<AdminApi>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Response {
-    let result = async {
-        let query = read_query(query)?;
-        let filter = filter(&query)?;
-        let page = usecase::list_failures(&api.ports(), &filter, page_request(&query)?)
-            .await
-            .map_err(problem)?;
-        Ok::<_, Problem>(Json(List::of(page, FailureView::from)))
-    };
-    result.await.into_response()
+) -> Result<impl IntoResponse, Problem> {
+    let query = read_query(query)?;
+    let filter = filter(&query)?;
+    let page = usecase::list_failures(&api.ports(), &filter, page_request(&query)?)
+        .await
+        .map_err(problem)?;
+    Ok(Json(List::of(page, FailureView::from)))
 }
 
 async fn replay_one(
     State(api): State<Arc<AdminApi>>,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
-    let result = async {
-        let env = api.services.env();
-        let id = usecase::replay_failure(&api.ports(), env, &read_path(id)?)
-            .await
-            .map_err(problem)?;
-        Ok::<_, Problem>((StatusCode::ACCEPTED, Json(json!({ "replayed": [id] }))))
-    };
-    result.await.into_response()
+) -> Result<impl IntoResponse, Problem> {
+    let env = api.services.env();
+    let id = usecase::replay_failure(&api.ports(), env, &read_path(id)?)
+        .await
+        .map_err(problem)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "replayed": [id] }))))
 }
 
 async fn replay_many(
     State(api): State<Arc<AdminApi>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let result = async {
-        let body = read_body(body)?;
-        // An empty body replays everything not replayed yet.
-        let fields = if body.is_empty() {
-            HashMap::new()
-        } else {
-            string_fields(json_body(&headers, &body)?)?
-        };
-        let filter = filter(&fields)?;
-        let env = api.services.env();
-        let replayed = usecase::replay_failures(&api.ports(), env, &filter)
-            .await
-            .map_err(problem)?;
-        Ok::<_, Problem>((StatusCode::ACCEPTED, Json(json!({ "replayed": replayed }))))
+) -> Result<impl IntoResponse, Problem> {
+    let body = read_body(body)?;
+    // An empty body replays everything not replayed yet.
+    let fields = if body.is_empty() {
+        HashMap::new()
+    } else {
+        string_fields(json_body(&headers, &body)?)?
     };
-    result.await.into_response()
+    let filter = filter(&fields)?;
+    let env = api.services.env();
+    let replayed = usecase::replay_failures(&api.ports(), env, &filter)
+        .await
+        .map_err(problem)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "replayed": replayed }))))
 }
 
 /// The bulk-replay body: an object of string fields, each one known.
@@ -180,13 +171,10 @@ fn string_fields(body: Value) -> Result<HashMap<String, String>, Problem> {
 async fn attempts(
     State(api): State<Arc<AdminApi>>,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
-    let result = async {
-        let env = api.services.env();
-        let items = usecase::attempts(&api.ports(), env, &read_path(id)?)
-            .await
-            .map_err(problem)?;
-        Ok::<_, Problem>(Json(json!({ "items": items })))
-    };
-    result.await.into_response()
+) -> Result<impl IntoResponse, Problem> {
+    let env = api.services.env();
+    let items = usecase::attempts(&api.ports(), env, &read_path(id)?)
+        .await
+        .map_err(problem)?;
+    Ok(Json(json!({ "items": items })))
 }

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Env;
+use crate::domain::dedupe::{self, Owed};
 use crate::domain::delivery::DeliveryJob;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::event::{parse_submission, Event, EventLimits, SubmissionError};
@@ -123,7 +124,7 @@ pub async fn ingest(
         None => parse_submission(body, &settings.limits, now, &mut || env.entropy.u128())?,
     };
     let endpoints = crate::ports::list_all_endpoints(ports.endpoints).await?;
-    let owed: Vec<(Event, Vec<EndpointId>)> = events
+    let submitted: Vec<(Event, Vec<EndpointId>)> = events
         .into_iter()
         .map(|event| {
             let targets = targets(&endpoints, &event);
@@ -133,7 +134,7 @@ pub async fn ingest(
 
     // Seen before = its deliveries have records (a worker claimed them). One batched read
     // for the whole submission; nothing is written here, so nothing can be left half-done.
-    let keys: Vec<IdempotencyKey> = owed
+    let keys: Vec<IdempotencyKey> = submitted
         .iter()
         .flat_map(|(event, targets)| {
             targets
@@ -141,30 +142,30 @@ pub async fn ingest(
                 .map(|endpoint| IdempotencyKey::delivery(&DeliveryId::derive(&event.id, endpoint)))
         })
         .collect();
-    let mut seen = if keys.is_empty() {
+    let seen: Vec<bool> = if keys.is_empty() {
         Vec::new()
     } else {
-        ports.idempotency.peek_many(&keys, now).await?
-    }
-    .into_iter();
+        ports
+            .idempotency
+            .peek_many(&keys, now)
+            .await?
+            .iter()
+            .map(Option::is_some)
+            .collect()
+    };
 
-    let mut answers = Vec::with_capacity(owed.len());
+    let mut answers = Vec::with_capacity(submitted.len());
     let mut jobs: Vec<Enqueue> = Vec::new();
-    for (event, targets) in owed {
-        let mut fresh = Vec::new();
-        for endpoint in &targets {
-            if seen.next().flatten().is_none() {
-                fresh.push(endpoint.clone());
-            }
-        }
+    let mut offset = 0;
+    for (event, targets) in submitted {
+        let seen = seen.get(offset..).unwrap_or_default();
+        offset += targets.len();
+        let Owed { fresh, duplicate } = dedupe::owed(&targets, seen);
         answers.push(Accepted {
             id: event.id.clone(),
             deliveries: targets.len(),
-            duplicate: !targets.is_empty() && fresh.is_empty(),
+            duplicate,
         });
-        // Deliveries without a record are enqueued, even for an event seen before: one
-        // may not have been enqueued (a retry after a failed enqueue) or may still wait in
-        // the queue, where the copy's delivery id makes the worker deliver it once.
         jobs.extend(fresh.into_iter().map(|endpoint| Enqueue {
             job: DeliveryJob::new(event.clone(), endpoint),
             delay: Duration::ZERO,

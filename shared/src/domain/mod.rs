@@ -5,6 +5,7 @@
 
 pub mod admission;
 pub mod circuit;
+pub mod dedupe;
 pub mod delivery;
 pub mod destination;
 pub mod endpoint;
