@@ -6,6 +6,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use base64::Engine as _;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::receiver::Recorded;
@@ -34,9 +35,47 @@ print("\n".join(failures) if failures else f"verified {len(data['requests'])} re
 sys.exit(1 if failures else 0)
 "#;
 
+/// Run before [`SCRIPT`] by [`verify_with_python_at`]: the libraries read the time with
+/// `datetime.now`, so each module's `datetime` is swapped for one whose `now` is the instant
+/// given in `AUTHHOOKS_ORACLE_NOW` (unix seconds). Their own 5-minute tolerance then applies
+/// around that instant, which lets requests signed under a manual clock be checked at the
+/// time they were sent.
+const FREEZE_NOW: &str = r#"
+import os, sys
+from datetime import datetime as _datetime, timezone as _timezone
+
+class _Frozen(_datetime):
+    @classmethod
+    def now(cls, tz=None):
+        at = _datetime.fromtimestamp(float(os.environ["AUTHHOOKS_ORACLE_NOW"]), tz=_timezone.utc)
+        return at if tz is None else at.astimezone(tz)
+
+for _name in ("standardwebhooks.webhooks", "svix.webhooks"):
+    try:
+        __import__(_name)
+    except ImportError:
+        continue  # reported by the script proper
+    if hasattr(sys.modules[_name], "datetime"):
+        sys.modules[_name].datetime = _Frozen
+"#;
+
 /// Verifies every request with both reference libraries under `secret` (a `whsec_` value).
 /// `Err` says which request each library rejected and why; no requests at all is an error.
 pub fn verify_with_python(secret: &str, requests: &[Recorded]) -> Result<(), String> {
+    run(secret, requests, None)
+}
+
+/// As [`verify_with_python`], with the libraries' clock set to `now`: their timestamp
+/// check (5 minutes either way) is made as if at that instant.
+pub fn verify_with_python_at(
+    secret: &str,
+    requests: &[Recorded],
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    run(secret, requests, Some(now))
+}
+
+fn run(secret: &str, requests: &[Recorded], now: Option<DateTime<Utc>>) -> Result<(), String> {
     if requests.is_empty() {
         // An oracle that passes on nothing would hide a delivery that never arrived.
         return Err("no requests to verify".to_owned());
@@ -49,8 +88,17 @@ pub fn verify_with_python(secret: &str, requests: &[Recorded]) -> Result<(), Str
             "body_b64": base64::engine::general_purpose::STANDARD.encode(&r.body),
         })).collect::<Vec<_>>(),
     });
-    let mut child = Command::new("python3")
-        .args(["-c", SCRIPT])
+    let mut command = Command::new("python3");
+    match now {
+        Some(at) => command
+            .args(["-c", &format!("{FREEZE_NOW}\n{SCRIPT}")])
+            .env(
+                "AUTHHOOKS_ORACLE_NOW",
+                at.timestamp_millis().to_string() + "e-3",
+            ),
+        None => command.args(["-c", SCRIPT]),
+    };
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

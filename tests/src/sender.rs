@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use authhooks::domain::outcome::{AttemptResult, TransportFailure};
 use authhooks::ports::{Clock, OutgoingRequest, SendReport, Sender};
 
+use crate::receiver::Recorded;
+
 /// Decides the answer to the n-th request (1-based) to one URL.
 pub type Reply = Box<dyn Fn(u32) -> AttemptResult + Send + Sync>;
 
@@ -30,6 +32,22 @@ impl Sent {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The request as a receiver would have recorded it, for the Python verifiers.
+    pub fn recorded(&self) -> Recorded {
+        Recorded {
+            method: "POST".to_owned(),
+            // "http://host/path" → "/path"
+            path: format!("/{}", self.url.splitn(4, '/').nth(3).unwrap_or_default()),
+            headers: self
+                .headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+                .collect(),
+            body: self.body.clone(),
+            received_at: self.at,
+        }
     }
 }
 
@@ -66,6 +84,15 @@ pub fn status(code: u16) -> AttemptResult {
     AttemptResult::Response {
         status: code,
         retry_after: None,
+        snippet: None,
+    }
+}
+
+/// An answer of `code` carrying a `Retry-After` header of `value`.
+pub fn status_retry_after(code: u16, value: &str) -> AttemptResult {
+    AttemptResult::Response {
+        status: code,
+        retry_after: Some(value.to_owned()),
         snippet: None,
     }
 }

@@ -173,11 +173,38 @@ impl World {
     }
 
     /// Pumps until both queues are empty, jumping the clock to the next visible message
-    /// whenever nothing is visible; gives up past `horizon` of simulated time.
+    /// whenever nothing is visible, and FAILS if anything is still queued past `horizon` of
+    /// simulated time: counts taken after it are counts of a drained system, so a job left
+    /// circling (re-enqueued forever, hopping, redelivered) cannot hide behind them.
     pub async fn run_until_idle(&self, horizon: Duration) {
+        if let Err(left) = self.pump(horizon).await {
+            panic!("run_until_idle: not drained within {horizon:?} of simulated time: {left}");
+        }
+    }
+
+    /// Pumps like [`World::run_until_idle`] but stops quietly at `horizon` with work still
+    /// queued: only for a test that deliberately stops mid-flight. Whether it drained.
+    pub async fn run_until(&self, horizon: Duration) -> bool {
+        self.pump(horizon).await.is_ok()
+    }
+
+    /// Pumps until both queues are empty (`Ok`) or the next visible message lies past
+    /// `horizon` (`Err`, describing what is left where).
+    async fn pump(&self, horizon: Duration) -> Result<(), String> {
+        // A job re-enqueued with no delay would keep `step` busy at one instant forever.
+        const ROUNDS_PER_INSTANT: u32 = 100_000;
         let deadline = authhooks::domain::delivery::later(self.now(), horizon);
+        let mut rounds = 0;
         loop {
             if self.step().await {
+                rounds += 1;
+                if rounds > ROUNDS_PER_INSTANT {
+                    return Err(format!(
+                        "still busy after {ROUNDS_PER_INSTANT} rounds at {}; {}",
+                        self.now(),
+                        self.backlog()
+                    ));
+                }
                 continue;
             }
             let next = [self.queue.next_visible_at(), self.dlq.next_visible_at()]
@@ -185,10 +212,36 @@ impl World {
                 .flatten()
                 .min();
             match next {
-                Some(at) if at <= deadline => self.clock.advance_to(at),
-                _ => return,
+                None => return Ok(()),
+                Some(at) if at <= deadline => {
+                    self.clock.advance_to(at);
+                    rounds = 0;
+                }
+                Some(_) => return Err(format!("at {deadline}, {}", self.backlog())),
             }
         }
+    }
+
+    /// What both queues hold, for a failure message.
+    fn backlog(&self) -> String {
+        let at = |t: Option<DateTime<Utc>>| t.map_or_else(|| "never".to_owned(), |t| t.to_string());
+        let t = self.worker_totals();
+        format!(
+            "the deliveries queue holds {} message(s), next visible at {}; the DLQ holds {}, \
+             next visible at {} (so far: delivered {}, retried {}, deferred {}+{}, hopped {}, \
+             duplicates {}, dead-lettered {})",
+            self.queue.len(),
+            at(self.queue.next_visible_at()),
+            self.dlq.len(),
+            at(self.dlq.next_visible_at()),
+            t.delivered,
+            t.retried,
+            t.deferred_circuit,
+            t.deferred_rate,
+            t.hopped,
+            t.duplicates,
+            t.dead_lettered
+        )
     }
 
     /// Everything the worker reported so far, summed.
