@@ -35,8 +35,8 @@ impl<'a> MakeWriter<'a> for Captured {
 
 static CAPTURED: OnceLock<Captured> = OnceLock::new();
 
-/// The process's one subscriber, installed on first use. Tests of a binary share it, so
-/// each looks only for its own needles (which no other test uses).
+/// The process's one subscriber, installed on first use. Tests of a binary share it: each
+/// looks for its own needles in every line, so a leak in one test may fail another too.
 pub fn captured() -> &'static Captured {
     CAPTURED.get_or_init(|| {
         let captured = Captured::default();
@@ -61,8 +61,10 @@ impl Captured {
             .collect()
     }
 
-    /// Panics naming the first needle found in any line, with that line.
+    /// Panics on a line that is not JSON, or naming the first needle found in any line, with
+    /// that line.
     pub fn assert_free_of(&self, needles: &[String]) {
+        self.lines();
         let text = self.text();
         // authhooks logs nothing at trace: trace lines show the dependencies are heard.
         assert!(
