@@ -93,10 +93,17 @@ fn print_banner(running: &LocalMode, args: &DevArgs, admin_token: &str, secret: 
 }
 
 fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Over moto or AWS, the SDK's trace dumps would print endpoint secrets and payloads.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .finish()
+        .with(tracing_subscriber::filter::filter_fn(|metadata| {
+            !authhooks::adapters::is_sdk_wire_dump(metadata)
+        }))
         .try_init();
 }
