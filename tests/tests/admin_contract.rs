@@ -27,13 +27,13 @@ fn user_created(id: &str) -> Value {
     json!({"id": id, "type": "user.created", "data": {"user": {"id": "u_1"}}})
 }
 
-/// The `v1,` entries of a delivery's signature header, and whether `secret` verifies it
-/// when it is the only secret the receiver holds.
+/// The `v1,` entries of a delivery's signature header.
 fn signatures(sent: &Sent) -> Vec<String> {
     let header = sent.header("webhook-signature").unwrap();
     header.split(' ').map(str::to_owned).collect()
 }
 
+/// Whether a receiver holding only `secret` accepts the delivery.
 fn verifies(sent: &Sent, secret: &Secret) -> bool {
     let headers = SignedHeaders {
         id: sent.header("webhook-id").unwrap(),
