@@ -15,6 +15,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+use authhooks::adapters::cache::CachedEndpointStore;
 use authhooks::adapters::http::{HttpSender, SenderConfig};
 use authhooks::adapters::memory::QueueMessage;
 use authhooks::adapters::sqs::SqsQueue;
@@ -26,8 +27,9 @@ use authhooks::app::deliver::WorkerSettings;
 use authhooks::app::ingest::IngestSettings;
 use authhooks::domain::endpoint::UrlPolicy;
 use authhooks::domain::signature::{signature_header, Secret};
+use authhooks::lambda::config::endpoint_cache_from_env;
 use authhooks::lambda::wiring::{Adapters, Recorder, Worker};
-use authhooks::ports::{SystemClock, SystemEntropy};
+use authhooks::ports::{EndpointStore, SystemClock, SystemEntropy};
 
 use crate::moto::{AwsWorld, QueueOptions};
 
@@ -55,7 +57,12 @@ impl AwsPipeline {
             entropy: Arc::new(SystemEntropy),
         };
         let ingest = not_found_fallback(ingest::router(Arc::new(IngestApi {
-            services: services.clone(),
+            // Ingest reads endpoints through the cache, as `wiring::ingest_api` builds it;
+            // the admin function reads them uncached, as `wiring::admin_api` does.
+            services: Services {
+                endpoints: cached_endpoints(&world),
+                ..services.clone()
+            },
             settings: IngestSettings {
                 secret: Some(ingest_secret.clone()),
                 ..IngestSettings::default()
@@ -85,7 +92,7 @@ impl AwsPipeline {
     /// Another worker over the same tables and queues, as a second Lambda instance.
     pub fn new_worker(world: &AwsWorld) -> Worker {
         let adapters = Adapters {
-            endpoints: Arc::new(world.endpoints.clone()),
+            endpoints: cached_endpoints(world),
             state: Arc::new(world.state.clone()),
             failures: Arc::new(world.failures.clone()),
             deliveries: Arc::new(world.queue.clone()),
@@ -190,6 +197,17 @@ impl AwsPipeline {
             self.pump_dlq().await;
         }
     }
+}
+
+/// The endpoint store as the ingest and worker functions wire it (`wiring::Adapters::new`):
+/// DynamoDB behind the cache, for `AUTHHOOKS_ENDPOINT_CACHE_SECS` (5 s by default).
+fn cached_endpoints(world: &AwsWorld) -> Arc<dyn EndpointStore> {
+    let ttl = endpoint_cache_from_env().unwrap();
+    let direct: Arc<dyn EndpointStore> = Arc::new(world.endpoints.clone());
+    if ttl.is_zero() {
+        return direct;
+    }
+    Arc::new(CachedEndpointStore::new(direct, Arc::new(SystemClock), ttl))
 }
 
 /// The SQS event Lambda would deliver for these messages (its JSON form, parsed).

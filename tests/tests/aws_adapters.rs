@@ -2,6 +2,8 @@
 //! over the port trait, and run against the in-memory adapter and against DynamoDB, so the
 //! two are held to the same semantics; the SQS adapter is checked on its own.
 
+#[path = "aws_adapters/cache.rs"]
+mod cache;
 #[path = "aws_adapters/endpoints.rs"]
 mod endpoints;
 #[path = "aws_adapters/errors.rs"]

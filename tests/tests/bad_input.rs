@@ -7,6 +7,8 @@
 mod case;
 #[path = "bad_input/local.rs"]
 mod local;
+#[path = "bad_input/snapshot.rs"]
+mod snapshot;
 #[path = "bad_input/ssrf.rs"]
 mod ssrf;
 #[path = "bad_input/watch.rs"]
@@ -19,7 +21,7 @@ use axum::body::Body;
 use axum::http::{header, Request};
 use axum::Router;
 use chrono::{TimeZone, Utc};
-use serde_json::{json, Value};
+use serde_json::json;
 use tower::ServiceExt;
 
 use authhooks::adapters::memory::{
@@ -31,13 +33,18 @@ use authhooks::api::ingest::{self, IngestApi};
 use authhooks::api::Services;
 use authhooks::app::admin::AdminSettings;
 use authhooks::app::ingest::IngestSettings;
+use authhooks::domain::delivery::{DeliveryJob, FailureRecord};
 use authhooks::domain::endpoint::UrlPolicy;
 use authhooks::domain::endpoint_spec::parse_new;
+use authhooks::domain::event::Event;
+use authhooks::domain::ids::EndpointId;
+use authhooks::domain::outcome::FailureReason;
 use authhooks::domain::signature::Secret;
-use authhooks::ports::{list_all_endpoints, Clock, EndpointStore, FailureStore, PageRequest};
+use authhooks::ports::{Clock, EndpointStore, FailureStore};
 
 use case::{check, load, Case, ADMIN_TOKEN, INGEST_SECRET};
-use watch::Watched;
+use snapshot::snapshot;
+use watch::{Watched, WatchedQueue};
 
 /// The corpus must not silently shrink.
 const MIN_CASES: usize = 200;
@@ -48,22 +55,23 @@ struct System {
     endpoints: Arc<Watched<MemoryEndpointStore>>,
     idempotency: Arc<Watched<MemoryStateStore>>,
     failures: Arc<MemoryFailureStore>,
-    queue: Arc<MemoryQueue>,
+    queue: Arc<WatchedQueue>,
     endpoint_id: String,
 }
 
 /// Ingest and admin as a deployment runs them: signatures required, a bearer token, and
 /// the deployment's URL policy (https only, public addresses only). One endpoint exists,
-/// subscribed to everything, so anything wrongly accepted would be enqueued.
+/// subscribed to everything, so anything wrongly accepted would be enqueued; and failure
+/// records exist, so a bad replay request wrongly acted on would have something to replay.
 async fn system() -> System {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap(),
     ));
     let dyn_clock: Arc<dyn Clock> = clock.clone();
-    let queue = Arc::new(MemoryQueue::new(
+    let queue = Arc::new(WatchedQueue::new(MemoryQueue::new(
         dyn_clock.clone(),
         QueueSettings::default(),
-    ));
+    )));
     let endpoints = Arc::new(Watched::new(MemoryEndpointStore::new()));
     let idempotency = Arc::new(Watched::new(MemoryStateStore::new()));
     let failures = Arc::new(MemoryFailureStore::new());
@@ -80,6 +88,7 @@ async fn system() -> System {
     )
     .unwrap();
     endpoints.inner.put(&endpoint).await.unwrap();
+    seed_failures(&failures, &endpoint.id, clock.now()).await;
     let services = Services {
         endpoints: endpoints.clone(),
         idempotency: idempotency.clone(),
@@ -117,29 +126,36 @@ async fn system() -> System {
     }
 }
 
-/// Everything a refused request must leave as it was.
-#[derive(Debug, PartialEq)]
-struct Snapshot {
-    endpoints: Value,
-    endpoint_writes: usize,
-    idempotency_writes: usize,
-    failures: usize,
-    queued: usize,
-}
-
-async fn snapshot(s: &System) -> Snapshot {
-    let endpoints = list_all_endpoints(s.endpoints.as_ref()).await.unwrap();
-    let failures = s
-        .failures
-        .list(&Default::default(), PageRequest::first(100))
-        .await
+/// Failure records for a bulk or single replay to act on: two of the setup's endpoint, one
+/// of another endpoint, and one already replayed (which only a single replay would redo).
+async fn seed_failures(
+    failures: &MemoryFailureStore,
+    endpoint: &EndpointId,
+    now: chrono::DateTime<Utc>,
+) {
+    let other = EndpointId::parse("ep_other").unwrap();
+    let seeds = [
+        ("evt_seed_1", endpoint, false),
+        ("evt_seed_2", endpoint, false),
+        ("evt_seed_3", &other, false),
+        ("evt_seed_4", endpoint, true),
+    ];
+    for (event_id, endpoint_id, replayed) in seeds {
+        let event: Event = serde_json::from_value(json!({
+            "id": event_id, "type": "user.created", "timestamp": "2026-11-22T09:00:00Z",
+            "data": {"user": {"id": "u_1"}}
+        }))
         .unwrap();
-    Snapshot {
-        endpoints: serde_json::to_value(&endpoints).unwrap(),
-        endpoint_writes: s.endpoints.writes(),
-        idempotency_writes: s.idempotency.writes(),
-        failures: failures.items.len(),
-        queued: s.queue.len(),
+        let record = FailureRecord::new(
+            DeliveryJob::new(event, endpoint_id.clone()),
+            FailureReason::Exhausted,
+            now - chrono::Duration::hours(1),
+        );
+        assert!(failures.record(&record).await.unwrap());
+        if replayed {
+            let at = now - chrono::Duration::minutes(30);
+            failures.mark_replayed(&record.id, at).await.unwrap();
+        }
     }
 }
 
@@ -182,9 +198,7 @@ async fn run_corpus(kind: &str) -> usize {
         let before = snapshot(&s).await;
         let mut problems = run(&s, case).await;
         let after = snapshot(&s).await;
-        if before != after {
-            problems.push(format!("state changed: {before:?} -> {after:?}"));
-        }
+        problems.extend(before.changes(&after));
         failures.extend(problems.into_iter().map(|p| format!("{}: {p}", case.file)));
     }
     assert!(

@@ -91,7 +91,12 @@ impl EndpointStore for CachedEndpointStore {
     async fn list(&self, page: PageRequest) -> Result<Page<Endpoint>, PortError> {
         let all = self.all().await?;
         let start = match &page.cursor {
-            Some(cursor) => all.partition_point(|e| e.id.as_str() <= cursor.as_str()),
+            Some(cursor) => {
+                // Refused like every store refuses it, rather than read as a place in the list.
+                let after = EndpointId::parse(cursor)
+                    .map_err(|e| PortError::Rejected(format!("invalid cursor: {e}")))?;
+                all.partition_point(|e| e.id <= after)
+            }
             None => 0,
         };
         let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);

@@ -14,10 +14,12 @@ use authhooks_tests::moto::aws_world;
 
 use super::at;
 
+/// More than two of the port's largest pages (100), so a cache's read of every endpoint
+/// spans several pages of the store under it.
 const COUNT: usize = 250;
 
 /// Endpoints as the admin API makes them, every optional part filled in on some.
-fn endpoints() -> Vec<Endpoint> {
+pub(super) fn endpoints() -> Vec<Endpoint> {
     let entropy = SeededEntropy::new(42);
     let policy = UrlPolicy::default();
     (0..COUNT)
@@ -43,7 +45,7 @@ fn endpoints() -> Vec<Endpoint> {
         .collect()
 }
 
-async fn endpoints_round_trip_and_page(store: &dyn EndpointStore) {
+pub(super) async fn endpoints_round_trip_and_page(store: &dyn EndpointStore) {
     let all = endpoints();
     for endpoint in &all {
         store.put(endpoint).await.unwrap();

@@ -1,19 +1,22 @@
 //! Write counters around the real in-memory stores: a refused request must leave every
 //! store untouched, and a counter sees writes that a before/after snapshot could miss (a
-//! claim released again, an endpoint put back unchanged).
+//! claim released again, an endpoint put back unchanged). The deliveries queue keeps a copy
+//! of every job it was given, so a snapshot compares what is queued, not only how much.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use authhooks::adapters::memory::{MemoryEndpointStore, MemoryStateStore};
+use authhooks::adapters::memory::{MemoryEndpointStore, MemoryQueue, MemoryStateStore};
 use authhooks::domain::endpoint::Endpoint;
 use authhooks::domain::ids::EndpointId;
 use authhooks::ports::{
-    Claim, ClaimOutcome, EndpointStore, IdempotencyKey, IdempotencyStore, Page, PageRequest,
-    PortError,
+    Claim, ClaimOutcome, DeliveryQueue, EndpointStore, Enqueue, IdempotencyKey, IdempotencyStore,
+    Page, PageRequest, PortError,
 };
+use serde_json::Value;
 
 #[derive(Default)]
 pub struct Watched<T> {
@@ -82,5 +85,35 @@ impl IdempotencyStore for Watched<MemoryStateStore> {
         now: DateTime<Utc>,
     ) -> Result<Vec<Option<ClaimOutcome>>, PortError> {
         self.inner.peek_many(keys, now).await
+    }
+}
+
+/// The deliveries queue and every job ever enqueued on it, in order, as JSON.
+pub struct WatchedQueue {
+    pub inner: MemoryQueue,
+    jobs: Mutex<Vec<Value>>,
+}
+
+impl WatchedQueue {
+    pub fn new(inner: MemoryQueue) -> Self {
+        Self {
+            inner,
+            jobs: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn jobs(&self) -> Vec<Value> {
+        self.jobs.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl DeliveryQueue for WatchedQueue {
+    async fn enqueue(&self, jobs: Vec<Enqueue>) -> Result<(), PortError> {
+        self.jobs
+            .lock()
+            .unwrap()
+            .extend(jobs.iter().map(|e| serde_json::to_value(&e.job).unwrap()));
+        self.inner.enqueue(jobs).await
     }
 }

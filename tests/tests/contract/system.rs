@@ -1,0 +1,223 @@
+//! The system the contract tests drive: the real ingest and admin routers (one router, as
+//! local mode serves them) over the in-memory adapters, a worker and dlq function pumped by
+//! hand, a scripted network, and a manual clock that only moves when told.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::Value;
+
+use authhooks::adapters::memory::{
+    ManualClock, MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore,
+    QueueSettings, SeededEntropy,
+};
+use authhooks::api::admin::{self, not_found_fallback, AdminApi};
+use authhooks::api::ingest::{self, IngestApi};
+use authhooks::api::Services;
+use authhooks::app::admin::AdminSettings;
+use authhooks::app::deliver::{deliver_batch, Received, WorkerPorts, WorkerSettings};
+use authhooks::app::failures::record_failures;
+use authhooks::app::ingest::IngestSettings;
+use authhooks::app::Env;
+use authhooks::domain::delivery::later;
+use authhooks::domain::endpoint::UrlPolicy;
+use authhooks::domain::signature::{signature_header, Secret};
+use authhooks::ports::{Clock, Entropy};
+use authhooks_tests::lambda::call;
+use authhooks_tests::ScriptedSender;
+
+pub const ADMIN_TOKEN: &str = "contract-admin-token";
+
+pub struct System {
+    pub clock: Arc<ManualClock>,
+    pub entropy: Arc<SeededEntropy>,
+    pub endpoints: Arc<MemoryEndpointStore>,
+    pub state: Arc<MemoryStateStore>,
+    pub failures: Arc<MemoryFailureStore>,
+    pub queue: Arc<MemoryQueue>,
+    pub dlq: Arc<MemoryQueue>,
+    pub sender: ScriptedSender,
+    pub router: Router,
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()
+}
+
+impl System {
+    /// Ingest with these settings; admin with the deployment's 24 h rotation grace.
+    pub fn new(ingest_settings: IngestSettings) -> Self {
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let entropy = Arc::new(SeededEntropy::new(11));
+        let endpoints = Arc::new(MemoryEndpointStore::new());
+        let state = Arc::new(MemoryStateStore::new());
+        let failures = Arc::new(MemoryFailureStore::new());
+        let dlq = Arc::new(MemoryQueue::new(
+            dyn_clock.clone(),
+            QueueSettings::default(),
+        ));
+        let queue = Arc::new(MemoryQueue::new(
+            dyn_clock.clone(),
+            QueueSettings::default(),
+        ));
+        let services = Services {
+            endpoints: endpoints.clone(),
+            idempotency: state.clone(),
+            failures: failures.clone(),
+            queue: queue.clone(),
+            clock: dyn_clock.clone(),
+            entropy: entropy.clone(),
+        };
+        let ingest_api = IngestApi {
+            services: services.clone(),
+            settings: ingest_settings,
+        };
+        let admin_api = AdminApi {
+            services,
+            settings: AdminSettings {
+                policy: UrlPolicy::default(),
+                rotation_grace: Duration::from_secs(24 * 3600),
+            },
+            token: Some(ADMIN_TOKEN.into()),
+        };
+        let router = not_found_fallback(
+            ingest::router(Arc::new(ingest_api)).merge(admin::router(Arc::new(admin_api))),
+        );
+        Self {
+            clock,
+            entropy,
+            endpoints,
+            state,
+            failures,
+            queue,
+            dlq,
+            sender: ScriptedSender::new(dyn_clock),
+            router,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// An admin call with the bearer token; `body` as JSON.
+    pub async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {ADMIN_TOKEN}"));
+        let body = match body {
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                Body::from(serde_json::to_vec(&json).unwrap())
+            }
+            None => Body::empty(),
+        };
+        call(&self.router, request.body(body).unwrap()).await
+    }
+
+    /// Creates an endpoint through the admin API; its id and secret.
+    pub async fn add_endpoint(&self, spec: Value) -> (String, String) {
+        let (status, body) = self.admin("POST", "/v1/endpoints", Some(spec)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["id"].as_str().unwrap().to_owned();
+        (id, body["secret"].as_str().unwrap().to_owned())
+    }
+
+    /// POSTs an event to ingest, signed with `secret` when given, unsigned otherwise.
+    pub async fn post_event(&self, body: &Value, secret: Option<&Secret>) -> (StatusCode, Value) {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let mut request = Request::post("/v1/events").header("content-type", "application/json");
+        if let Some(secret) = secret {
+            let now = self.now().timestamp();
+            request = request
+                .header("webhook-id", "msg_contract")
+                .header("webhook-timestamp", now.to_string())
+                .header(
+                    "webhook-signature",
+                    signature_header([secret], "msg_contract", now, &bytes),
+                );
+        }
+        call(&self.router, request.body(Body::from(bytes)).unwrap()).await
+    }
+
+    fn env(&self) -> Env<'_> {
+        Env {
+            clock: self.clock.as_ref(),
+            entropy: self.entropy.as_ref() as &dyn Entropy,
+        }
+    }
+
+    /// One round of the worker and the dlq function on what is visible now.
+    async fn step(&self) -> bool {
+        let batch = self.queue.receive(10);
+        let letters = self.dlq.receive(10);
+        let received = |messages: &[authhooks::adapters::memory::QueueMessage]| {
+            messages
+                .iter()
+                .map(|m| Received {
+                    message_id: m.message_id.clone(),
+                    body: m.body.clone(),
+                })
+                .collect::<Vec<_>>()
+        };
+        if !batch.is_empty() {
+            let ports = WorkerPorts {
+                endpoints: self.endpoints.as_ref(),
+                state: self.state.as_ref(),
+                idempotency: self.state.as_ref(),
+                queue: self.queue.as_ref(),
+                dead_letters: self.dlq.as_ref(),
+                sender: &self.sender,
+            };
+            let settings = WorkerSettings::default();
+            let report = deliver_batch(&ports, &settings, self.env(), received(&batch)).await;
+            for message in batch
+                .iter()
+                .filter(|m| !report.failed.contains(&m.message_id))
+            {
+                self.queue.delete(&message.receipt_handle);
+            }
+        }
+        if !letters.is_empty() {
+            let report =
+                record_failures(self.failures.as_ref(), self.env(), received(&letters)).await;
+            for message in letters
+                .iter()
+                .filter(|m| !report.failed.contains(&m.message_id))
+            {
+                self.dlq.delete(&message.receipt_handle);
+            }
+        }
+        !(batch.is_empty() && letters.is_empty())
+    }
+
+    /// Pumps until both queues are empty, jumping the clock to the next visible message;
+    /// gives up past two days of simulated time.
+    pub async fn run_until_idle(&self) {
+        let deadline = later(self.now(), Duration::from_secs(2 * 24 * 3600));
+        loop {
+            if self.step().await {
+                continue;
+            }
+            let next = [self.queue.next_visible_at(), self.dlq.next_visible_at()]
+                .into_iter()
+                .flatten()
+                .min();
+            match next {
+                Some(at) if at <= deadline => self.clock.advance_to(at),
+                _ => return,
+            }
+        }
+    }
+}
