@@ -42,12 +42,15 @@ impl Target {
             .send()
             .await?;
         let status = response.status();
-        let body: Value = serde_json::from_slice(&response.bytes().await?)?;
-        anyhow::ensure!(status.is_success(), "creating an endpoint: {status} {body}");
-        body["id"]
-            .as_str()
-            .map(str::to_owned)
-            .context("no id in the created endpoint")
+        let body = response.bytes().await?;
+        anyhow::ensure!(
+            status.is_success(),
+            "creating an endpoint: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+        let created: authhooks::wire::CreatedEndpoint =
+            serde_json::from_slice(&body).context("the created endpoint")?;
+        Ok(created.endpoint.id.to_string())
     }
 
     /// POSTs `body` to ingest, signed as a producer signs; returns the status code.

@@ -1,5 +1,6 @@
-//! The HTTP client for the admin API and ingest: bearer auth, JSON in and out, problem+json
-//! answers decoded into `CliError::Api`, and transport failures worded as "cannot reach …".
+//! The HTTP client for the admin API and ingest: bearer auth, JSON in, answers decoded into
+//! their `authhooks::wire` types, problem+json answers decoded into `CliError::Api`, and
+//! transport failures worded as "cannot reach …".
 
 use std::error::Error as _;
 use std::io::ErrorKind;
@@ -7,6 +8,8 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Client, Method, RequestBuilder, Url};
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
 use serde_json::Value;
 
 use crate::error::CliError;
@@ -138,11 +141,11 @@ impl Api {
     }
 
     /// GET with the query parameters that are set.
-    pub async fn get(
+    pub async fn get<T: DeserializeOwned>(
         &self,
         segments: &[&str],
         query: &[(&str, Option<String>)],
-    ) -> Result<Value, CliError> {
+    ) -> Result<T, CliError> {
         let mut url = self.url(segments);
         for (name, value) in query {
             if let Some(value) = value {
@@ -152,13 +155,13 @@ impl Api {
         self.execute(self.http.get(url)).await
     }
 
-    /// A JSON request; `Value::Null` is returned for an empty answer (`204`).
-    pub async fn call(
+    /// A JSON request; an empty answer (`204`) decodes as JSON `null`.
+    pub async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         segments: &[&str],
         body: Option<&Value>,
-    ) -> Result<Value, CliError> {
+    ) -> Result<T, CliError> {
         let mut request = self.http.request(method, self.url(segments));
         if let Some(body) = body {
             request = request
@@ -169,12 +172,12 @@ impl Api {
     }
 
     /// POSTs a pre-serialized JSON body with extra (signature) headers.
-    pub async fn post_signed(
+    pub async fn post_signed<T: DeserializeOwned>(
         &self,
         segments: &[&str],
         body: Vec<u8>,
         headers: &[(&'static str, String)],
-    ) -> Result<Value, CliError> {
+    ) -> Result<T, CliError> {
         let mut request = self
             .http
             .post(self.url(segments))
@@ -185,7 +188,10 @@ impl Api {
         self.execute(request.body(body)).await
     }
 
-    async fn execute(&self, mut request: RequestBuilder) -> Result<Value, CliError> {
+    async fn execute<T: DeserializeOwned>(
+        &self,
+        mut request: RequestBuilder,
+    ) -> Result<T, CliError> {
         if let Some(token) = &self.token {
             request = request.header(AUTHORIZATION, token.clone());
         }
@@ -218,15 +224,19 @@ impl Api {
         if !status.is_success() {
             return Err(problem(status, &body, self.unauthorized_hint));
         }
-        if body.is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_slice(&body).map_err(|e| CliError::Protocol {
+        let body: &[u8] = if body.is_empty() { b"null" } else { &body };
+        serde_json::from_slice(body).map_err(|e| CliError::Protocol {
             url: self.shown(),
-            reason: format!(
-                "HTTP {} with a body that is not JSON ({e})",
-                status.as_u16()
-            ),
+            reason: match e.classify() {
+                Category::Data => format!(
+                    "HTTP {} with a body not in the documented shape ({e})",
+                    status.as_u16()
+                ),
+                _ => format!(
+                    "HTTP {} with a body that is not JSON ({e})",
+                    status.as_u16()
+                ),
+            },
         })
     }
 

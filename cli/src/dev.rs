@@ -3,11 +3,12 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use anyhow::Context;
 use authhooks::domain::signature::Secret;
 use authhooks::local::{LocalConfig, LocalMode};
 use authhooks::ports::{Entropy, SystemEntropy};
 use base64::Engine;
+
+use crate::error::CliError;
 
 #[derive(Debug, clap::Args)]
 pub struct DevArgs {
@@ -28,15 +29,16 @@ pub struct DevArgs {
     pub workers: usize,
 }
 
-pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+pub async fn run(args: DevArgs) -> Result<(), CliError> {
     init_logging();
     let entropy = SystemEntropy;
     let ingest_secret = match &args.ingest_secret {
-        Some(raw) => Secret::parse(raw.trim()).context("invalid --ingest-secret")?,
+        Some(raw) => Secret::parse(raw.trim())
+            .map_err(|e| CliError::usage(format!("invalid --ingest-secret: {e}")))?,
         None => Secret::generate(entropy.bytes32()),
     };
     let admin_token = match args.admin_token.as_deref().map(str::trim) {
-        Some("") => anyhow::bail!("--admin-token must not be empty"),
+        Some("") => return Err(CliError::usage("--admin-token must not be empty")),
         Some(token) => token.to_owned(),
         None => format!(
             "ah_{}",
@@ -55,7 +57,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 
     tokio::signal::ctrl_c()
         .await
-        .context("cannot listen for Ctrl-C")?;
+        .map_err(|e| CliError::io("cannot listen for Ctrl-C", e))?;
     eprintln!("\nstopping: finishing deliveries in flight…");
     let left = running.shutdown().await;
     if left > 0 {

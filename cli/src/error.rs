@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+use authhooks::local::LocalError;
+
 /// A command's failure. Never carries a secret: variants hold messages built by this crate
 /// from values that are safe to show.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +34,9 @@ pub enum CliError {
         #[source]
         source: Box<CliError>,
     },
+    /// Local mode could not start (`authhooks dev`).
+    #[error(transparent)]
+    Local(#[from] LocalError),
     #[error("{what}: {source}")]
     Io {
         what: String,

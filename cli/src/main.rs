@@ -90,13 +90,7 @@ async fn run(cli: Cli) -> ExitCode {
         command,
     } = cli;
     let result = match command {
-        Command::Dev(args) => {
-            return match dev::run(args).await {
-                Ok(()) => ExitCode::SUCCESS,
-                // `{:#}` puts anyhow's chain of causes on the one line.
-                Err(e) => fail(&format!("{e:#}"), ExitCode::FAILURE),
-            };
-        }
+        Command::Dev(args) => dev::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Send(args) => send::run(args, &conn, json)
             .await
             .map(|()| ExitCode::SUCCESS),

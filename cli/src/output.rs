@@ -6,7 +6,10 @@
 use std::fmt::Display;
 use std::io::{ErrorKind, Write};
 
+use authhooks::domain::signature::Secret;
+use authhooks::wire::List;
 use comfy_table::{presets, ContentArrangement, Table};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::CliError;
@@ -27,8 +30,11 @@ pub fn warn(text: impl Display) {
     let _ = writeln!(std::io::stderr().lock(), "warning: {text}");
 }
 
-pub fn json(value: &Value) -> Result<(), CliError> {
-    line(serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()))
+/// An answer as JSON, pretty-printed with its members in name order: the server's answer
+/// as it was decoded.
+pub fn json(value: &impl Serialize) -> Result<(), CliError> {
+    let value = serde_json::to_value(value).unwrap_or(Value::Null);
+    line(serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string()))
 }
 
 /// A table with a header row and no borders, like `kubectl get`.
@@ -81,28 +87,23 @@ pub fn cell(value: Option<&Value>) -> String {
     }
 }
 
-/// The `items` of a list answer (empty when absent).
-pub fn items(answer: &Value) -> &[Value] {
-    answer
-        .get("items")
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
+/// A field of a typed answer as a table cell, written as [`cell`] writes its JSON form.
+pub fn field(value: &impl Serialize) -> String {
+    cell(serde_json::to_value(value).ok().as_ref())
 }
 
 /// Points at the next page of a list, when there is one.
-pub fn next_page(answer: &Value, command: &str) -> Result<(), CliError> {
-    match answer.get("next_cursor").and_then(Value::as_str) {
+pub fn next_page<T>(answer: &List<T>, command: &str) -> Result<(), CliError> {
+    match &answer.next_cursor {
         Some(cursor) => line(format!("\nmore: {command} --cursor {cursor}")),
         None => Ok(()),
     }
 }
 
 /// A signing secret, shown once on purpose (create and rotate) and labelled as such.
-pub fn secret(label: &str, secret: Option<&Value>) -> Result<(), CliError> {
-    match secret.and_then(Value::as_str) {
-        Some(secret) => line(format!("\n{label} (shown once; store it now):\n  {secret}")),
-        None => Ok(()),
-    }
+pub fn secret(label: &str, secret: &Secret) -> Result<(), CliError> {
+    let secret = secret.expose();
+    line(format!("\n{label} (shown once; store it now):\n  {secret}"))
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! Error answers as the user reads them: RFC 9457 problem+json (`detail`, or `title`, and
 //! the `errors` list of `field: message`), or a short quote of anything else.
 
+use authhooks::wire::ProblemBody;
 use reqwest::StatusCode;
-use serde_json::Value;
 
 use crate::error::CliError;
 
@@ -11,33 +11,14 @@ const SNIPPET_CHARS: usize = 200;
 
 /// An error answer: RFC 9457 problem+json when the server speaks it, else a short quote.
 pub fn problem(status: StatusCode, body: &[u8], unauthorized_hint: &'static str) -> CliError {
-    let parsed: Option<Value> = serde_json::from_slice(body).ok();
-    let text = |key: &str| {
-        parsed
-            .as_ref()
-            .and_then(|v| v.get(key))
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    let message = text("detail")
-        .or_else(|| text("title"))
+    let parsed: Option<ProblemBody> = serde_json::from_slice(body).ok();
+    let nonblank = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+    let message = parsed
+        .as_ref()
+        .and_then(|p| nonblank(&p.detail).or_else(|| nonblank(&p.title)))
         .unwrap_or_else(|| fallback_message(status, body));
     let errors = parsed
-        .as_ref()
-        .and_then(|v| v.get("errors"))
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .map(|item| {
-                    let field = item.get("field").and_then(Value::as_str).unwrap_or("");
-                    let message = item.get("message").and_then(Value::as_str).unwrap_or("");
-                    (field.to_owned(), message.to_owned())
-                })
-                .collect()
-        })
+        .map(|p| p.errors.into_iter().map(|e| (e.field, e.message)).collect())
         .unwrap_or_default();
     CliError::Api {
         status: status.as_u16(),

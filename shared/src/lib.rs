@@ -7,6 +7,7 @@
 //! - `ports` (feature `app`) are the small async traits the use cases run over, with
 //!   in-memory adapters in `adapters::memory` that behave like the real ones.
 //! - `app` (feature `app`) holds the use cases the Lambdas and local mode run.
+//! - [`wire`] holds the HTTP APIs' bodies as serde types, for the routers and their clients.
 
 pub mod domain;
 
@@ -22,3 +23,4 @@ pub mod lambda;
 pub mod local;
 #[cfg(feature = "app")]
 pub mod ports;
+pub mod wire;

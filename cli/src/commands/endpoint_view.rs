@@ -1,72 +1,67 @@
 //! How an endpoint (docs/architecture.md §3.2) reads in a terminal: one row in a list, or field by field.
 
-use serde_json::Value;
+use authhooks::wire::EndpointView;
 
-use crate::output::cell;
+use crate::output::field;
 
 pub const LIST_HEADER: [&str; 5] = ["id", "url", "events", "enabled", "description"];
 
-pub fn list_rows(view: &Value) -> Vec<String> {
+pub fn list_rows(view: &EndpointView) -> Vec<String> {
     vec![
-        cell(view.get("id")),
-        cell(view.get("url")),
-        cell(view.get("event_types")),
+        field(&view.id),
+        field(&view.url),
+        field(&view.event_types),
         enabled(view),
-        cell(view.get("description")),
+        field(&view.description),
     ]
 }
 
-pub fn view_rows(view: &Value) -> Vec<(&'static str, String)> {
-    let field = |name: &str| cell(view.get(name));
+pub fn view_rows(view: &EndpointView) -> Vec<(&'static str, String)> {
     vec![
-        ("id", field("id")),
-        ("url", field("url")),
-        ("event_types", field("event_types")),
+        ("id", field(&view.id)),
+        ("url", field(&view.url)),
+        ("event_types", field(&view.event_types)),
         ("enabled", enabled(view)),
-        ("tenant_id", field("tenant_id")),
-        ("origin", field("origin")),
-        ("description", field("description")),
+        ("tenant_id", field(&view.tenant_id)),
+        ("origin", field(&view.origin)),
+        ("description", field(&view.description)),
         ("headers", headers(view)),
-        ("timeout_ms", field("timeout_ms")),
+        ("timeout_ms", field(&view.timeout_ms)),
         ("rate_limit", rate_limit(view)),
-        ("circuit", field("circuit")),
-        ("retry", field("retry")),
-        ("created_at", field("created_at")),
-        ("updated_at", field("updated_at")),
+        ("circuit", field(&view.circuit)),
+        ("retry", field(&view.retry)),
+        ("created_at", field(&view.created_at)),
+        ("updated_at", field(&view.updated_at)),
     ]
 }
 
-fn enabled(view: &Value) -> String {
-    match (
-        view.get("enabled").and_then(Value::as_bool),
-        view.get("disabled_reason"),
-    ) {
-        (Some(true), _) => "yes".into(),
-        (Some(false), Some(Value::String(reason))) => format!("no ({reason})"),
-        (Some(false), _) => "no".into(),
-        (None, _) => "-".into(),
+fn enabled(view: &EndpointView) -> String {
+    match (view.enabled, &view.disabled_reason) {
+        (true, _) => "yes".into(),
+        (false, Some(reason)) => format!("no ({reason})"),
+        (false, None) => "no".into(),
     }
 }
 
-fn headers(view: &Value) -> String {
-    match view.get("headers").and_then(Value::as_object) {
-        Some(map) if !map.is_empty() => map
-            .iter()
-            .map(|(name, value)| format!("{name}={}", cell(Some(value))))
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => "-".into(),
+fn headers(view: &EndpointView) -> String {
+    if view.headers.is_empty() {
+        return "-".into();
     }
+    view.headers
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-fn rate_limit(view: &Value) -> String {
-    match view.get("rate_limit") {
-        Some(Value::Object(limit)) => format!(
+fn rate_limit(view: &EndpointView) -> String {
+    match &view.rate_limit {
+        Some(limit) => format!(
             "{}/s, burst {}",
-            cell(limit.get("requests_per_second")),
-            cell(limit.get("burst_size"))
+            field(&limit.requests_per_second),
+            field(&limit.burst_size)
         ),
-        _ => "unlimited".into(),
+        None => "unlimited".into(),
     }
 }
 
@@ -77,11 +72,17 @@ mod tests {
 
     #[test]
     fn an_endpoint_reads_field_by_field() {
-        let view = json!({
+        let view: EndpointView = serde_json::from_value(json!({
             "id": "ep_1", "url": "https://cms.example.com/hook", "event_types": ["user.*"],
+            "tenant_id": null, "origin": null, "description": null, "timeout_ms": 15000,
             "enabled": false, "disabled_reason": "circuit open for 5 days",
             "headers": {"x-team": "cms"}, "rate_limit": {"requests_per_second": 10.0, "burst_size": 20},
-        });
+            "circuit": {"failure_threshold": 5, "success_threshold": 2, "open_timeout_secs": 60,
+                        "half_open_max_requests": 3},
+            "retry": {"schedule_secs": [5]},
+            "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z",
+        }))
+        .unwrap();
         let rows = view_rows(&view);
         let get = |k: &str| rows.iter().find(|(f, _)| *f == k).unwrap().1.clone();
         assert_eq!(get("enabled"), "no (circuit open for 5 days)");

@@ -3,8 +3,9 @@
 
 use std::process::ExitCode;
 
+use authhooks::wire::{CreatedEndpoint, EndpointView, List, RotatedSecret, TestSent};
 use reqwest::Method;
-use serde_json::Value;
+use serde::de::IgnoredAny;
 
 use super::endpoint_args::{add_body, patch_body, AddArgs, UpdateArgs};
 use super::endpoint_view::{list_rows, view_rows, LIST_HEADER};
@@ -43,37 +44,39 @@ pub async fn run(command: EndpointsCommand, conn: &Conn, json: bool) -> Result<E
     match command {
         EndpointsCommand::Add(args) => {
             let body = add_body(args)?;
-            let created = api
+            let created: CreatedEndpoint = api
                 .call(Method::POST, &["v1", "endpoints"], Some(&body))
                 .await?;
-            show_endpoint(&created, json)?;
-            if !json {
-                output::secret("Signing secret", created.get("secret"))?;
+            if json {
+                output::json(&created)?;
+            } else {
+                output::line(output::details(view_rows(&created.endpoint)))?;
+                output::secret("Signing secret", &created.secret)?;
             }
         }
         EndpointsCommand::List { limit, cursor } => {
             let query = [("limit", limit.map(|n| n.to_string())), ("cursor", cursor)];
-            let answer = api.get(&["v1", "endpoints"], &query).await?;
+            let answer: List<EndpointView> = api.get(&["v1", "endpoints"], &query).await?;
             if json {
                 output::json(&answer)?;
             } else {
-                let rows = output::items(&answer).iter().map(list_rows);
+                let rows = answer.items.iter().map(list_rows);
                 output::line(output::table(&LIST_HEADER, rows))?;
                 output::next_page(&answer, "authhooks endpoints list")?;
             }
         }
         EndpointsCommand::Get { id } => {
-            let view = api.get(&["v1", "endpoints", &id], &[]).await?;
+            let view: EndpointView = api.get(&["v1", "endpoints", &id], &[]).await?;
             show_endpoint(&view, json)?;
         }
         EndpointsCommand::Update(args) => {
             let body = patch_body(&args)?;
             let path = ["v1", "endpoints", args.id.as_str()];
-            let view = api.call(Method::PATCH, &path, Some(&body)).await?;
+            let view: EndpointView = api.call(Method::PATCH, &path, Some(&body)).await?;
             show_endpoint(&view, json)?;
         }
         EndpointsCommand::Rm { id } => {
-            api.call(Method::DELETE, &["v1", "endpoints", &id], None)
+            api.call::<IgnoredAny>(Method::DELETE, &["v1", "endpoints", &id], None)
                 .await?;
             if !json {
                 output::line(format!("deleted {id}"))?;
@@ -81,20 +84,20 @@ pub async fn run(command: EndpointsCommand, conn: &Conn, json: bool) -> Result<E
         }
         EndpointsCommand::RotateSecret { id } => {
             let path = ["v1", "endpoints", id.as_str(), "rotate-secret"];
-            let answer = api.call(Method::POST, &path, None).await?;
+            let answer: RotatedSecret = api.call(Method::POST, &path, None).await?;
             if json {
                 output::json(&answer)?;
             } else {
-                output::secret(&format!("New signing secret of {id}"), answer.get("secret"))?;
+                output::secret(&format!("New signing secret of {id}"), &answer.secret)?;
             }
         }
         EndpointsCommand::Test { id } => {
             let path = ["v1", "endpoints", id.as_str(), "test"];
-            let answer = api.call(Method::POST, &path, None).await?;
+            let answer: TestSent = api.call(Method::POST, &path, None).await?;
             if json {
                 output::json(&answer)?;
             } else {
-                let event = output::cell(answer.get("event_id"));
+                let event = &answer.event_id;
                 output::line(format!(
                     "sent test event {event} to {id}; see `authhooks events attempts {event}`"
                 ))?;
@@ -104,7 +107,7 @@ pub async fn run(command: EndpointsCommand, conn: &Conn, json: bool) -> Result<E
     Ok(ExitCode::SUCCESS)
 }
 
-fn show_endpoint(view: &Value, json: bool) -> Result<(), CliError> {
+fn show_endpoint(view: &EndpointView, json: bool) -> Result<(), CliError> {
     if json {
         output::json(view)
     } else {

@@ -3,13 +3,14 @@
 
 use std::process::ExitCode;
 
+use authhooks::wire::{AttemptList, FailureItem, List, Replayed};
 use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
 use crate::client::{Api, Conn};
 use crate::error::CliError;
-use crate::output::{self, cell};
+use crate::output::{self, field};
 
 /// Longest `last_error` shown in the table; `--json` or `events attempts` give all of it.
 const ERROR_CHARS: usize = 60;
@@ -69,7 +70,7 @@ pub async fn run(command: FailuresCommand, conn: &Conn, json: bool) -> Result<Ex
                 ("limit", limit.map(|n| n.to_string())),
                 ("cursor", cursor),
             ];
-            let answer = api.get(&["v1", "failures"], &query).await?;
+            let answer: List<FailureItem> = api.get(&["v1", "failures"], &query).await?;
             if json {
                 return output::json(&answer).map(|()| ExitCode::SUCCESS);
             }
@@ -85,27 +86,25 @@ pub async fn run(command: FailuresCommand, conn: &Conn, json: bool) -> Result<Ex
                 "failed at",
                 "replayed at",
             ];
-            let rows = output::items(&answer).iter().map(|f| {
-                let mut row: Vec<String> = ["id", "event_id", "event_type", "endpoint_id"]
-                    .into_iter()
-                    .chain(["reason", "attempts", "last_status"])
-                    .map(|k| cell(f.get(k)))
-                    .collect();
-                row.push(
-                    cell(f.get("last_error"))
-                        .chars()
-                        .take(ERROR_CHARS)
-                        .collect(),
-                );
-                row.push(cell(f.get("failed_at")));
-                row.push(cell(f.get("replayed_at")));
-                row
+            let rows = answer.items.iter().map(|f| {
+                vec![
+                    field(&f.id),
+                    field(&f.event_id),
+                    field(&f.event_type),
+                    field(&f.endpoint_id),
+                    field(&f.reason),
+                    field(&f.attempts),
+                    field(&f.last_status),
+                    field(&f.last_error).chars().take(ERROR_CHARS).collect(),
+                    field(&f.failed_at),
+                    field(&f.replayed_at),
+                ]
             });
             output::line(output::table(&header, rows))?;
             output::next_page(&answer, "authhooks failures list")?;
         }
         FailuresCommand::Replay(args) => {
-            let answer = match &args.id {
+            let answer: Replayed = match &args.id {
                 Some(id) => {
                     let path = ["v1", "failures", id.as_str(), "replay"];
                     api.call(Method::POST, &path, None).await?
@@ -119,14 +118,9 @@ pub async fn run(command: FailuresCommand, conn: &Conn, json: bool) -> Result<Ex
             if json {
                 return output::json(&answer).map(|()| ExitCode::SUCCESS);
             }
-            let replayed = answer
-                .get("replayed")
-                .and_then(Value::as_array)
-                .map_or(&[][..], Vec::as_slice);
-            let ids: Vec<String> = replayed.iter().map(|id| cell(Some(id))).collect();
-            output::line(match ids.len() {
+            output::line(match answer.replayed.len() {
                 0 => "nothing to replay".to_owned(),
-                n => format!("replayed {n}: {}", ids.join(" ")),
+                n => format!("replayed {n}: {}", answer.replayed.join(" ")),
             })?;
         }
     }
@@ -140,25 +134,22 @@ pub async fn run_events(
 ) -> Result<ExitCode, CliError> {
     let EventsCommand::Attempts { event_id } = command;
     let api = Api::admin(conn)?;
-    let answer = api
+    let answer: AttemptList = api
         .get(&["v1", "events", &event_id, "attempts"], &[])
         .await?;
     if json {
         return output::json(&answer).map(|()| ExitCode::SUCCESS);
     }
     let header = ["endpoint", "attempt", "status", "error", "latency ms", "at"];
-    let rows = output::items(&answer).iter().map(|a| {
-        [
-            "endpoint_id",
-            "attempt",
-            "status",
-            "error",
-            "latency_ms",
-            "at",
+    let rows = answer.items.iter().map(|a| {
+        vec![
+            field(&a.endpoint_id),
+            field(&a.record.attempt),
+            field(&a.record.status),
+            field(&a.record.error),
+            field(&a.record.latency_ms),
+            field(&a.record.at),
         ]
-        .into_iter()
-        .map(|k| cell(a.get(k)))
-        .collect()
     });
     output::line(output::table(&header, rows))?;
     Ok(ExitCode::SUCCESS)

@@ -15,6 +15,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::Router;
 use chrono::{SecondsFormat, Utc};
 use reqwest::{Method, Url};
+use serde::de::IgnoredAny;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
@@ -65,28 +66,10 @@ pub async fn run(args: ListenArgs, conn: &Conn, json: bool) -> Result<ExitCode, 
         "event_types": args.events,
         "description": format!("authhooks listen on {address}"),
     });
-    let created = api
+    let authhooks::wire::CreatedEndpoint { endpoint, secret } = api
         .call(Method::POST, &["v1", "endpoints"], Some(&body))
         .await?;
-    let id = created
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| CliError::Protocol {
-            url: conn.url.clone(),
-            reason: "the created endpoint has no id".into(),
-        })?
-        .to_owned();
-    let secret = created
-        .get("secret")
-        .and_then(Value::as_str)
-        .and_then(|s| Secret::parse(s).ok());
-    let Some(secret) = secret else {
-        let _ = remove(&api, &id).await;
-        return Err(CliError::Protocol {
-            url: conn.url.clone(),
-            reason: "the created endpoint came without a usable secret".into(),
-        });
-    };
+    let id = endpoint.id.to_string();
     if json {
         output::line(json!({ "endpoint_id": id, "url": own_url, "event_types": args.events }))?;
     } else {
@@ -116,7 +99,7 @@ pub async fn run(args: ListenArgs, conn: &Conn, json: bool) -> Result<ExitCode, 
 
 async fn remove(api: &Api, id: &str) -> Result<(), CliError> {
     match api
-        .call(Method::DELETE, &["v1", "endpoints", id], None)
+        .call::<IgnoredAny>(Method::DELETE, &["v1", "endpoints", id], None)
         .await
     {
         Ok(_) => Ok(()),

@@ -67,21 +67,17 @@ pub async fn run(args: SendArgs, conn: &Conn, json: bool) -> Result<(), CliError
         ("webhook-timestamp", timestamp.to_string()),
         ("webhook-signature", signature),
     ];
-    let answer = Api::ingest(&conn.url)?
+    let answer: authhooks::wire::IngestAnswer = Api::ingest(&conn.url)?
         .post_signed(&["v1", "events"], body, &headers)
         .await?;
     if json {
         return output::json(&answer);
     }
-    let events = answer
-        .get("events")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
-    let rows = events.iter().map(|event| {
+    let rows = answer.events.iter().map(|event| {
         vec![
-            output::cell(event.get("id")),
-            output::cell(event.get("deliveries")),
-            output::cell(event.get("duplicate")),
+            output::field(&event.id),
+            output::field(&event.deliveries),
+            output::field(&event.duplicate),
         ]
     });
     output::line(output::table(&["id", "deliveries", "duplicate"], rows))

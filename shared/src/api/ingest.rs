@@ -9,15 +9,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Serialize;
 
 use super::problem::Problem;
 use super::{is_json, Services};
-use crate::app::ingest::{
-    authenticate, ingest, Accepted, IngestError, IngestPorts, IngestSettings,
-};
-use crate::domain::event::SubmissionError;
+use crate::app::ingest::{authenticate, ingest, Accepted, IngestPorts, IngestSettings};
 use crate::domain::signature::SignedHeaders;
+use crate::wire::IngestAnswer;
 
 pub struct IngestApi {
     pub services: Services,
@@ -28,11 +25,6 @@ pub fn router(api: Arc<IngestApi>) -> Router {
     Router::new()
         .route("/v1/events", post(post_events))
         .with_state(api)
-}
-
-#[derive(Serialize)]
-struct Answer {
-    events: Vec<Accepted>,
 }
 
 async fn post_events(
@@ -48,7 +40,7 @@ async fn post_events(
             } else {
                 StatusCode::ACCEPTED
             };
-            (status, Json(Answer { events })).into_response()
+            (status, Json(IngestAnswer { events })).into_response()
         }
         Err(problem) => problem.into_response(),
     }
@@ -73,7 +65,7 @@ async fn accept(
         None => None,
     };
     let request = match &signed {
-        Some(signed) => authenticate(&api.settings, signed, &bytes, env.now()).map_err(problem)?,
+        Some(signed) => authenticate(&api.settings, signed, &bytes, env.now())?,
         None => None,
     };
 
@@ -82,9 +74,7 @@ async fn accept(
         idempotency: api.services.idempotency.as_ref(),
         queue: api.services.queue.as_ref(),
     };
-    let accepted = ingest(&ports, &api.settings, env, &bytes, request)
-        .await
-        .map_err(problem)?;
+    let accepted = ingest(&ports, &api.settings, env, &bytes, request).await?;
     tracing::info!(
         events = accepted.len(),
         deliveries = accepted.iter().map(|a| a.deliveries).sum::<usize>(),
@@ -106,17 +96,4 @@ fn signed_headers(headers: &HeaderMap) -> Result<SignedHeaders<'_>, Problem> {
         timestamp: get("webhook-timestamp")?,
         signature: get("webhook-signature")?,
     })
-}
-
-fn problem(error: IngestError) -> Problem {
-    match error {
-        IngestError::Unauthorized(e) => Problem::unauthorized(e.to_string()),
-        IngestError::Invalid(SubmissionError::Malformed(detail)) => Problem::malformed(detail),
-        IngestError::Invalid(SubmissionError::TooLarge(detail)) => Problem::too_large(detail),
-        IngestError::Invalid(SubmissionError::Invalid(errors)) => Problem::invalid(errors),
-        IngestError::Unavailable(e) => {
-            tracing::error!(error = %e, "ingest dependency unavailable");
-            Problem::unavailable()
-        }
-    }
 }

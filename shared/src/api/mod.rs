@@ -1,9 +1,10 @@
 //! The HTTP APIs: ingest (`POST /v1/events`) and admin (docs/architecture.md §3.4), as axum routers that
 //! the Lambdas (through lambda_http) and local mode serve alike. Handlers parse the
-//! request, call a use case in `app`, and map its result to JSON or problem+json.
+//! request (the extractors in `extract` reject with problem+json), call a use case in
+//! `app`, and answer with a [`wire`](crate::wire) type or a [`Problem`](problem::Problem).
 
 pub mod admin;
-mod admin_failures;
+mod extract;
 pub mod ingest;
 pub mod problem;
 

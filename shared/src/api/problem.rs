@@ -2,9 +2,12 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
+use crate::app::admin::AdminError;
+use crate::app::ingest::IngestError;
+use crate::domain::event::SubmissionError;
 use crate::domain::validation::FieldError;
+use crate::wire::ProblemBody;
 
 /// An error response. `kind` becomes the problem `type`, `urn:authhooks:problem:<kind>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,17 +19,6 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     /// Seconds, for 503s: when the caller may retry.
     pub retry_after: Option<u32>,
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: &'a str,
-    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
-    errors: &'a [FieldError],
 }
 
 impl Problem {
@@ -110,12 +102,12 @@ impl Problem {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let body = Body {
+        let body = ProblemBody {
             kind: format!("urn:authhooks:problem:{}", self.kind),
-            title: self.title,
+            title: self.title.to_owned(),
             status: self.status.as_u16(),
-            detail: &self.detail,
-            errors: &self.errors,
+            detail: self.detail,
+            errors: self.errors,
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
         let mut response = (self.status, json).into_response();
@@ -128,5 +120,34 @@ impl IntoResponse for Problem {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+/// A use case's error; a dependency's own message is logged, never returned.
+impl From<AdminError> for Problem {
+    fn from(error: AdminError) -> Self {
+        match error {
+            AdminError::Invalid(errors) => Self::invalid(errors),
+            AdminError::NotFound(what) => Self::not_found(format!("{what} does not exist")),
+            AdminError::Unavailable(e) => {
+                tracing::error!(error = %e, "admin dependency unavailable");
+                Self::unavailable()
+            }
+        }
+    }
+}
+
+impl From<IngestError> for Problem {
+    fn from(error: IngestError) -> Self {
+        match error {
+            IngestError::Unauthorized(e) => Self::unauthorized(e.to_string()),
+            IngestError::Invalid(SubmissionError::Malformed(detail)) => Self::malformed(detail),
+            IngestError::Invalid(SubmissionError::TooLarge(detail)) => Self::too_large(detail),
+            IngestError::Invalid(SubmissionError::Invalid(errors)) => Self::invalid(errors),
+            IngestError::Unavailable(e) => {
+                tracing::error!(error = %e, "ingest dependency unavailable");
+                Self::unavailable()
+            }
+        }
     }
 }

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use super::failures::{replay, ReplayError};
@@ -60,12 +59,7 @@ impl From<ReplayError> for AdminError {
 }
 
 /// One attempt of one delivery, as `GET /v1/events/{id}/attempts` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AttemptItem {
-    pub endpoint_id: EndpointId,
-    #[serde(flatten)]
-    pub record: AttemptRecord,
-}
+pub use crate::wire::AttemptItem;
 
 pub async fn create_endpoint(
     ports: &AdminPorts<'_>,

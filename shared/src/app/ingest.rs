@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::Env;
 use crate::domain::dedupe::{self, Owed};
@@ -17,7 +16,7 @@ use crate::domain::delivery::DeliveryJob;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::event::{parse_submission, Event, EventLimits, SubmissionError};
 use crate::domain::filter::matches;
-use crate::domain::ids::{seeded_random, DeliveryId, EndpointId, EventId};
+use crate::domain::ids::{seeded_random, DeliveryId, EndpointId};
 use crate::domain::signature::{verify, Secret, SignedHeaders, VerifyError};
 use crate::ports::{
     DeliveryQueue, EndpointStore, Enqueue, IdempotencyKey, IdempotencyStore, PortError,
@@ -42,14 +41,7 @@ impl Default for IngestSettings {
 }
 
 /// The answer for one accepted event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Accepted {
-    pub id: EventId,
-    /// The endpoints it goes to.
-    pub deliveries: usize,
-    /// Every one of its deliveries was already under way or done: nothing was enqueued.
-    pub duplicate: bool,
-}
+pub use crate::wire::Accepted;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

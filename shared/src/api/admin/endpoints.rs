@@ -1,0 +1,82 @@
+//! The endpoint resource: create, list, read, update, delete, rotate its secret, and send
+//! it a test event.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::state::AdminApi;
+use crate::api::extract::{Id, JsonBody, PageQuery};
+use crate::api::problem::Problem;
+use crate::app::admin as usecase;
+use crate::wire::{CreatedEndpoint, EndpointView, List, RotatedSecret, TestSent};
+
+pub(super) fn routes() -> Router<Arc<AdminApi>> {
+    Router::new()
+        .route("/v1/endpoints", post(create).get(list))
+        .route("/v1/endpoints/{id}", get(read).patch(update).delete(remove))
+        .route("/v1/endpoints/{id}/rotate-secret", post(rotate))
+        .route("/v1/endpoints/{id}/test", post(test))
+}
+
+async fn create(
+    State(api): State<Arc<AdminApi>>,
+    JsonBody(body): JsonBody,
+) -> Result<impl IntoResponse, Problem> {
+    let env = api.services.env();
+    let (endpoint, secret) =
+        usecase::create_endpoint(&api.ports(), &api.settings, env, &body).await?;
+    tracing::info!(endpoint_id = %endpoint.id, "endpoint created");
+    let created = CreatedEndpoint {
+        endpoint: endpoint.to_view(),
+        secret,
+    };
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+async fn list(
+    State(api): State<Arc<AdminApi>>,
+    PageQuery(page): PageQuery,
+) -> Result<Json<List<EndpointView>>, Problem> {
+    let page = usecase::list_endpoints(&api.ports(), page).await?;
+    Ok(Json(List::of(page, |e| e.to_view())))
+}
+
+async fn read(State(api): State<Arc<AdminApi>>, Id(id): Id) -> Result<Json<EndpointView>, Problem> {
+    let endpoint = usecase::get_endpoint(&api.ports(), &id).await?;
+    Ok(Json(endpoint.to_view()))
+}
+
+async fn update(
+    State(api): State<Arc<AdminApi>>,
+    Id(id): Id,
+    JsonBody(body): JsonBody,
+) -> Result<Json<EndpointView>, Problem> {
+    let env = api.services.env();
+    let endpoint = usecase::update_endpoint(&api.ports(), &api.settings, env, &id, &body).await?;
+    Ok(Json(endpoint.to_view()))
+}
+
+async fn remove(State(api): State<Arc<AdminApi>>, Id(id): Id) -> Result<StatusCode, Problem> {
+    usecase::delete_endpoint(&api.ports(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rotate(
+    State(api): State<Arc<AdminApi>>,
+    Id(id): Id,
+) -> Result<Json<RotatedSecret>, Problem> {
+    let env = api.services.env();
+    let secret = usecase::rotate_secret(&api.ports(), &api.settings, env, &id).await?;
+    Ok(Json(RotatedSecret { secret }))
+}
+
+async fn test(State(api): State<Arc<AdminApi>>, Id(id): Id) -> Result<impl IntoResponse, Problem> {
+    let env = api.services.env();
+    let event_id = usecase::send_test(&api.ports(), env, &id).await?;
+    Ok((StatusCode::ACCEPTED, Json(TestSent { event_id })))
+}
