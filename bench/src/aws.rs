@@ -18,7 +18,7 @@ use authhooks::app::admin::AdminSettings;
 use authhooks::app::deliver::WorkerSettings;
 use authhooks::app::ingest::IngestSettings;
 use authhooks::domain::endpoint::UrlPolicy;
-use authhooks::domain::signature::{signature_header, Secret};
+use authhooks::domain::signature::{sign_headers, Secret};
 use authhooks::lambda::wiring::{Adapters, Worker};
 use authhooks::ports::SystemClock;
 use authhooks_tests::lambda::{acknowledge, call, sqs_event};
@@ -179,12 +179,13 @@ impl Stack {
             };
             let msg_id = format!("msg_{}_{k}", chunk[0]);
             let now = chrono::Utc::now().timestamp();
-            let signature = signature_header([&self.secret], &msg_id, now, &body);
-            let request = Request::post("/v1/events")
-                .header("content-type", "application/json")
-                .header("webhook-id", msg_id)
-                .header("webhook-timestamp", now.to_string())
-                .header("webhook-signature", signature)
+            let signed = sign_headers([&self.secret], &msg_id, now, &body);
+            let request = signed
+                .into_iter()
+                .fold(
+                    Request::post("/v1/events").header("content-type", "application/json"),
+                    |request, (name, value)| request.header(name, value),
+                )
                 .body(Body::from(body))?;
             let (status, answer) = call(&self.ingest, request).await;
             anyhow::ensure!(status.is_success(), "ingest answered {status}: {answer}");

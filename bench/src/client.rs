@@ -2,7 +2,7 @@
 //! operator would: signed event POSTs and admin calls, over real HTTP on loopback.
 
 use anyhow::Context;
-use authhooks::domain::signature::{signature_header, Secret};
+use authhooks::domain::signature::{sign_headers, Secret};
 use serde_json::{json, Value};
 
 #[derive(Clone)]
@@ -56,14 +56,16 @@ impl Target {
     /// POSTs `body` to ingest, signed as a producer signs; returns the status code.
     pub async fn post_events(&self, body: Vec<u8>, msg_id: &str) -> anyhow::Result<u16> {
         let timestamp = chrono::Utc::now().timestamp();
-        let signature = signature_header([&self.ingest_secret], msg_id, timestamp, &body);
-        let response = self
+        let signed = sign_headers([&self.ingest_secret], msg_id, timestamp, &body);
+        let request = self
             .http
             .post(format!("{}/v1/events", self.base))
-            .header("content-type", "application/json")
-            .header("webhook-id", msg_id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
+            .header("content-type", "application/json");
+        let response = signed
+            .into_iter()
+            .fold(request, |request, (name, value)| {
+                request.header(name, value)
+            })
             .body(body)
             .send()
             .await?;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use authhooks::domain::signature::HEADER_WEBHOOK_ID;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
@@ -89,7 +90,7 @@ async fn receive(
 ) -> StatusCode {
     let at = Instant::now();
     sink.requests.fetch_add(1, Ordering::Relaxed);
-    let Some(id) = headers.get("webhook-id").and_then(|v| v.to_str().ok()) else {
+    let Some(id) = headers.get(HEADER_WEBHOOK_ID).and_then(|v| v.to_str().ok()) else {
         return StatusCode::BAD_REQUEST;
     };
     let key = (n, id.to_owned());

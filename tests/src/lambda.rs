@@ -26,7 +26,7 @@ use authhooks::app::admin::AdminSettings;
 use authhooks::app::deliver::WorkerSettings;
 use authhooks::app::ingest::IngestSettings;
 use authhooks::domain::endpoint::UrlPolicy;
-use authhooks::domain::signature::{signature_header, Secret};
+use authhooks::domain::signature::{sign_headers, Secret};
 use authhooks::lambda::config::endpoint_cache_from_env;
 use authhooks::lambda::wiring::{Adapters, Recorder, Worker};
 use authhooks::ports::{EndpointStore, SystemClock, SystemEntropy};
@@ -111,12 +111,13 @@ impl AwsPipeline {
         let bytes = serde_json::to_vec(body).unwrap();
         let msg_id = format!("msg_{}", hex(&rand_bytes()[..12]));
         let timestamp = Utc::now().timestamp();
-        let signature = signature_header([&self.ingest_secret], &msg_id, timestamp, &bytes);
-        let request = Request::post("/v1/events")
-            .header("content-type", "application/json")
-            .header("webhook-id", msg_id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
+        let signed = sign_headers([&self.ingest_secret], &msg_id, timestamp, &bytes);
+        let request = signed
+            .into_iter()
+            .fold(
+                Request::post("/v1/events").header("content-type", "application/json"),
+                |request, (name, value)| request.header(name, value),
+            )
             .body(Body::from(bytes))
             .unwrap();
         call(&self.ingest, request).await

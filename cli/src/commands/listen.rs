@@ -1,13 +1,14 @@
 //! `authhooks listen`: a receiver on 127.0.0.1 that subscribes itself to the running server,
 //! verifies and prints every delivery, and removes its subscription on Ctrl-C.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::Ipv4Addr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use authhooks::domain::signature::{
-    verify, Secret, SignedHeaders, VerifyError, DEFAULT_TOLERANCE_SECS,
+    verify, Secret, SignedHeaders, VerifyError, DEFAULT_TOLERANCE_SECS, HEADER_WEBHOOK_ATTEMPT,
 };
 use axum::body::Bytes;
 use axum::extract::State;
@@ -123,11 +124,8 @@ async fn receive(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     };
-    let signed = SignedHeaders {
-        id: text("webhook-id"),
-        timestamp: text("webhook-timestamp"),
-        signature: text("webhook-signature"),
-    };
+    // A missing header reads as empty, so the verdict names what is wrong with it.
+    let Ok(signed) = SignedHeaders::from_lookup(|name| Ok::<_, Infallible>(text(name)));
     let verdict = verify(
         [&receiver.secret],
         &signed,
@@ -135,7 +133,7 @@ async fn receive(
         Utc::now().timestamp(),
         DEFAULT_TOLERANCE_SECS,
     );
-    let attempt = text("webhook-attempt");
+    let attempt = text(HEADER_WEBHOOK_ATTEMPT);
     // Nothing useful to do if the terminal is gone; the answer to the server matters more.
     let _ = output::line(report(receiver.json, signed.id, attempt, &body, &verdict));
     if verdict.is_err() {

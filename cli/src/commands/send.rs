@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use authhooks::domain::signature::{signature_header, Secret};
+use authhooks::domain::signature::{sign_headers, Secret};
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
@@ -61,12 +61,7 @@ pub async fn run(args: SendArgs, conn: &Conn, json: bool) -> Result<(), CliError
     let millis = u64::try_from(now.timestamp_millis()).unwrap_or(0);
     let msg_id = format!("msg_{}", ulid::Ulid::from_parts(millis, rand::random()));
     let timestamp = now.timestamp();
-    let signature = signature_header([&secret], &msg_id, timestamp, &body);
-    let headers = [
-        ("webhook-id", msg_id),
-        ("webhook-timestamp", timestamp.to_string()),
-        ("webhook-signature", signature),
-    ];
+    let headers = sign_headers([&secret], &msg_id, timestamp, &body);
     let answer: authhooks::wire::IngestAnswer = Api::ingest(&conn.url)?
         .post_signed(&["v1", "events"], body, &headers)
         .await?;

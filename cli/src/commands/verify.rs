@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use authhooks::domain::signature::{verify, Secret, SignedHeaders, DEFAULT_TOLERANCE_SECS};
+use authhooks::domain::signature::{
+    verify, Secret, SignedHeaders, DEFAULT_TOLERANCE_SECS, HEADER_WEBHOOK_ID,
+    HEADER_WEBHOOK_SIGNATURE, HEADER_WEBHOOK_TIMESTAMP,
+};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -55,18 +58,18 @@ pub fn run(args: VerifyArgs, json: bool) -> Result<ExitCode, CliError> {
         }
         None => HeaderLines::default(),
     };
-    let id = pick(args.id, captured.id, "--id", "webhook-id")?;
+    let id = pick(args.id, captured.id, "--id", HEADER_WEBHOOK_ID)?;
     let timestamp = pick(
         args.timestamp,
         captured.timestamp,
         "--timestamp",
-        "webhook-timestamp",
+        HEADER_WEBHOOK_TIMESTAMP,
     )?;
     let signature = pick(
         args.signature,
         captured.signature,
         "--signature",
-        "webhook-signature",
+        HEADER_WEBHOOK_SIGNATURE,
     )?;
     let body = match &args.body {
         Some(path) => read_input(path)?,
@@ -122,9 +125,9 @@ impl HeaderLines {
                 continue;
             };
             let slot = match name.trim().to_ascii_lowercase().as_str() {
-                "webhook-id" => &mut found.id,
-                "webhook-timestamp" => &mut found.timestamp,
-                "webhook-signature" => &mut found.signature,
+                HEADER_WEBHOOK_ID => &mut found.id,
+                HEADER_WEBHOOK_TIMESTAMP => &mut found.timestamp,
+                HEADER_WEBHOOK_SIGNATURE => &mut found.signature,
                 _ => continue,
             };
             slot.get_or_insert_with(|| value.trim().to_owned());

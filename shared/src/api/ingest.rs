@@ -85,15 +85,10 @@ async fn accept(
 }
 
 fn signed_headers(headers: &HeaderMap) -> Result<SignedHeaders<'_>, Problem> {
-    let get = |name: &'static str| {
+    SignedHeaders::from_lookup(|name| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| Problem::unauthorized(format!("missing or unreadable {name} header")))
-    };
-    Ok(SignedHeaders {
-        id: get("webhook-id")?,
-        timestamp: get("webhook-timestamp")?,
-        signature: get("webhook-signature")?,
     })
 }

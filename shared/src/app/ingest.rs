@@ -15,7 +15,6 @@ use crate::domain::dedupe::{self, Owed};
 use crate::domain::delivery::DeliveryJob;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::event::{parse_submission, Event, EventLimits, SubmissionError};
-use crate::domain::filter::matches;
 use crate::domain::ids::{seeded_random, DeliveryId, EndpointId};
 use crate::domain::signature::{verify, Secret, SignedHeaders, VerifyError};
 use crate::ports::{
@@ -173,7 +172,7 @@ pub async fn ingest(
 fn targets(endpoints: &[Endpoint], event: &Event) -> Vec<EndpointId> {
     endpoints
         .iter()
-        .filter(|endpoint| matches(endpoint, event))
+        .filter(|endpoint| endpoint.receives(event))
         .map(|endpoint| endpoint.id.clone())
         .collect()
 }

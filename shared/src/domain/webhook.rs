@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::delivery::DeliveryJob;
 use super::endpoint::Endpoint;
-use super::signature::signature_header;
+use super::signature::{sign_headers, HEADER_WEBHOOK_ATTEMPT};
 
 /// `user-agent` of every delivery.
 pub const USER_AGENT: &str = concat!("authhooks/", env!("CARGO_PKG_VERSION"));
@@ -21,7 +21,6 @@ pub fn headers(
 ) -> Vec<(String, String)> {
     let msg_id = job.event.id.as_str();
     let timestamp = now.timestamp();
-    let signature = signature_header(endpoint.signing_secrets(now), msg_id, timestamp, body);
     let mut headers: Vec<(String, String)> = endpoint
         .headers
         .iter()
@@ -30,10 +29,9 @@ pub fn headers(
     headers.extend([
         ("content-type".to_owned(), "application/json".to_owned()),
         ("user-agent".to_owned(), USER_AGENT.to_owned()),
-        ("webhook-attempt".to_owned(), attempt.to_string()),
-        ("webhook-id".to_owned(), msg_id.to_owned()),
-        ("webhook-timestamp".to_owned(), timestamp.to_string()),
-        ("webhook-signature".to_owned(), signature),
+        (HEADER_WEBHOOK_ATTEMPT.to_owned(), attempt.to_string()),
     ]);
+    let signed = sign_headers(endpoint.signing_secrets(now), msg_id, timestamp, body);
+    headers.extend(signed.map(|(name, value)| (name.to_owned(), value)));
     headers
 }

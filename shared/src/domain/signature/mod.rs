@@ -12,6 +12,12 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+mod headers;
+pub use headers::{
+    sign_headers, HEADER_WEBHOOK_ATTEMPT, HEADER_WEBHOOK_ID, HEADER_WEBHOOK_SIGNATURE,
+    HEADER_WEBHOOK_TIMESTAMP,
+};
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// Fewest decoded bytes a secret may have (Standard Webhooks' minimum).
@@ -248,5 +254,4 @@ fn parse_timestamp(value: &str) -> Result<i64, VerifyError> {
 }
 
 #[cfg(test)]
-#[path = "signature_tests.rs"]
 mod tests;

@@ -184,5 +184,4 @@ fn embedded_v4(high: u16, low: u16) -> Ipv4Addr {
 }
 
 #[cfg(test)]
-#[path = "destination_tests.rs"]
 mod tests;

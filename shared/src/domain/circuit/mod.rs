@@ -244,5 +244,4 @@ fn probe(
 }
 
 #[cfg(test)]
-#[path = "circuit_tests.rs"]
 mod tests;

@@ -275,5 +275,4 @@ impl DeadLetterQueue for MemoryQueue {
 }
 
 #[cfg(test)]
-#[path = "queue_tests.rs"]
 mod tests;

@@ -8,13 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use super::circuit::CircuitConfig;
 use super::destination::{classify_ip, is_allowed, AddressClass};
-use super::filter::TypePattern;
+use super::event::Event;
+use super::filter::{Subscription, TypePattern};
 use super::ids::EndpointId;
 use super::rate_limit::RateLimit;
 use super::retry::RetryPolicy;
 use super::signature::Secret;
 
-#[path = "endpoint_headers.rs"]
 mod headers;
 pub(crate) use headers::escaped_field_path;
 
@@ -227,6 +227,21 @@ impl Endpoint {
         self.updated_at = now;
     }
 
+    /// The fields that decide which events it receives ([`Subscription::selects`]).
+    pub fn subscription(&self) -> Subscription<'_> {
+        Subscription {
+            enabled: self.enabled,
+            event_types: &self.event_types,
+            tenant_id: self.tenant_id.as_deref(),
+            origin: self.origin.as_deref(),
+        }
+    }
+
+    /// Whether `event` goes to this endpoint.
+    pub fn receives(&self, event: &Event) -> bool {
+        self.subscription().selects(event)
+    }
+
     /// The delivery timeout, clamped to the allowed bounds in case a stored record was
     /// edited by hand.
     pub fn timeout(&self) -> std::time::Duration {
@@ -243,5 +258,4 @@ impl Endpoint {
 }
 
 #[cfg(test)]
-#[path = "endpoint_tests.rs"]
 mod tests;

@@ -17,7 +17,6 @@ use super::retry::RetryPolicy;
 use super::signature::Secret;
 use super::validation::FieldError;
 
-#[path = "endpoint_spec_fields.rs"]
 mod fields;
 use fields::{circuit, event_types, headers, rate_limit, retry, Errors};
 
@@ -243,5 +242,4 @@ fn read_changes(
 }
 
 #[cfg(test)]
-#[path = "endpoint_spec_tests.rs"]
 mod tests;

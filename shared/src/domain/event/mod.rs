@@ -146,5 +146,4 @@ impl Event {
 }
 
 #[cfg(test)]
-#[path = "event_tests.rs"]
 mod tests;

@@ -213,5 +213,4 @@ pub fn clamp_retry_after(scheduled: Duration, retry_after: Duration) -> Duration
 }
 
 #[cfg(test)]
-#[path = "retry_tests.rs"]
 mod tests;

@@ -4,7 +4,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::Endpoint;
 use super::event::{Event, EventType};
 
 /// Event types have at most 6 segments, so a prefix has at most 5: `a.b.c.d.e.*` still leaves
@@ -95,31 +94,42 @@ impl fmt::Display for TypePattern {
     }
 }
 
-/// Whether `event` goes to `endpoint`: the one place that decides.
-///
-/// - the endpoint is enabled;
-/// - one of its patterns selects the type (an empty list selects nothing);
-/// - an endpoint scoped to a tenant gets only that tenant's events; an unscoped one gets
-///   every tenant's (and tenant-less) events;
-/// - loop guard: an event whose origin equals the endpoint's origin is never sent back to
-///   it, so a change Payload made is not echoed to Payload in a two-way sync. Origins
-///   compare exactly, as given.
-pub fn matches(endpoint: &Endpoint, event: &Event) -> bool {
-    let type_selected = endpoint
-        .event_types
-        .iter()
-        .any(|pattern| pattern.matches_type(&event.event_type));
-    let tenant_ok = match &endpoint.tenant_id {
-        Some(tenant) => event.tenant_id.as_ref() == Some(tenant),
-        None => true,
-    };
-    let loops_back = matches!(
-        (&endpoint.origin, &event.origin),
-        (Some(ours), Some(theirs)) if ours == theirs
-    );
-    endpoint.enabled && type_selected && tenant_ok && !loops_back
+/// The fields of an endpoint that decide which events it receives, borrowed, so this module
+/// needs no `Endpoint` (which in turn names [`TypePattern`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Subscription<'a> {
+    pub enabled: bool,
+    pub event_types: &'a [TypePattern],
+    pub tenant_id: Option<&'a str>,
+    pub origin: Option<&'a str>,
+}
+
+impl Subscription<'_> {
+    /// Whether `event` goes to this subscription: the one place that decides.
+    ///
+    /// - the endpoint is enabled;
+    /// - one of its patterns selects the type (an empty list selects nothing);
+    /// - an endpoint scoped to a tenant gets only that tenant's events; an unscoped one gets
+    ///   every tenant's (and tenant-less) events;
+    /// - loop guard: an event whose origin equals the endpoint's origin is never sent back to
+    ///   it, so a change Payload made is not echoed to Payload in a two-way sync. Origins
+    ///   compare exactly, as given.
+    pub fn selects(&self, event: &Event) -> bool {
+        let type_selected = self
+            .event_types
+            .iter()
+            .any(|pattern| pattern.matches_type(&event.event_type));
+        let tenant_ok = match self.tenant_id {
+            Some(tenant) => event.tenant_id.as_deref() == Some(tenant),
+            None => true,
+        };
+        let loops_back = matches!(
+            (self.origin, event.origin.as_deref()),
+            (Some(ours), Some(theirs)) if ours == theirs
+        );
+        self.enabled && type_selected && tenant_ok && !loops_back
+    }
 }
 
 #[cfg(test)]
-#[path = "filter_tests.rs"]
 mod tests;

@@ -177,5 +177,4 @@ fn at(now: DateTime<Utc>, wait: Duration) -> Option<DateTime<Utc>> {
 }
 
 #[cfg(test)]
-#[path = "rate_limit_tests.rs"]
 mod tests;

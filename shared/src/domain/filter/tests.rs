@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::endpoint::UrlPolicy;
+use crate::domain::endpoint::{Endpoint, UrlPolicy};
 use crate::domain::endpoint_spec::parse_new;
 use crate::domain::ids::EventId;
 use chrono::{TimeZone, Utc};
@@ -21,6 +21,10 @@ fn endpoint(body: Value) -> Endpoint {
     parse_new(&body, &UrlPolicy::default(), now, &mut || 7, [1; 32])
         .unwrap()
         .0
+}
+
+fn matches(endpoint: &Endpoint, event: &Event) -> bool {
+    endpoint.receives(event)
 }
 
 fn event(event_type: &str, tenant: Option<&str>, origin: Option<&str>) -> Event {

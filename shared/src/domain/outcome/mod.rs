@@ -176,5 +176,4 @@ pub fn decide(
 }
 
 #[cfg(test)]
-#[path = "outcome_tests.rs"]
 mod tests;
