@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::admission::EndpointState;
-use crate::domain::delivery::{DeadLetter, DeliveryJob, FailureRecord};
+use crate::domain::delivery::{AttemptRecord, DeadLetter, DeliveryJob, FailureRecord};
 use crate::domain::endpoint::Endpoint;
 use crate::domain::ids::{DeliveryId, EndpointId};
 use crate::domain::outcome::AttemptResult;
@@ -115,8 +115,9 @@ pub struct Claim {
 pub enum ClaimOutcome {
     /// The caller owns the work now.
     Claimed,
-    /// The work was done; `detail` is what `complete` stored.
-    Completed { detail: String },
+    /// The delivery was made; `history` is what `complete` stored: its attempts, oldest
+    /// first.
+    Completed { history: Vec<AttemptRecord> },
     /// Someone else holds an unexpired lease with an equal or higher token.
     InProgress { lease_until: DateTime<Utc> },
 }
@@ -128,12 +129,13 @@ pub enum ClaimOutcome {
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
     async fn claim(&self, key: &IdempotencyKey, claim: &Claim) -> Result<ClaimOutcome, PortError>;
-    /// Marks the work done, if the caller's claim (by token) is still the current one.
+    /// Marks the work done with the attempts that did it, if the caller's claim (by token)
+    /// is still the current one.
     async fn complete(
         &self,
         key: &IdempotencyKey,
         token: u64,
-        detail: &str,
+        history: &[AttemptRecord],
         expires_at: DateTime<Utc>,
     ) -> Result<(), PortError>;
     /// Gives the claim up (the work failed half-way), if it is still the caller's.

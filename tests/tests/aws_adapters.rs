@@ -20,13 +20,36 @@ mod state_reads;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
 
-use authhooks::domain::delivery::DeliveryJob;
+use authhooks::domain::delivery::{AttemptRecord, DeliveryJob};
 use authhooks::domain::event::Event;
 use authhooks::domain::ids::EndpointId;
 
 /// `secs` after a fixed start; whole seconds, which both adapters store exactly.
 fn at(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap() + chrono::Duration::seconds(secs)
+}
+
+/// An attempt history told apart by `label`, with the shapes that must survive a round
+/// trip: a status and none, an error, a snippet, a time with milliseconds.
+fn history(label: &str) -> Vec<AttemptRecord> {
+    vec![
+        AttemptRecord {
+            attempt: 1,
+            status: None,
+            error: Some(label.to_owned()),
+            latency_ms: 15_000,
+            at: at(0) + chrono::Duration::milliseconds(250),
+            snippet: None,
+        },
+        AttemptRecord {
+            attempt: 2,
+            status: Some(200),
+            error: None,
+            latency_ms: 12,
+            at: at(5),
+            snippet: Some(format!("ok {label}")),
+        },
+    ]
 }
 
 fn endpoint_id(id: &str) -> EndpointId {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::failures::{replay, ReplayError};
 use super::Env;
-use crate::domain::delivery::{AttemptRecord, DeliveryJob, FailureRecord};
+use crate::domain::delivery::{DeliveryJob, FailureRecord};
 use crate::domain::endpoint::{Endpoint, UrlPolicy};
 use crate::domain::endpoint_spec::{apply_patch, parse_new};
 use crate::domain::event::{Event, EventType};
@@ -233,10 +233,7 @@ pub async fn attempts(
     for ((endpoint_id, delivery), record) in deliveries.into_iter().zip(records) {
         let history = match record {
             None => continue,
-            Some(ClaimOutcome::Completed { detail }) => {
-                serde_json::from_str::<Vec<AttemptRecord>>(&detail)
-                    .map_err(|e| PortError::Corrupt(format!("attempt history: {e}")))?
-            }
+            Some(ClaimOutcome::Completed { history }) => history,
             Some(_) => ports
                 .failures
                 .get(&FailureRecord::id_of(&delivery, 0))

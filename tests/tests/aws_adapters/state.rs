@@ -13,7 +13,7 @@ use authhooks::domain::rate_limit::TokenBucket;
 use authhooks::ports::{Claim, ClaimOutcome, EndpointStateStore, IdempotencyKey, IdempotencyStore};
 use authhooks_tests::moto::aws_world;
 
-use super::{at, endpoint_id};
+use super::{at, endpoint_id, history};
 
 fn claim(token: u64, now: i64, lease_until: i64, expires_at: i64) -> Claim {
     Claim {
@@ -34,9 +34,9 @@ fn in_progress(lease_until: i64) -> ClaimOutcome {
     }
 }
 
-fn completed(detail: &str) -> ClaimOutcome {
+fn completed(label: &str) -> ClaimOutcome {
     ClaimOutcome::Completed {
-        detail: detail.into(),
+        history: history(label),
     }
 }
 
@@ -67,7 +67,7 @@ async fn claims_follow_leases_tokens_and_expiry(store: &dyn IdempotencyStore) {
     assert_eq!(try_claim(claim(2, 33, 93, 3633)).await, in_progress(90));
 
     store
-        .complete(&key, 2, "3 deliveries", at(7200))
+        .complete(&key, 2, &history("3 deliveries"), at(7200))
         .await
         .unwrap();
     // Completed is final, for any token, until it expires.
@@ -116,7 +116,10 @@ async fn stale_tokens_change_nothing(store: &dyn IdempotencyStore) {
     };
     assert_eq!(probe(2, 0).await, ClaimOutcome::Claimed);
 
-    store.complete(&key, 1, "stale", at(7200)).await.unwrap();
+    store
+        .complete(&key, 1, &history("stale"), at(7200))
+        .await
+        .unwrap();
     store.release(&key, 1).await.unwrap();
     assert_eq!(
         probe(2, 1).await,
@@ -131,9 +134,15 @@ async fn stale_tokens_change_nothing(store: &dyn IdempotencyStore) {
         "release by the holder frees the key"
     );
 
-    store.complete(&key, 1, "done", at(7200)).await.unwrap();
+    store
+        .complete(&key, 1, &history("done"), at(7200))
+        .await
+        .unwrap();
     store.release(&key, 1).await.unwrap();
-    store.complete(&key, 1, "again", at(9000)).await.unwrap();
+    store
+        .complete(&key, 1, &history("again"), at(9000))
+        .await
+        .unwrap();
     assert_eq!(
         probe(3, 3).await,
         completed("done"),
@@ -146,7 +155,10 @@ async fn stale_tokens_change_nothing(store: &dyn IdempotencyStore) {
     );
 
     let absent = delivery_key("dlv_never_claimed");
-    store.complete(&absent, 1, "ghost", at(7200)).await.unwrap();
+    store
+        .complete(&absent, 1, &history("ghost"), at(7200))
+        .await
+        .unwrap();
     store.release(&absent, 1).await.unwrap();
     assert_eq!(
         store.claim(&absent, &claim(1, 0, 30, 60)).await.unwrap(),

@@ -6,8 +6,9 @@ use authhooks::adapters::memory::MemoryStateStore;
 use authhooks::domain::ids::DeliveryId;
 use authhooks::ports::{Claim, ClaimOutcome, IdempotencyKey, IdempotencyStore};
 use authhooks_tests::moto::aws_world;
+use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::at;
+use super::{at, history};
 
 fn key(n: usize) -> IdempotencyKey {
     IdempotencyKey::delivery(&DeliveryId::parse(&format!("dlv_batch_{n:04}")).unwrap())
@@ -34,7 +35,7 @@ async fn reads_answer_in_order(store: &dyn IdempotencyStore) {
         );
         if n % 5 == 0 {
             store
-                .complete(&key(n), 0, &format!("done {n}"), at(7200))
+                .complete(&key(n), 0, &history(&format!("done {n}")), at(7200))
                 .await
                 .unwrap();
         }
@@ -51,7 +52,7 @@ async fn reads_answer_in_order(store: &dyn IdempotencyStore) {
             None
         } else if n % 5 == 0 {
             Some(ClaimOutcome::Completed {
-                detail: format!("done {n}"),
+                history: history(&format!("done {n}")),
             })
         } else {
             Some(ClaimOutcome::InProgress {
@@ -71,4 +72,47 @@ async fn batched_reads_memory() {
 #[tokio::test]
 async fn batched_reads_dynamodb() {
     reads_answer_in_order(&aws_world().await.state).await;
+}
+
+/// A completed record as the releases before the typed history wrote it (the history as a
+/// JSON string in `detail`) loads through both reads.
+#[tokio::test]
+async fn completed_records_of_earlier_releases_load_dynamodb() {
+    let world = aws_world().await;
+    let store = &world.state;
+    let key = key(9_999);
+    let detail = serde_json::to_string(&history("legacy")).unwrap();
+    let item = [
+        ("pk", AttributeValue::S(key.as_str().to_owned())),
+        ("token", AttributeValue::N("3".into())),
+        ("status", AttributeValue::S("completed".into())),
+        (
+            "expires_at",
+            AttributeValue::N(at(7200).timestamp().to_string()),
+        ),
+        ("detail", AttributeValue::S(detail)),
+    ];
+    store
+        .client
+        .put_item()
+        .table_name(&store.table)
+        .set_item(Some(
+            item.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    let completed = ClaimOutcome::Completed {
+        history: history("legacy"),
+    };
+    assert_eq!(
+        store.peek_many(&[key.clone()], at(100)).await.unwrap(),
+        [Some(completed.clone())]
+    );
+    let claim = Claim {
+        token: 4,
+        ..claim(3600)
+    };
+    assert_eq!(store.claim(&key, &claim).await.unwrap(), completed);
 }

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use authhooks::adapters::memory::{MemoryEndpointStore, MemoryQueue, MemoryStateStore};
+use authhooks::domain::delivery::AttemptRecord;
 use authhooks::domain::endpoint::Endpoint;
 use authhooks::domain::ids::EndpointId;
 use authhooks::ports::{
@@ -69,11 +70,11 @@ impl IdempotencyStore for Watched<MemoryStateStore> {
         &self,
         key: &IdempotencyKey,
         token: u64,
-        detail: &str,
+        history: &[AttemptRecord],
         expires_at: DateTime<Utc>,
     ) -> Result<(), PortError> {
         self.wrote();
-        self.inner.complete(key, token, detail, expires_at).await
+        self.inner.complete(key, token, history, expires_at).await
     }
     async fn release(&self, key: &IdempotencyKey, token: u64) -> Result<(), PortError> {
         self.wrote();

@@ -14,6 +14,7 @@ use super::item::{
     epoch_millis_up, epoch_secs_up, exact_millis, exact_secs, from_epoch_millis, from_item,
     key as string_key, n, s, to_item, to_value, Item,
 };
+use crate::domain::delivery::AttemptRecord;
 use crate::ports::{Claim, ClaimOutcome, IdempotencyKey, IdempotencyStore, PortError};
 
 /// The state table: idempotency records here, per-endpoint state in `endpoint_state`.
@@ -49,9 +50,22 @@ pub(super) struct Record {
     lease_until: Option<i64>,
     /// Epoch seconds: the table's TTL attribute.
     pub(super) expires_at: i64,
-    /// Only once completed.
+    /// Only once completed: the attempt history as a JSON string, the form every record has
+    /// had since the first release, so records written before the history was typed load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
+}
+
+/// The `detail` attribute of a completed record.
+fn encode_history(history: &[AttemptRecord]) -> Result<String, PortError> {
+    serde_json::to_string(history)
+        .map_err(|e| PortError::Rejected(format!("cannot encode attempt history: {e}")))
+}
+
+/// The attempt history of a completed record, from its `detail` attribute.
+fn decode_history(pk: &str, detail: &str) -> Result<Vec<AttemptRecord>, PortError> {
+    serde_json::from_str(detail)
+        .map_err(|e| corrupt("idempotency record", format!("{pk}: attempt history: {e}")))
 }
 
 /// A claim wins over no record, an expired one (TTL deletes lazily, so expiry is checked
@@ -73,7 +87,9 @@ impl DynamoStateStore {
 
     pub(super) fn outcome(record: Record) -> Result<ClaimOutcome, PortError> {
         match (record.status, record.detail, record.lease_until) {
-            (Status::Completed, Some(detail), _) => Ok(ClaimOutcome::Completed { detail }),
+            (Status::Completed, Some(detail), _) => Ok(ClaimOutcome::Completed {
+                history: decode_history(&record.pk, &detail)?,
+            }),
             (Status::InProgress, _, Some(millis)) => Ok(ClaimOutcome::InProgress {
                 lease_until: from_epoch_millis(millis)?,
             }),
@@ -129,9 +145,10 @@ impl IdempotencyStore for DynamoStateStore {
         &self,
         key: &IdempotencyKey,
         token: u64,
-        detail: &str,
+        history: &[AttemptRecord],
         expires_at: DateTime<Utc>,
     ) -> Result<(), PortError> {
+        let detail = encode_history(history)?;
         let result = self
             .client
             .update_item()
@@ -211,5 +228,68 @@ mod tests {
         assert_eq!(item.get("lease_until"), Some(&n(1_800_000_000_123_i64)));
         assert_eq!(item.get("expires_at"), Some(&n(1_800_172_800)));
         assert!(!item.contains_key("detail"));
+    }
+
+    /// A completed record exactly as the releases before the typed history wrote it.
+    fn legacy_completed_item(detail: &str) -> Item {
+        Item::from([
+            ("pk".to_owned(), s("dlv#0f3a")),
+            ("token".to_owned(), n(7)),
+            ("status".to_owned(), s("completed")),
+            ("expires_at".to_owned(), n(1_800_172_800)),
+            ("detail".to_owned(), s(detail)),
+        ])
+    }
+
+    const LEGACY_DETAIL: &str = r#"[{"attempt":1,"status":503,"error":null,"latency_ms":12,"at":"2026-11-22T10:00:00Z","snippet":"busy"},{"attempt":2,"status":null,"error":"timed out","latency_ms":15000,"at":"2026-11-22T10:00:05.250Z"}]"#;
+
+    fn legacy_history() -> Vec<AttemptRecord> {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        vec![
+            AttemptRecord {
+                attempt: 1,
+                status: Some(503),
+                error: None,
+                latency_ms: 12,
+                at: at("2026-11-22T10:00:00Z"),
+                snippet: Some("busy".into()),
+            },
+            AttemptRecord {
+                attempt: 2,
+                status: None,
+                error: Some("timed out".into()),
+                latency_ms: 15_000,
+                at: at("2026-11-22T10:00:05.250Z"),
+                snippet: None,
+            },
+        ]
+    }
+
+    #[test]
+    fn completed_records_written_before_the_typed_history_load() {
+        let record: Record =
+            from_item("idempotency record", legacy_completed_item(LEGACY_DETAIL)).unwrap();
+        assert_eq!(
+            DynamoStateStore::outcome(record).unwrap(),
+            ClaimOutcome::Completed {
+                history: legacy_history()
+            }
+        );
+    }
+
+    #[test]
+    fn the_history_is_stored_in_the_same_json_string() {
+        assert_eq!(encode_history(&legacy_history()).unwrap(), LEGACY_DETAIL);
+    }
+
+    #[test]
+    fn an_undecodable_history_is_corrupt() {
+        let record: Record =
+            from_item("idempotency record", legacy_completed_item("3 deliveries")).unwrap();
+        let err = DynamoStateStore::outcome(record).unwrap_err();
+        assert!(
+            matches!(&err, PortError::Corrupt(m) if m.contains("dlv#0f3a")),
+            "{err}"
+        );
     }
 }

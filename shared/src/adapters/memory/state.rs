@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::lock;
 use crate::domain::admission::EndpointState;
+use crate::domain::delivery::AttemptRecord;
 use crate::domain::ids::EndpointId;
 use crate::ports::{
     Claim, ClaimOutcome, EndpointStateStore, IdempotencyKey, IdempotencyStore, PortError, Versioned,
@@ -17,7 +18,7 @@ use crate::ports::{
 #[derive(Debug, Clone)]
 enum Status {
     InProgress { lease_until: DateTime<Utc> },
-    Completed { detail: String },
+    Completed { history: Vec<AttemptRecord> },
 }
 
 #[derive(Debug, Clone)]
@@ -47,9 +48,9 @@ impl IdempotencyStore for MemoryStateStore {
             // Expired records count as absent: DynamoDB's TTL deletes lazily.
             if existing.expires_at > claim.now {
                 match &existing.status {
-                    Status::Completed { detail } => {
+                    Status::Completed { history } => {
                         return Ok(ClaimOutcome::Completed {
-                            detail: detail.clone(),
+                            history: history.clone(),
                         })
                     }
                     Status::InProgress { lease_until }
@@ -80,7 +81,7 @@ impl IdempotencyStore for MemoryStateStore {
         &self,
         key: &IdempotencyKey,
         token: u64,
-        detail: &str,
+        history: &[AttemptRecord],
         expires_at: DateTime<Utc>,
     ) -> Result<(), PortError> {
         let mut records = lock(&self.records);
@@ -89,7 +90,7 @@ impl IdempotencyStore for MemoryStateStore {
                 if record.token == token && matches!(record.status, Status::InProgress { .. }) =>
             {
                 record.status = Status::Completed {
-                    detail: detail.to_owned(),
+                    history: history.to_vec(),
                 };
                 record.expires_at = expires_at;
                 Ok(())
@@ -130,8 +131,8 @@ fn live(
         .get(key)
         .filter(|r| r.expires_at > now)
         .map(|r| match &r.status {
-            Status::Completed { detail } => ClaimOutcome::Completed {
-                detail: detail.clone(),
+            Status::Completed { history } => ClaimOutcome::Completed {
+                history: history.clone(),
             },
             Status::InProgress { lease_until } => ClaimOutcome::InProgress {
                 lease_until: *lease_until,

@@ -263,11 +263,10 @@ async fn attempt(
     );
     let follow_up = match decision {
         Decision::Delivered => {
-            let detail = serde_json::to_string(&next.history).unwrap_or_default();
             // Delivered either way; a lost completion only weakens duplicate suppression.
             let _ = ports
                 .idempotency
-                .complete(&key, claim.token, &detail, claim.expires_at)
+                .complete(&key, claim.token, &next.history, claim.expires_at)
                 .await;
             FollowUp::Done
         }
