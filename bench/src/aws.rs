@@ -18,10 +18,10 @@ use authhooks::app::admin::AdminSettings;
 use authhooks::app::deliver::WorkerSettings;
 use authhooks::app::ingest::IngestSettings;
 use authhooks::domain::endpoint::UrlPolicy;
-use authhooks::domain::signature::{sign_headers, Secret};
+use authhooks::domain::signature::Secret;
 use authhooks::lambda::wiring::{Adapters, Worker};
 use authhooks::ports::SystemClock;
-use authhooks_tests::lambda::{acknowledge, call, sqs_event};
+use authhooks_tests::lambda::{acknowledge, call, signed_ingest_request, sqs_event};
 use authhooks_tests::moto::{Moto, QueueOptions};
 use aws_config::SdkConfig;
 use axum::body::Body;
@@ -179,14 +179,7 @@ impl Stack {
             };
             let msg_id = format!("msg_{}_{k}", chunk[0]);
             let now = chrono::Utc::now().timestamp();
-            let signed = sign_headers([&self.secret], &msg_id, now, &body);
-            let request = signed
-                .into_iter()
-                .fold(
-                    Request::post("/v1/events").header("content-type", "application/json"),
-                    |request, (name, value)| request.header(name, value),
-                )
-                .body(Body::from(body))?;
+            let request = signed_ingest_request(&self.secret, &msg_id, now, body)?;
             let (status, answer) = call(&self.ingest, request).await;
             anyhow::ensure!(status.is_success(), "ingest answered {status}: {answer}");
         }

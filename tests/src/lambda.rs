@@ -111,15 +111,8 @@ impl AwsPipeline {
         let bytes = serde_json::to_vec(body).unwrap();
         let msg_id = format!("msg_{}", hex(&rand_bytes()[..12]));
         let timestamp = Utc::now().timestamp();
-        let signed = sign_headers([&self.ingest_secret], &msg_id, timestamp, &bytes);
-        let request = signed
-            .into_iter()
-            .fold(
-                Request::post("/v1/events").header("content-type", "application/json"),
-                |request, (name, value)| request.header(name, value),
-            )
-            .body(Body::from(bytes))
-            .unwrap();
+        let request =
+            signed_ingest_request(&self.ingest_secret, &msg_id, timestamp, bytes).unwrap();
         call(&self.ingest, request).await
     }
 
@@ -252,6 +245,22 @@ pub async fn acknowledge(
         return Ok(());
     }
     queue.delete_batch(&done).await
+}
+
+/// A `POST /v1/events` of `body`, signed with `secret` at `timestamp` as a producer signs.
+pub fn signed_ingest_request(
+    secret: &Secret,
+    msg_id: &str,
+    timestamp: i64,
+    body: Vec<u8>,
+) -> Result<Request<Body>, axum::http::Error> {
+    sign_headers([secret], msg_id, timestamp, &body)
+        .into_iter()
+        .fold(
+            Request::post("/v1/events").header("content-type", "application/json"),
+            |request, (name, value)| request.header(name, value),
+        )
+        .body(Body::from(body))
 }
 
 pub async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Value) {

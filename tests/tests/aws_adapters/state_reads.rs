@@ -107,7 +107,10 @@ async fn completed_records_of_earlier_releases_load_dynamodb() {
         history: history("legacy"),
     };
     assert_eq!(
-        store.peek_many(&[key.clone()], at(100)).await.unwrap(),
+        store
+            .peek_many(std::slice::from_ref(&key), at(100))
+            .await
+            .unwrap(),
         [Some(completed.clone())]
     );
     let claim = Claim {

@@ -50,8 +50,8 @@ pub(super) struct Record {
     lease_until: Option<i64>,
     /// Epoch seconds: the table's TTL attribute.
     pub(super) expires_at: i64,
-    /// Only once completed: the attempt history as a JSON string, the form every record has
-    /// had since the first release, so records written before the history was typed load.
+    /// Only once completed: the attempt history as a JSON string, the form the worker has
+    /// always written, so records written before the history was typed still load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
 }
