@@ -2,6 +2,7 @@
 //! workers mid-batch, ingest through the real router with backpressure and re-posts, then
 //! the wait until both queues are empty, and the tally.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,10 +20,12 @@ use authhooks::app::deliver::WorkerSettings;
 use authhooks::app::ingest::IngestSettings;
 use authhooks::domain::endpoint::UrlPolicy;
 use authhooks::domain::endpoint_spec::parse_new;
+use authhooks::domain::ids::EndpointId;
 use authhooks::domain::signature::Secret;
 use authhooks::local::pump::{run_recorder, WorkerParts};
 use authhooks::ports::{Entropy, SystemEntropy};
 
+use super::causes::{Causes, ReadingSender, RefusingDeadLetters, RefusingQueue};
 use super::faults::Behaviour;
 use super::pool::{kill_loop, Pool};
 use super::receiver::FaultyReceiver;
@@ -56,14 +59,36 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
         ..SenderConfig::default()
     })
     .map_err(|e| ChaosError::Setup(e.to_string()))?;
+    let plans = planned
+        .iter()
+        .map(|p| (p.receiver.url(), (p.id.clone(), p.behaviour)))
+        .collect();
+    // The workers' own handles on the queues, refusing a share of their calls; ingest keeps
+    // the plain ones (its failures are another path, tested elsewhere).
+    let queue = Arc::new(RefusingQueue::new(
+        world.queue.clone(),
+        config.enqueue_error_rate,
+        config.seed,
+        world.causes.clone(),
+    ));
+    let dead_letters = Arc::new(RefusingDeadLetters::new(
+        world.dead_letters.clone(),
+        config.dead_letter_error_rate,
+        config.seed,
+        world.causes.clone(),
+    ));
     let parts = WorkerParts {
         inbox: world.deliveries_inbox.clone(),
         endpoints: world.endpoints.clone(),
         state: world.state.clone(),
         idempotency: world.idempotency.clone(),
-        queue: world.queue.clone(),
-        dead_letters: world.dead_letters.clone(),
-        sender: Arc::new(sender),
+        queue: queue.clone(),
+        dead_letters: dead_letters.clone(),
+        sender: Arc::new(ReadingSender::new(
+            Arc::new(sender),
+            plans,
+            world.causes.clone(),
+        )),
         clock: world.clock.clone(),
         entropy: Arc::new(SystemEntropy),
         settings: WorkerSettings {
@@ -72,7 +97,13 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
         },
     };
     let (stop, stopped) = watch::channel(false);
-    let pool = Arc::new(Pool::start(&parts, config.workers.max(1), &stopped));
+    let pool = Arc::new(Pool::start(
+        &parts,
+        config.workers.max(1),
+        &stopped,
+        world.causes.clone(),
+        config.queue.visibility,
+    ));
     let recorder = tokio::spawn(run_recorder(
         world.dlq_inbox.clone(),
         world.failures.clone(),
@@ -132,6 +163,9 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
             kills: pool.kills.load(Ordering::Relaxed),
             kills_mid_batch: pool.kills_mid_batch.load(Ordering::Relaxed),
             duplicated_jobs: world.queue.duplicated(),
+            enqueue_errors: queue.refused(),
+            dead_letter_errors: dead_letters.refused(),
+            causes: world.causes.snapshot(),
             drained,
             leftover,
             elapsed: started.elapsed(),
@@ -140,11 +174,17 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
 }
 
 /// Figures from the run itself, for the report.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Stats {
     pub kills: u64,
     pub kills_mid_batch: u64,
     pub duplicated_jobs: u64,
+    /// Workers' re-enqueue calls refused on purpose.
+    pub enqueue_errors: u64,
+    /// Workers' dead-letter calls refused on purpose.
+    pub dead_letter_errors: u64,
+    /// What may have sent a delivery twice, per endpoint (re-posts added by the tally).
+    pub causes: HashMap<EndpointId, Causes>,
     pub drained: bool,
     pub leftover: usize,
     pub elapsed: Duration,
@@ -159,10 +199,20 @@ pub struct Ingested {
     pub repost_duplicates: usize,
     /// Re-posted events answered with another event id or delivery count than at first.
     pub repost_mismatches: usize,
+    /// The types of the re-posted events not answered `duplicate`: some of their
+    /// deliveries may have been enqueued a second time.
+    pub reposted_types: Vec<String>,
 }
 
 impl Ingested {
-    fn note_repost(&mut self, first: &[Value], again: &[Value]) {
+    fn note_repost(&mut self, body: &Value, first: &[Value], again: &[Value]) {
+        let events = body["events"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        for (i, event) in events.iter().enumerate() {
+            if again.get(i).is_none_or(|a| a["duplicate"] != true) {
+                self.reposted_types
+                    .push(event["type"].as_str().unwrap_or_default().to_owned());
+            }
+        }
         self.reposted_events += again.len();
         self.repost_duplicates += again.iter().filter(|e| e["duplicate"] == true).count();
         let same = |a: &Value, b: &Value| a["id"] == b["id"] && a["deliveries"] == b["deliveries"];
@@ -226,6 +276,7 @@ async fn add_endpoints(
             id: endpoint.id,
             patterns,
             dead,
+            behaviour,
             receiver,
         });
     }
@@ -287,7 +338,7 @@ async fn produce(
             // `repost_every` batches ago goes again, and this one is kept for the next.
             if let Some((body, first)) = held.take() {
                 let again = post(&router, &body, started, config.deadline).await?;
-                ingested.note_repost(&first, &again);
+                ingested.note_repost(&body, &first, &again);
             }
             held = Some((body, answer));
         }

@@ -1,17 +1,17 @@
 //! The reckoning after a run: what was accepted (events × matching endpoints), what the
-//! receivers got with a 2xx, what the failures store holds, and what is neither — lost.
+//! receivers got with a 2xx, what the failures store holds, and what is neither — lost;
+//! then the one verdict on all of it, shared by the CI test and the command line.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
-use std::time::Duration;
 
 use authhooks::domain::ids::EndpointId;
 use authhooks::ports::{FailureFilter, FailureStore, PageRequest, PortError};
 
-use super::faults::Fault;
+use super::causes::Causes;
+use super::faults::{Behaviour, Fault};
 use super::receiver::FaultyReceiver;
 use super::run::{Ingested, Stats};
-use super::{event_id, event_type, subscribes, ChaosConfig};
+use super::{event_id, event_type, subscribes, ChaosConfig, DEAD_ATTEMPTS};
 
 /// An endpoint as the run set it up.
 pub struct Planned {
@@ -19,6 +19,7 @@ pub struct Planned {
     pub id: EndpointId,
     pub patterns: Vec<&'static str>,
     pub dead: bool,
+    pub behaviour: Behaviour,
     pub receiver: FaultyReceiver,
 }
 
@@ -42,6 +43,50 @@ pub struct EndpointRow {
     pub unexpected: usize,
     pub requests: u64,
     pub faults: Vec<(Fault, u64)>,
+    /// What the harness did that may send one of its deliveries again.
+    pub causes: Causes,
+    /// The most duplicates `causes` explain (see [`duplicates_bound`]).
+    pub duplicates_bound: u64,
+    /// The most requests its deliveries may take (dead endpoint only; see
+    /// [`dead_requests_bound`]).
+    pub requests_bound: Option<u64>,
+}
+
+/// Why a delivery reaches its receiver with a 2xx more than once, and so the bound.
+///
+/// A worker sends a delivery only under a claim on it: no claim is granted while another
+/// live one has the same or a later attempt, nor at all once the delivery is completed.
+/// A worker that reads a 2xx completes the delivery and acknowledges its message, which
+/// ends that chain of messages (a job, its retries and deferrals, each re-enqueued before
+/// the last is acknowledged). So each chain makes at most one 2xx the worker reads and
+/// acts on, and every 2xx beyond a delivery's first needs one of these, each of which
+/// explains at most one:
+/// - a 2xx the worker never read (`unread_success`: a slow body past the timeout);
+/// - a worker killed between reading a 2xx and completing (`killed_in_hand`), its message
+///   redelivered after the lease lapsed;
+/// - a second chain, which alone can claim while the first is in flight (at a later
+///   attempt) or between its send and its completion (after a lapsed lease): a job
+///   queued twice (`queued_twice`), a re-post that enqueued it again (`reposted`), a
+///   killed worker's message whose follow-up was already enqueued (`killed_in_hand` —
+///   one message is either this or the case above, never both: a message whose 2xx was
+///   read enqueues nothing), a message handed out again while still in a worker's hand
+///   (`overdue_in_hand`).
+///
+/// Refused re-enqueues and dead letters are not among them: the message stays as the
+/// same chain, nothing else was enqueued, and a 2xx read is never followed by either.
+pub fn duplicates_bound(c: &Causes) -> u64 {
+    c.unread_success + c.killed_in_hand + c.queued_twice + c.reposted + c.overdue_in_hand
+}
+
+/// The dead endpoint's requests: each chain of messages sends each of the schedule's
+/// [`DEAD_ATTEMPTS`] at most once (a message sends its attempt, then enqueues the next
+/// or dead-letters). Chains are the owed deliveries plus the extra chains above — a
+/// killed worker's message counted as a whole chain covers its re-send of one attempt.
+/// A refused re-enqueue or dead letter leaves the message sent to be sent once more (its
+/// claim released, or lapsed by the time the queue redelivers).
+pub fn dead_requests_bound(expected: usize, c: &Causes) -> u64 {
+    let chains = expected as u64 + c.queued_twice + c.reposted + c.killed_in_hand + c.overdue_in_hand;
+    DEAD_ATTEMPTS * chains + c.enqueue_refused + c.dead_letter_refused
 }
 
 #[derive(Debug, Clone)]
@@ -68,9 +113,122 @@ pub struct ChaosReport {
 }
 
 impl ChaosReport {
-    /// Nothing lost, nothing unexplained, nothing left in the queues.
-    pub fn lost_nothing(&self) -> bool {
-        self.lost == 0 && self.stats.drained && self.accepted == self.ingest_deliveries
+    /// Every property a run must have, each violated one described: the queues drained,
+    /// ingest fanned out as the harness's own matching says, nothing lost, nothing owed to
+    /// nobody, nothing badly signed, re-posts answered as at first, every flaky delivery
+    /// delivered and every dead one recorded as failed (and nothing both), no endpoint
+    /// with more duplicates than the harness's doings explain, and the dead endpoint tried
+    /// no more often than its schedule allows them.
+    pub fn verdict(&self) -> Result<(), Vec<String>> {
+        let mut wrong = Vec::new();
+        let mut check = |ok: bool, why: String| {
+            if !ok {
+                wrong.push(why);
+            }
+        };
+        check(
+            self.stats.drained,
+            format!("the queues never drained ({} messages left)", self.stats.leftover),
+        );
+        check(
+            self.accepted == self.ingest_deliveries,
+            format!(
+                "ingest fanned out {} deliveries, the harness's matching {}",
+                self.ingest_deliveries, self.accepted
+            ),
+        );
+        check(self.lost == 0, format!("{} deliveries lost", self.lost));
+        check(
+            self.unexpected == 0,
+            format!("{} deliveries nobody owed", self.unexpected),
+        );
+        check(
+            self.bad_signatures == 0,
+            format!("{} requests with a bad signature", self.bad_signatures),
+        );
+        check(
+            self.repost_mismatches == 0,
+            format!(
+                "{} re-posted events answered otherwise than at first",
+                self.repost_mismatches
+            ),
+        );
+        check(
+            self.failed_on_flaky == 0,
+            format!("{} flaky deliveries given up on", self.failed_on_flaky),
+        );
+        check(
+            self.delivered_and_failed == 0,
+            format!(
+                "{} deliveries both delivered and recorded as failed",
+                self.delivered_and_failed
+            ),
+        );
+        check(
+            self.delivered + self.failed == self.accepted,
+            format!(
+                "delivered {} + failed {} != accepted {}",
+                self.delivered, self.failed, self.accepted
+            ),
+        );
+        match self.endpoints.iter().find(|r| r.dead) {
+            None => check(false, "no dead endpoint in the report".into()),
+            Some(dead) => {
+                check(dead.expected > 0, "the dead endpoint was owed nothing".into());
+                check(
+                    dead.failed == dead.expected,
+                    format!(
+                        "the dead endpoint: {} of {} deliveries recorded as failed",
+                        dead.failed, dead.expected
+                    ),
+                );
+            }
+        }
+        for row in &self.endpoints {
+            check(
+                row.dead || row.delivered == row.expected,
+                format!(
+                    "{}: {} of {} deliveries delivered",
+                    row.name, row.delivered, row.expected
+                ),
+            );
+            check(
+                row.duplicates as u64 <= row.duplicates_bound,
+                format!(
+                    "{}: {} duplicates, more than the {} its causes explain ({:?})",
+                    row.name, row.duplicates, row.duplicates_bound, row.causes
+                ),
+            );
+            if let Some(bound) = row.requests_bound {
+                check(
+                    row.requests <= bound,
+                    format!(
+                        "{}: {} requests, more than the {} its schedule and causes allow ({:?})",
+                        row.name, row.requests, bound, row.causes
+                    ),
+                );
+            }
+        }
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(wrong)
+        }
+    }
+
+    /// The causes summed over endpoints.
+    pub fn causes(&self) -> Causes {
+        self.endpoints.iter().fold(Causes::default(), |mut t, r| {
+            let c = &r.causes;
+            t.queued_twice += c.queued_twice;
+            t.reposted += c.reposted;
+            t.killed_in_hand += c.killed_in_hand;
+            t.overdue_in_hand += c.overdue_in_hand;
+            t.unread_success += c.unread_success;
+            t.enqueue_refused += c.enqueue_refused;
+            t.dead_letter_refused += c.dead_letter_refused;
+            t
+        })
     }
 }
 
@@ -120,6 +278,12 @@ pub(super) fn tally(
             bad_signatures += seen.faults.get(&Fault::BadSignature).copied().unwrap_or(0);
             let mut faults: Vec<(Fault, u64)> = seen.faults.into_iter().collect();
             faults.sort();
+            let mut causes = stats.causes.get(&p.id).copied().unwrap_or_default();
+            causes.reposted = ingested
+                .reposted_types
+                .iter()
+                .filter(|t| subscribes(&p.patterns, t))
+                .count() as u64;
             EndpointRow {
                 name: p.name.clone(),
                 dead: p.dead,
@@ -141,6 +305,9 @@ pub(super) fn tally(
                     + failed.iter().filter(|id| !owed.contains(**id)).count(),
                 requests: p.receiver.requests(),
                 faults,
+                duplicates_bound: duplicates_bound(&causes),
+                requests_bound: p.dead.then(|| dead_requests_bound(owed.len(), &causes)),
+                causes,
             }
         })
         .collect();
@@ -165,79 +332,3 @@ pub(super) fn tally(
     }
 }
 
-fn secs(d: Duration) -> f64 {
-    d.as_secs_f64()
-}
-
-impl fmt::Display for ChaosReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{:<9} {:>9} {:>9} {:>6} {:>7} {:>5} {:>9}  faults injected (requests by answer)",
-            "endpoint", "accepted", "delivered", "dups", "failed", "lost", "requests"
-        )?;
-        for r in &self.endpoints {
-            let faults: Vec<String> = r
-                .faults
-                .iter()
-                .map(|(k, n)| format!("{}={n}", k.name()))
-                .collect();
-            writeln!(
-                f,
-                "{:<9} {:>9} {:>9} {:>6} {:>7} {:>5} {:>9}  {}",
-                r.name,
-                r.expected,
-                r.delivered,
-                r.duplicates,
-                r.failed,
-                r.lost,
-                r.requests,
-                faults.join(" ")
-            )?;
-        }
-        writeln!(
-            f,
-            "{:<9} {:>9} {:>9} {:>6} {:>7} {:>5}",
-            "total", self.accepted, self.delivered, self.duplicates, self.failed, self.lost
-        )?;
-        writeln!(f)?;
-        writeln!(f, "events                  {}", self.events)?;
-        writeln!(
-            f,
-            "accepted (owed)         {}  (ingest said {})",
-            self.accepted, self.ingest_deliveries
-        )?;
-        writeln!(f, "delivered (unique 2xx)  {}", self.delivered)?;
-        writeln!(f, "duplicates seen         {}", self.duplicates)?;
-        writeln!(
-            f,
-            "recorded as failed      {}  (on flaky endpoints: {})",
-            self.failed, self.failed_on_flaky
-        )?;
-        writeln!(f, "delivered and failed    {}", self.delivered_and_failed)?;
-        writeln!(f, "unexpected              {}", self.unexpected)?;
-        writeln!(f, "bad signatures          {}", self.bad_signatures)?;
-        writeln!(
-            f,
-            "re-posted events        {}  (answered duplicate: {}, answered otherwise than at first: {})",
-            self.reposted_events, self.repost_duplicates, self.repost_mismatches
-        )?;
-        writeln!(f, "jobs queued twice       {}", self.stats.duplicated_jobs)?;
-        writeln!(
-            f,
-            "workers killed          {}  (with a batch in hand: {})",
-            self.stats.kills, self.stats.kills_mid_batch
-        )?;
-        writeln!(
-            f,
-            "queues drained          {}  (left: {})",
-            self.stats.drained, self.stats.leftover
-        )?;
-        writeln!(
-            f,
-            "elapsed                 {:.1} s",
-            secs(self.stats.elapsed)
-        )?;
-        write!(f, "LOST                    {}", self.lost)
-    }
-}
