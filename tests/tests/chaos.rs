@@ -15,7 +15,10 @@ use authhooks_tests::moto::Moto;
 fn assert_verdict(report: &ChaosReport) {
     println!("{report}");
     if let Err(wrong) = report.verdict() {
-        panic!("the chaos run failed its verdict:\n  - {}", wrong.join("\n  - "));
+        panic!(
+            "the chaos run failed its verdict:\n  - {}",
+            wrong.join("\n  - ")
+        );
     }
 }
 

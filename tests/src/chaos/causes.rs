@@ -17,6 +17,7 @@ use authhooks::ports::{
 };
 
 use super::faults::{mix, unit, Behaviour};
+use super::DEAD_ATTEMPTS;
 
 /// Per endpoint: the harness's doings that may send one of its deliveries again.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -36,6 +37,57 @@ pub struct Causes {
     pub enqueue_refused: u64,
     /// Dead letters in a worker's dead-letter call that the harness refused.
     pub dead_letter_refused: u64,
+}
+
+impl Causes {
+    pub fn plus(mut self, c: &Causes) -> Causes {
+        self.queued_twice += c.queued_twice;
+        self.reposted += c.reposted;
+        self.killed_in_hand += c.killed_in_hand;
+        self.overdue_in_hand += c.overdue_in_hand;
+        self.unread_success += c.unread_success;
+        self.enqueue_refused += c.enqueue_refused;
+        self.dead_letter_refused += c.dead_letter_refused;
+        self
+    }
+}
+
+/// Why a delivery reaches its receiver with a 2xx more than once, and so the bound.
+///
+/// A worker sends a delivery only under a claim on it: no claim is granted while another
+/// live one has the same or a later attempt, nor at all once the delivery is completed.
+/// A worker that reads a 2xx completes the delivery and acknowledges its message, which
+/// ends that chain of messages (a job, its retries and deferrals, each re-enqueued before
+/// the last is acknowledged). So each chain makes at most one 2xx the worker reads and
+/// acts on, and every 2xx beyond a delivery's first needs one of these, each of which
+/// explains at most one:
+/// - a 2xx the worker never read (`unread_success`: a slow body past the timeout);
+/// - a worker killed between reading a 2xx and completing (`killed_in_hand`), its message
+///   redelivered after the lease lapsed;
+/// - a second chain, which alone can claim while the first is in flight (at a later
+///   attempt) or between its send and its completion (after a lapsed lease): a job
+///   queued twice (`queued_twice`), a re-post that enqueued it again (`reposted`), a
+///   killed worker's message whose follow-up was already enqueued (`killed_in_hand` —
+///   one message is either this or the case above, never both: a message whose 2xx was
+///   read enqueues nothing), a message handed out again while still in a worker's hand
+///   (`overdue_in_hand`).
+///
+/// Refused re-enqueues and dead letters are not among them: the message stays as the
+/// same chain, nothing else was enqueued, and a 2xx read is never followed by either.
+pub fn duplicates_bound(c: &Causes) -> u64 {
+    c.unread_success + c.killed_in_hand + c.queued_twice + c.reposted + c.overdue_in_hand
+}
+
+/// The dead endpoint's requests: each chain of messages sends each of the schedule's
+/// [`DEAD_ATTEMPTS`] at most once (a message sends its attempt, then enqueues the next
+/// or dead-letters). Chains are the owed deliveries plus the extra chains above — a
+/// killed worker's message counted as a whole chain covers its re-send of one attempt.
+/// A refused re-enqueue or dead letter leaves the message sent to be sent once more (its
+/// claim released, or lapsed by the time the queue redelivers).
+pub fn dead_requests_bound(expected: usize, c: &Causes) -> u64 {
+    let chains =
+        expected as u64 + c.queued_twice + c.reposted + c.killed_in_hand + c.overdue_in_hand;
+    DEAD_ATTEMPTS * chains + c.enqueue_refused + c.dead_letter_refused
 }
 
 /// The causes, per endpoint, noted as they happen.

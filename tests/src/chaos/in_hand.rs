@@ -16,8 +16,8 @@ use authhooks::domain::delivery::{DeadLetter, DeliveryJob};
 use authhooks::local::inbox::Inbox;
 use authhooks::local::pump::WorkerParts;
 use authhooks::ports::{
-    Claim, ClaimOutcome, DeadLetterQueue, DeliveryQueue, Enqueue, IdempotencyKey,
-    IdempotencyStore, OutgoingRequest, PortError, SendReport, Sender,
+    Claim, ClaimOutcome, DeadLetterQueue, DeliveryQueue, Enqueue, IdempotencyKey, IdempotencyStore,
+    OutgoingRequest, PortError, SendReport, Sender,
 };
 
 use super::causes::{CauseLog, Causes};
@@ -51,13 +51,16 @@ impl InHand {
         lock(&self.held).touched.insert(key);
     }
 
-    /// The worker was killed: notes every message it had begun to act on; whether it held
-    /// a batch at all.
+    /// The worker was killed: notes every message it had begun to act on (and the whole
+    /// batch if it was overdue); whether it held a batch at all.
     pub(super) fn killed(&self) -> bool {
         let held = std::mem::take(&mut *lock(&self.held));
+        self.note_overdue(&held);
         for job in jobs(&held.bodies) {
             let key = IdempotencyKey::delivery(&job.delivery_id);
-            let sent = held.touched.contains(&format!("e:{}", job.event.id))
+            let sent = held
+                .touched
+                .contains(&format!("e:{}", job.event.id.as_str()))
                 && !held.touched.contains(key.as_str());
             let begun = sent || held.touched.contains(&format!("d:{}", job.delivery_id));
             if begun {
@@ -72,17 +75,21 @@ impl InHand {
     /// queue may have handed it out again meanwhile. The slack covers the queue's clock
     /// being read a moment before this one.
     fn done(&self) {
-        const SLACK: Duration = Duration::from_millis(250);
         let held = std::mem::take(&mut *lock(&self.held));
-        if held.since.is_some_and(|t| t.elapsed() + SLACK >= self.visibility) {
-            for job in jobs(&held.bodies) {
-                self.note(&job, |c| c.overdue_in_hand += 1);
-            }
-        }
+        self.note_overdue(&held);
     }
 
-    fn note(&self, job: &DeliveryJob, what: impl FnOnce(&mut Causes)) {
-        self.causes.note(&job.endpoint_id, what);
+    fn note_overdue(&self, held: &Held) {
+        const SLACK: Duration = Duration::from_millis(250);
+        if held
+            .since
+            .is_some_and(|t| t.elapsed() + SLACK >= self.visibility)
+        {
+            for job in jobs(&held.bodies) {
+                self.causes
+                    .note(&job.endpoint_id, |c: &mut Causes| c.overdue_in_hand += 1);
+            }
+        }
     }
 }
 

@@ -7,8 +7,9 @@
 
 pub mod causes;
 mod display;
-mod in_hand;
 pub mod faults;
+mod in_hand;
+mod ingest;
 mod pool;
 pub mod receiver;
 mod run;

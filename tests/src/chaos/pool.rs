@@ -77,16 +77,22 @@ pub(super) async fn kill_loop(
 ) {
     for k in 0u64.. {
         tokio::time::sleep(every).await;
-        let mut slots = lock(&pool.slots);
-        let n = slots.len() as u64;
-        let victim = usize::try_from(mix(seed ^ k.rotate_left(7)) % n.max(1)).unwrap_or(0);
-        if let Some(slot) = slots.get_mut(victim) {
-            slot.0.abort();
-            // After the abort: the task can no longer acknowledge what it held.
-            if slot.1.killed() {
+        let dead = {
+            let mut slots = lock(&pool.slots);
+            let n = slots.len() as u64;
+            let victim = usize::try_from(mix(seed ^ k.rotate_left(7)) % n.max(1)).unwrap_or(0);
+            slots.get_mut(victim).map(|slot| {
+                slot.0.abort();
+                std::mem::replace(slot, pool.spawn_worker(&parts, &stopped))
+            })
+        };
+        if let Some((task, in_hand)) = dead {
+            // An aborted task runs on until its next await (it may be on another thread):
+            // what it held is read once it is really gone.
+            let _ = task.await;
+            if in_hand.killed() {
                 pool.kills_mid_batch.fetch_add(1, Ordering::Relaxed);
             }
-            *slot = pool.spawn_worker(&parts, &stopped);
             pool.kills.fetch_add(1, Ordering::Relaxed);
         }
     }

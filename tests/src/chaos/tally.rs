@@ -7,11 +7,12 @@ use std::collections::{HashMap, HashSet};
 use authhooks::domain::ids::EndpointId;
 use authhooks::ports::{FailureFilter, FailureStore, PageRequest, PortError};
 
-use super::causes::Causes;
+use super::causes::{dead_requests_bound, duplicates_bound, Causes};
 use super::faults::{Behaviour, Fault};
+use super::ingest::Ingested;
 use super::receiver::FaultyReceiver;
-use super::run::{Ingested, Stats};
-use super::{event_id, event_type, subscribes, ChaosConfig, DEAD_ATTEMPTS};
+use super::run::Stats;
+use super::{event_id, event_type, subscribes, ChaosConfig};
 
 /// An endpoint as the run set it up.
 pub struct Planned {
@@ -45,48 +46,11 @@ pub struct EndpointRow {
     pub faults: Vec<(Fault, u64)>,
     /// What the harness did that may send one of its deliveries again.
     pub causes: Causes,
-    /// The most duplicates `causes` explain (see [`duplicates_bound`]).
+    /// The most duplicates `causes` explain (see [`duplicates_bound`](super::causes::duplicates_bound)).
     pub duplicates_bound: u64,
     /// The most requests its deliveries may take (dead endpoint only; see
-    /// [`dead_requests_bound`]).
+    /// [`dead_requests_bound`](super::causes::dead_requests_bound)).
     pub requests_bound: Option<u64>,
-}
-
-/// Why a delivery reaches its receiver with a 2xx more than once, and so the bound.
-///
-/// A worker sends a delivery only under a claim on it: no claim is granted while another
-/// live one has the same or a later attempt, nor at all once the delivery is completed.
-/// A worker that reads a 2xx completes the delivery and acknowledges its message, which
-/// ends that chain of messages (a job, its retries and deferrals, each re-enqueued before
-/// the last is acknowledged). So each chain makes at most one 2xx the worker reads and
-/// acts on, and every 2xx beyond a delivery's first needs one of these, each of which
-/// explains at most one:
-/// - a 2xx the worker never read (`unread_success`: a slow body past the timeout);
-/// - a worker killed between reading a 2xx and completing (`killed_in_hand`), its message
-///   redelivered after the lease lapsed;
-/// - a second chain, which alone can claim while the first is in flight (at a later
-///   attempt) or between its send and its completion (after a lapsed lease): a job
-///   queued twice (`queued_twice`), a re-post that enqueued it again (`reposted`), a
-///   killed worker's message whose follow-up was already enqueued (`killed_in_hand` —
-///   one message is either this or the case above, never both: a message whose 2xx was
-///   read enqueues nothing), a message handed out again while still in a worker's hand
-///   (`overdue_in_hand`).
-///
-/// Refused re-enqueues and dead letters are not among them: the message stays as the
-/// same chain, nothing else was enqueued, and a 2xx read is never followed by either.
-pub fn duplicates_bound(c: &Causes) -> u64 {
-    c.unread_success + c.killed_in_hand + c.queued_twice + c.reposted + c.overdue_in_hand
-}
-
-/// The dead endpoint's requests: each chain of messages sends each of the schedule's
-/// [`DEAD_ATTEMPTS`] at most once (a message sends its attempt, then enqueues the next
-/// or dead-letters). Chains are the owed deliveries plus the extra chains above — a
-/// killed worker's message counted as a whole chain covers its re-send of one attempt.
-/// A refused re-enqueue or dead letter leaves the message sent to be sent once more (its
-/// claim released, or lapsed by the time the queue redelivers).
-pub fn dead_requests_bound(expected: usize, c: &Causes) -> u64 {
-    let chains = expected as u64 + c.queued_twice + c.reposted + c.killed_in_hand + c.overdue_in_hand;
-    DEAD_ATTEMPTS * chains + c.enqueue_refused + c.dead_letter_refused
 }
 
 #[derive(Debug, Clone)]
@@ -128,7 +92,10 @@ impl ChaosReport {
         };
         check(
             self.stats.drained,
-            format!("the queues never drained ({} messages left)", self.stats.leftover),
+            format!(
+                "the queues never drained ({} messages left)",
+                self.stats.leftover
+            ),
         );
         check(
             self.accepted == self.ingest_deliveries,
@@ -174,7 +141,10 @@ impl ChaosReport {
         match self.endpoints.iter().find(|r| r.dead) {
             None => check(false, "no dead endpoint in the report".into()),
             Some(dead) => {
-                check(dead.expected > 0, "the dead endpoint was owed nothing".into());
+                check(
+                    dead.expected > 0,
+                    "the dead endpoint was owed nothing".into(),
+                );
                 check(
                     dead.failed == dead.expected,
                     format!(
@@ -218,17 +188,9 @@ impl ChaosReport {
 
     /// The causes summed over endpoints.
     pub fn causes(&self) -> Causes {
-        self.endpoints.iter().fold(Causes::default(), |mut t, r| {
-            let c = &r.causes;
-            t.queued_twice += c.queued_twice;
-            t.reposted += c.reposted;
-            t.killed_in_hand += c.killed_in_hand;
-            t.overdue_in_hand += c.overdue_in_hand;
-            t.unread_success += c.unread_success;
-            t.enqueue_refused += c.enqueue_refused;
-            t.dead_letter_refused += c.dead_letter_refused;
-            t
-        })
+        self.endpoints
+            .iter()
+            .fold(Causes::default(), |t, r| t.plus(&r.causes))
     }
 }
 
@@ -331,4 +293,3 @@ pub(super) fn tally(
         endpoints: rows,
     }
 }
-

@@ -236,7 +236,8 @@ impl DeliveryQueue for DuplicatingQueue {
         if n > 0 {
             // Noted before sending: a copy half sent still counts as a cause.
             for e in &twice {
-                self.causes.note(&e.job.endpoint_id, |c| c.queued_twice += 1);
+                self.causes
+                    .note(&e.job.endpoint_id, |c| c.queued_twice += 1);
             }
             self.inner.enqueue(twice).await?;
             self.duplicated.fetch_add(n, Ordering::Relaxed);
