@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use authhooks::adapters::memory::QueueMessage;
-use authhooks::domain::delivery::{DeadLetter, DeliveryJob};
+use authhooks::domain::delivery::{AttemptRecord, DeadLetter, DeliveryJob};
 use authhooks::local::inbox::Inbox;
 use authhooks::local::pump::WorkerParts;
 use authhooks::ports::{
@@ -201,10 +201,10 @@ impl IdempotencyStore for Watched<dyn IdempotencyStore> {
         &self,
         key: &IdempotencyKey,
         token: u64,
-        detail: &str,
+        history: &[AttemptRecord],
         expires_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), PortError> {
-        self.inner.complete(key, token, detail, expires_at).await?;
+        self.inner.complete(key, token, history, expires_at).await?;
         let read = self
             .inner
             .peek_many(std::slice::from_ref(key), chrono::Utc::now())
