@@ -6,21 +6,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use authhooks::adapters::cache::CachedEndpointStore;
-use authhooks::adapters::dynamodb::{
-    create_tables, DynamoEndpointStore, DynamoFailureStore, DynamoStateStore, TableNames,
-};
+use authhooks::adapters::dynamodb::{create_tables, TableNames};
 use authhooks::adapters::http::{HttpSender, SenderConfig};
 use authhooks::adapters::sqs::{create_queues, SqsQueue};
-use authhooks::api::admin::{self, AdminApi};
-use authhooks::api::ingest::{self, IngestApi};
-use authhooks::app::admin::AdminSettings;
-use authhooks::app::deliver::WorkerSettings;
 use authhooks::app::ingest::IngestSettings;
-use authhooks::domain::endpoint::UrlPolicy;
 use authhooks::domain::signature::Secret;
-use authhooks::lambda::wiring::{Adapters, Worker};
-use authhooks::ports::SystemClock;
+use authhooks::lambda::wiring::Worker;
+use authhooks::system::{AwsBackend, Settings};
 use authhooks_tests::lambda::{acknowledge, call, signed_ingest_request, sqs_event};
 use authhooks_tests::moto::{Moto, QueueOptions};
 use aws_config::SdkConfig;
@@ -69,27 +61,6 @@ pub fn counted_clients(
     )
 }
 
-fn adapters(
-    dynamo: &aws_sdk_dynamodb::Client,
-    sqs: &aws_sdk_sqs::Client,
-    tables: &TableNames,
-    urls: &(String, String),
-) -> Adapters {
-    // As deployed: endpoint reads cached for AUTHHOOKS_ENDPOINT_CACHE_SECS (default 5 s).
-    let direct = Arc::new(DynamoEndpointStore::new(dynamo.clone(), &tables.endpoints));
-    Adapters {
-        endpoints: Arc::new(CachedEndpointStore::new(
-            direct,
-            Arc::new(SystemClock),
-            Duration::from_secs(5),
-        )),
-        state: Arc::new(DynamoStateStore::new(dynamo.clone(), &tables.state)),
-        failures: Arc::new(DynamoFailureStore::new(dynamo.clone(), &tables.failures)),
-        deliveries: Arc::new(SqsQueue::new(sqs.clone(), &urls.0)),
-        dlq: Arc::new(SqsQueue::new(sqs.clone(), &urls.1)),
-    }
-}
-
 impl Stack {
     pub async fn create(sdk: &SdkConfig, counter: &Counter) -> anyhow::Result<Stack> {
         let (dynamo, sqs) = counted_clients(sdk, counter);
@@ -108,33 +79,29 @@ impl Stack {
         )
         .await?;
         let secret = Secret::generate([0x33; 32]);
-        let services = adapters(&dynamo, &sqs, &tables, &urls).services();
-        let ingest = ingest::router(Arc::new(IngestApi {
-            services: services.clone(),
-            settings: IngestSettings {
-                secret: Some(secret.clone()),
-                ..IngestSettings::default()
-            },
-        }));
-        let admin = admin::router(Arc::new(AdminApi {
-            services,
-            settings: AdminSettings {
-                policy: UrlPolicy {
-                    allow_http: true,
-                    allow_private: true,
-                },
-                rotation_grace: Duration::from_secs(3600),
-            },
-            token: Some("bench".to_owned()),
-        }));
         let sender = HttpSender::new(SenderConfig {
             allow_private: true,
             ..SenderConfig::default()
         })?;
-        let worker = Worker::new(
-            adapters(&dynamo, &sqs, &tables, &urls),
-            sender,
-            WorkerSettings::default(),
+        let mut settings = Settings {
+            ingest: IngestSettings {
+                secret: Some(secret.clone()),
+                ..IngestSettings::default()
+            },
+            // As deployed: endpoint reads cached for AUTHHOOKS_ENDPOINT_CACHE_SECS (default 5 s).
+            endpoint_cache: Duration::from_secs(5),
+            admin_token: Some("bench".to_owned()),
+            ..Settings::permissive()
+        };
+        settings.admin.rotation_grace = Duration::from_secs(3600);
+        let system = AwsBackend::new(&dynamo, &sqs, &tables, (&urls.0, &urls.1))
+            .builder(Arc::new(sender))
+            .settings(settings)
+            .build();
+        let (ingest, admin, worker) = (
+            system.ingest_router(),
+            system.admin_router(),
+            Worker::new(&system),
         );
         Ok(Stack {
             ingest,

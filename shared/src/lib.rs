@@ -6,7 +6,8 @@
 //!   (`default-features = false`).
 //! - `ports` (feature `app`) are the small async traits the use cases run over, with
 //!   in-memory adapters in `adapters::memory` that behave like the real ones.
-//! - `app` (feature `app`) holds the use cases the Lambdas and local mode run.
+//! - `app` (feature `app`) holds the use cases the Lambdas and local mode run, as services
+//!   that own their ports; `system` assembles them, once, for every caller.
 //! - [`wire`] holds the HTTP APIs' bodies as serde types, for the routers and their clients.
 
 pub mod domain;
@@ -23,4 +24,6 @@ pub mod lambda;
 pub mod local;
 #[cfg(feature = "app")]
 pub mod ports;
+#[cfg(feature = "app")]
+pub mod system;
 pub mod wire;

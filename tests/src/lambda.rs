@@ -15,21 +15,16 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use authhooks::adapters::cache::CachedEndpointStore;
 use authhooks::adapters::http::{HttpSender, SenderConfig};
 use authhooks::adapters::memory::QueueMessage;
 use authhooks::adapters::sqs::SqsQueue;
-use authhooks::api::admin::{self, not_found_fallback, AdminApi};
-use authhooks::api::ingest::{self, IngestApi};
-use authhooks::api::Services;
-use authhooks::app::admin::AdminSettings;
-use authhooks::app::deliver::WorkerSettings;
+use authhooks::api::admin::not_found_fallback;
 use authhooks::app::ingest::IngestSettings;
-use authhooks::domain::endpoint::UrlPolicy;
 use authhooks::domain::signature::{sign_headers, Secret};
 use authhooks::lambda::config::endpoint_cache_from_env;
-use authhooks::lambda::wiring::{Adapters, Recorder, Worker};
-use authhooks::ports::{EndpointStore, SystemClock, SystemEntropy};
+use authhooks::lambda::wiring::{Recorder, Worker};
+use authhooks::ports::SystemEntropy;
+use authhooks::system::{Settings, System};
 
 use crate::moto::{AwsWorld, QueueOptions};
 
@@ -48,62 +43,29 @@ impl AwsPipeline {
     pub async fn start(options: QueueOptions) -> Self {
         let world = AwsWorld::create(options).await;
         let ingest_secret = Secret::generate(rand_bytes());
-        let services = Services {
-            endpoints: Arc::new(world.endpoints.clone()),
-            idempotency: Arc::new(world.state.clone()),
-            failures: Arc::new(world.failures.clone()),
-            queue: Arc::new(world.queue.clone()),
-            clock: Arc::new(SystemClock),
-            entropy: Arc::new(SystemEntropy),
-        };
-        let ingest = not_found_fallback(ingest::router(Arc::new(IngestApi {
-            // Ingest reads endpoints through the cache, as `wiring::ingest_api` builds it;
-            // the admin function reads them uncached, as `wiring::admin_api` does.
-            services: Services {
-                endpoints: cached_endpoints(&world),
-                ..services.clone()
-            },
-            settings: IngestSettings {
+        let mut settings = Settings {
+            ingest: IngestSettings {
                 secret: Some(ingest_secret.clone()),
                 ..IngestSettings::default()
             },
-        })));
-        let admin = not_found_fallback(admin::router(Arc::new(AdminApi {
-            services,
-            settings: AdminSettings {
-                policy: UrlPolicy {
-                    allow_http: true,
-                    allow_private: true,
-                },
-                rotation_grace: Duration::from_secs(3600),
-            },
-            token: Some(ADMIN_TOKEN.to_owned()),
-        })));
+            admin_token: Some(ADMIN_TOKEN.to_owned()),
+            ..Settings::permissive()
+        };
+        settings.admin.rotation_grace = Duration::from_secs(3600);
+        let system = system(&world, settings);
         Self {
-            worker: Self::new_worker(&world),
-            recorder: Recorder::new(Arc::new(world.failures.clone())),
+            worker: Worker::new(&system),
+            recorder: Recorder::new(&system),
+            ingest: not_found_fallback(system.ingest_router()),
+            admin: not_found_fallback(system.admin_router()),
             world,
-            ingest,
-            admin,
             ingest_secret,
         }
     }
 
     /// Another worker over the same tables and queues, as a second Lambda instance.
     pub fn new_worker(world: &AwsWorld) -> Worker {
-        let adapters = Adapters {
-            endpoints: cached_endpoints(world),
-            state: Arc::new(world.state.clone()),
-            failures: Arc::new(world.failures.clone()),
-            deliveries: Arc::new(world.queue.clone()),
-            dlq: Arc::new(world.dlq.clone()),
-        };
-        let sender = HttpSender::new(SenderConfig {
-            allow_private: true,
-            ..SenderConfig::default()
-        })
-        .unwrap();
-        Worker::new(adapters, sender, WorkerSettings::default())
+        Worker::new(&system(world, Settings::default()))
     }
 
     /// POSTs `body` to ingest, signed with the ingest secret as a producer would.
@@ -193,15 +155,23 @@ impl AwsPipeline {
     }
 }
 
-/// The endpoint store as the ingest and worker functions wire it (`wiring::Adapters::new`):
-/// DynamoDB behind the cache, for `AUTHHOOKS_ENDPOINT_CACHE_SECS` (5 s by default).
-fn cached_endpoints(world: &AwsWorld) -> Arc<dyn EndpointStore> {
-    let ttl = endpoint_cache_from_env().unwrap();
-    let direct: Arc<dyn EndpointStore> = Arc::new(world.endpoints.clone());
-    if ttl.is_zero() {
-        return direct;
-    }
-    Arc::new(CachedEndpointStore::new(direct, Arc::new(SystemClock), ttl))
+/// The system over the world's tables and queues as the functions build it: ingest and the
+/// worker read endpoints through the cache, for `AUTHHOOKS_ENDPOINT_CACHE_SECS` (5 s by
+/// default); admin reads them uncached.
+fn system(world: &AwsWorld, settings: Settings) -> System {
+    let sender = HttpSender::new(SenderConfig {
+        allow_private: true,
+        ..SenderConfig::default()
+    })
+    .unwrap();
+    world
+        .backend
+        .builder(Arc::new(sender))
+        .settings(Settings {
+            endpoint_cache: endpoint_cache_from_env().unwrap(),
+            ..settings
+        })
+        .build()
 }
 
 /// The SQS event Lambda would deliver for these messages (its JSON form, parsed).

@@ -16,6 +16,7 @@ use authhooks::adapters::dynamodb::{
     create_tables, DynamoEndpointStore, DynamoFailureStore, DynamoStateStore, TableNames,
 };
 use authhooks::adapters::sqs::{create_queues, SqsQueue};
+use authhooks::system::AwsBackend;
 
 const BINARY: &str = "moto_server";
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -170,6 +171,8 @@ pub struct AwsWorld {
     pub failures: DynamoFailureStore,
     pub queue: SqsQueue,
     pub dlq: SqsQueue,
+    /// The same tables and queues, for building a system over them.
+    pub backend: AwsBackend,
 }
 
 /// An [`AwsWorld`] with the default queue options.
@@ -199,12 +202,14 @@ impl AwsWorld {
         )
         .await
         .unwrap_or_else(|e| panic!("creating queues on moto: {e}"));
+        let backend = AwsBackend::new(&dynamodb, &sqs, &tables, (&queue_url, &dlq_url));
         AwsWorld {
-            endpoints: DynamoEndpointStore::new(dynamodb.clone(), &tables.endpoints),
-            state: DynamoStateStore::new(dynamodb.clone(), &tables.state),
-            failures: DynamoFailureStore::new(dynamodb.clone(), &tables.failures),
-            queue: SqsQueue::new(sqs.clone(), queue_url),
-            dlq: SqsQueue::new(sqs.clone(), dlq_url),
+            endpoints: (*backend.endpoints).clone(),
+            state: (*backend.state).clone(),
+            failures: (*backend.failures).clone(),
+            queue: (*backend.deliveries).clone(),
+            dlq: (*backend.dlq).clone(),
+            backend,
             dynamodb,
             sqs,
             tables,

@@ -9,30 +9,30 @@ use serde_json::Value;
 
 use authhooks::adapters::memory::{
     ManualClock, MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore,
-    QueueSettings, SeededEntropy,
+    QueueMessage, QueueSettings, SeededEntropy,
 };
-use authhooks::app::deliver::{deliver_batch, BatchReport, Received, WorkerPorts, WorkerSettings};
-use authhooks::app::failures::{record_failures, RecordReport};
-use authhooks::app::ingest::{ingest, Accepted, IngestError, IngestPorts, IngestSettings};
-use authhooks::app::Env;
-use authhooks::domain::endpoint::{Endpoint, UrlPolicy};
-use authhooks::domain::endpoint_spec::parse_new;
+use authhooks::app::deliver::{BatchReport, Received};
+use authhooks::app::failures::RecordReport;
+use authhooks::app::ingest::{Accepted, IngestError};
+use authhooks::domain::endpoint::Endpoint;
 use authhooks::domain::signature::Secret;
-use authhooks::ports::{Clock, DeliveryQueue, EndpointStore, Entropy};
+use authhooks::ports::{Clock, DeliveryQueue};
+use authhooks::system::{MemoryBackend, Settings, System, SystemBuilder};
 
 use crate::sender::ScriptedSender;
 
 pub struct World {
     pub clock: Arc<ManualClock>,
-    pub entropy: SeededEntropy,
-    pub endpoints: MemoryEndpointStore,
-    pub state: MemoryStateStore,
-    pub failures: MemoryFailureStore,
+    pub entropy: Arc<SeededEntropy>,
+    pub endpoints: Arc<MemoryEndpointStore>,
+    pub state: Arc<MemoryStateStore>,
+    pub failures: Arc<MemoryFailureStore>,
     pub queue: Arc<MemoryQueue>,
     pub dlq: Arc<MemoryQueue>,
-    pub sender: ScriptedSender,
-    pub ingest_settings: IngestSettings,
-    pub worker_settings: WorkerSettings,
+    pub sender: Arc<ScriptedSender>,
+    /// The system over all of the above (http and loopback destinations allowed).
+    pub system: System,
+    builder: SystemBuilder,
     reports: Mutex<(BatchReport, RecordReport)>,
 }
 
@@ -47,34 +47,31 @@ impl World {
         let start = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
         let clock = Arc::new(ManualClock::new(start));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let dlq = Arc::new(MemoryQueue::new(
-            dyn_clock.clone(),
-            QueueSettings::default(),
-        ));
-        let queue = Arc::new(
-            MemoryQueue::new(dyn_clock.clone(), QueueSettings::default())
-                .with_dead_letter(dlq.clone()),
-        );
+        let backend = MemoryBackend::new(dyn_clock.clone(), QueueSettings::default());
+        let entropy = Arc::new(SeededEntropy::new(7));
+        let sender = Arc::new(ScriptedSender::new(dyn_clock.clone()));
+        let builder = backend
+            .builder(dyn_clock, entropy.clone(), sender.clone())
+            .settings(Settings::permissive());
         Self {
-            entropy: SeededEntropy::new(7),
-            endpoints: MemoryEndpointStore::new(),
-            state: MemoryStateStore::new(),
-            failures: MemoryFailureStore::new(),
-            queue,
-            dlq,
-            sender: ScriptedSender::new(dyn_clock),
+            entropy,
+            endpoints: backend.endpoints,
+            state: backend.state,
+            failures: backend.failures,
+            queue: backend.deliveries,
+            dlq: backend.dlq,
+            sender,
             clock,
-            ingest_settings: IngestSettings::default(),
-            worker_settings: WorkerSettings::default(),
+            system: builder.clone().build(),
+            builder,
             reports: Mutex::new(Default::default()),
         }
     }
 
-    pub fn env(&self) -> Env<'_> {
-        Env {
-            clock: self.clock.as_ref(),
-            entropy: &self.entropy,
-        }
+    /// The world's ports and settings, to build a system with one of them replaced (a
+    /// queue that fails on purpose, a sender that holds its request).
+    pub fn builder(&self) -> SystemBuilder {
+        self.builder.clone()
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -83,39 +80,27 @@ impl World {
 
     /// Creates an endpoint from an admin-API body; loopback and http are allowed here.
     pub async fn add_endpoint(&self, body: Value) -> (Endpoint, Secret) {
-        let policy = UrlPolicy {
-            allow_http: true,
-            allow_private: true,
-        };
-        let (endpoint, secret) = parse_new(
-            &body,
-            &policy,
-            self.now(),
-            &mut || self.entropy.u128(),
-            self.entropy.bytes32(),
-        )
-        .unwrap_or_else(|errors| panic!("invalid endpoint {body}: {errors:?}"));
-        self.endpoints.put(&endpoint).await.unwrap();
-        (endpoint, secret)
+        self.system
+            .admin
+            .create_endpoint(&body)
+            .await
+            .unwrap_or_else(|errors| panic!("invalid endpoint {body}: {errors:?}"))
     }
 
     pub async fn ingest(&self, body: &Value) -> Result<Vec<Accepted>, IngestError> {
-        self.ingest_with(self.queue.as_ref(), body).await
+        let bytes = serde_json::to_vec(body).unwrap();
+        self.system.ingest.ingest(&bytes, None).await
     }
 
     /// Ingest through another queue (one that fails on purpose, say).
     pub async fn ingest_with(
         &self,
-        queue: &dyn DeliveryQueue,
+        queue: Arc<dyn DeliveryQueue>,
         body: &Value,
     ) -> Result<Vec<Accepted>, IngestError> {
-        let ports = IngestPorts {
-            endpoints: &self.endpoints,
-            idempotency: &self.state,
-            queue,
-        };
+        let system = self.builder().with(|ports| ports.queue = queue).build();
         let bytes = serde_json::to_vec(body).unwrap();
-        ingest(&ports, &self.ingest_settings, self.env(), &bytes, None).await
+        system.ingest.ingest(&bytes, None).await
     }
 
     /// One round of what SQS and Lambda do: a batch of up to ten visible deliveries to the
@@ -128,38 +113,16 @@ impl World {
             return false;
         }
         if !batch.is_empty() {
-            let ports = WorkerPorts {
-                endpoints: &self.endpoints,
-                state: &self.state,
-                idempotency: &self.state,
-                queue: self.queue.as_ref(),
-                dead_letters: self.dlq.as_ref(),
-                sender: &self.sender,
-            };
-            let received = batch
-                .iter()
-                .map(|m| Received {
-                    message_id: m.message_id.clone(),
-                    body: m.body.clone(),
-                })
-                .collect();
-            let report = deliver_batch(&ports, &self.worker_settings, self.env(), received).await;
+            let report = self.system.worker.deliver(received(&batch)).await;
             for message in &batch {
                 if !report.failed.contains(&message.message_id) {
                     self.queue.delete(&message.receipt_handle);
                 }
             }
-            add(&mut self.reports.lock().unwrap().0, &report);
+            self.reports.lock().unwrap().0 += &report;
         }
         if !letters.is_empty() {
-            let received = letters
-                .iter()
-                .map(|m| Received {
-                    message_id: m.message_id.clone(),
-                    body: m.body.clone(),
-                })
-                .collect();
-            let report = record_failures(&self.failures, self.env(), received).await;
+            let report = self.system.recorder.record(received(&letters)).await;
             for message in &letters {
                 if !report.failed.contains(&message.message_id) {
                     self.dlq.delete(&message.receipt_handle);
@@ -225,7 +188,8 @@ impl World {
     /// What both queues hold, for a failure message.
     fn backlog(&self) -> String {
         let at = |t: Option<DateTime<Utc>>| t.map_or_else(|| "never".to_owned(), |t| t.to_string());
-        let t = self.worker_totals();
+        let report = self.worker_totals();
+        let t = &report.totals;
         format!(
             "the deliveries queue holds {} message(s), next visible at {}; the DLQ holds {}, \
              next visible at {} (so far: delivered {}, retried {}, deferred {}+{}, hopped {}, \
@@ -238,7 +202,7 @@ impl World {
             t.retried,
             t.deferred_circuit,
             t.deferred_rate,
-            t.hopped,
+            report.hopped,
             t.duplicates,
             t.dead_lettered
         )
@@ -254,13 +218,13 @@ impl World {
     }
 }
 
-fn add(total: &mut BatchReport, report: &BatchReport) {
-    total.failed.extend(report.failed.iter().cloned());
-    total.delivered += report.delivered;
-    total.retried += report.retried;
-    total.deferred_circuit += report.deferred_circuit;
-    total.deferred_rate += report.deferred_rate;
-    total.dead_lettered += report.dead_lettered;
-    total.duplicates += report.duplicates;
-    total.hopped += report.hopped;
+/// Messages as the queue handed them over, for the worker or the recorder.
+pub fn received(messages: &[QueueMessage]) -> Vec<Received> {
+    messages
+        .iter()
+        .map(|m| Received {
+            message_id: m.message_id.clone(),
+            body: m.body.clone(),
+        })
+        .collect()
 }

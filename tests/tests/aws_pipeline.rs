@@ -2,6 +2,7 @@
 //! on 127.0.0.1, with signatures checked by independent Standard Webhooks verifiers.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,12 +11,12 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 use authhooks::adapters::sqs::SqsQueue;
-use authhooks::app::ingest::{ingest, IngestError, IngestPorts, IngestSettings};
-use authhooks::app::Env;
-use authhooks::ports::{DeliveryQueue, Enqueue, PortError, SystemClock, SystemEntropy};
+use authhooks::app::ingest::IngestError;
+use authhooks::ports::{DeliveryQueue, Enqueue, PortError, SystemClock};
 use authhooks_tests::lambda::{quick_redelivery, AwsPipeline};
 use authhooks_tests::moto::QueueOptions;
 use authhooks_tests::receiver::Reply;
+use authhooks_tests::ScriptedSender;
 use authhooks_tests::{verify_with_python, Receiver};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -217,17 +218,15 @@ async fn an_sqs_failure_half_way_through_fan_out_loses_and_duplicates_nothing() 
         inner: pipeline.world.queue.clone(),
         failed: AtomicBool::new(false),
     };
-    let ports = IngestPorts {
-        endpoints: &pipeline.world.endpoints,
-        idempotency: &pipeline.world.state,
-        queue: &failing,
-    };
-    let env = Env {
-        clock: &SystemClock,
-        entropy: &SystemEntropy,
-    };
+    // Ingest as the system builds it, uncached and unsigned, its queue failing once.
+    let system = pipeline
+        .world
+        .backend
+        .builder(Arc::new(ScriptedSender::new(Arc::new(SystemClock))))
+        .with(|ports| ports.queue = Arc::new(failing))
+        .build();
     let body = serde_json::to_vec(&user_created("evt_half_1")).unwrap();
-    let first = ingest(&ports, &IngestSettings::default(), env, &body, None).await;
+    let first = system.ingest.ingest(&body, None).await;
     assert!(
         matches!(first, Err(IngestError::Unavailable(_))),
         "{first:?}"

@@ -28,9 +28,7 @@ use authhooks::adapters::memory::{
     ManualClock, MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore,
     QueueSettings, SeededEntropy,
 };
-use authhooks::api::admin::{self, not_found_fallback, AdminApi};
-use authhooks::api::ingest::{self, IngestApi};
-use authhooks::api::Services;
+use authhooks::api::admin::not_found_fallback;
 use authhooks::app::admin::AdminSettings;
 use authhooks::app::ingest::IngestSettings;
 use authhooks::domain::delivery::{DeliveryJob, FailureRecord};
@@ -41,6 +39,8 @@ use authhooks::domain::ids::EndpointId;
 use authhooks::domain::outcome::FailureReason;
 use authhooks::domain::signature::Secret;
 use authhooks::ports::{Clock, EndpointStore, FailureStore};
+use authhooks::system::{MemoryBackend, Settings};
+use authhooks_tests::ScriptedSender;
 
 use case::{check, load, Case, ADMIN_TOKEN, INGEST_SECRET};
 use snapshot::snapshot;
@@ -89,32 +89,32 @@ async fn system() -> System {
     .unwrap();
     endpoints.inner.put(&endpoint).await.unwrap();
     seed_failures(&failures, &endpoint.id, clock.now()).await;
-    let services = Services {
-        endpoints: endpoints.clone(),
-        idempotency: idempotency.clone(),
-        failures: failures.clone(),
-        queue: queue.clone(),
-        clock: dyn_clock,
-        entropy: Arc::new(SeededEntropy::new(3)),
-    };
-    let ingest_api = IngestApi {
-        services: services.clone(),
-        settings: IngestSettings {
-            secret: Some(Secret::parse(INGEST_SECRET).unwrap()),
-            ..IngestSettings::default()
-        },
-    };
-    let admin_api = AdminApi {
-        services,
-        settings: AdminSettings {
-            policy,
-            rotation_grace: Duration::from_secs(24 * 3600),
-        },
-        token: Some(ADMIN_TOKEN.into()),
-    };
-    let router = not_found_fallback(
-        ingest::router(Arc::new(ingest_api)).merge(admin::router(Arc::new(admin_api))),
-    );
+    let built = MemoryBackend::new(dyn_clock.clone(), QueueSettings::default())
+        .builder(
+            dyn_clock.clone(),
+            Arc::new(SeededEntropy::new(3)),
+            Arc::new(ScriptedSender::new(dyn_clock)),
+        )
+        .with(|ports| {
+            ports.endpoints = endpoints.clone();
+            ports.idempotency = idempotency.clone();
+            ports.failures = failures.clone();
+            ports.queue = queue.clone();
+        })
+        .settings(Settings {
+            ingest: IngestSettings {
+                secret: Some(Secret::parse(INGEST_SECRET).unwrap()),
+                ..IngestSettings::default()
+            },
+            admin: AdminSettings {
+                policy,
+                rotation_grace: Duration::from_secs(24 * 3600),
+            },
+            admin_token: Some(ADMIN_TOKEN.into()),
+            ..Settings::default()
+        })
+        .build();
+    let router = not_found_fallback(built.ingest_router().merge(built.admin_router()));
     System {
         router,
         clock,

@@ -1,4 +1,4 @@
-//! Eight workers running `deliver_batch` at once against one endpoint's state: the token
+//! Eight workers running `Worker::deliver` at once against one endpoint's state: the token
 //! bucket never over-spends (no refill can happen in the window, so exactly `burst` go) and
 //! no circuit update is lost (the consecutive-failure count comes out exact), on the
 //! in-memory store and on DynamoDB (moto). resilience.rs and aws_pipeline.rs race two.
@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use authhooks::app::deliver::{deliver_batch, Received, WorkerPorts, WorkerSettings};
-use authhooks::app::Env;
+use authhooks::app::deliver::{Received, WorkerSettings};
 use authhooks::domain::circuit::CircuitState;
 use authhooks::domain::delivery::DeliveryJob;
 use authhooks::domain::endpoint::{Endpoint, UrlPolicy};
@@ -17,6 +16,7 @@ use authhooks::domain::event::Event;
 use authhooks::ports::{
     Clock, EndpointStateStore, EndpointStore, Entropy, SystemClock, SystemEntropy,
 };
+use authhooks::system::Settings;
 use authhooks_tests::moto::aws_world;
 use authhooks_tests::sender::{status, ScriptedSender};
 use authhooks_tests::World;
@@ -132,20 +132,7 @@ fn eight_threads_on_the_memory_store_never_overspend_nor_lose_a_transition() {
                 let world = world.clone();
                 let batch = batch(w, &limited, &failing, &shy);
                 std::thread::spawn(move || {
-                    let ports = WorkerPorts {
-                        endpoints: &world.endpoints,
-                        state: &world.state,
-                        idempotency: &world.state,
-                        queue: world.queue.as_ref(),
-                        dead_letters: world.dlq.as_ref(),
-                        sender: &world.sender,
-                    };
-                    let report = futures::executor::block_on(deliver_batch(
-                        &ports,
-                        &world.worker_settings,
-                        world.env(),
-                        batch,
-                    ));
+                    let report = futures::executor::block_on(world.system.worker.deliver(batch));
                     assert!(report.failed.is_empty(), "{report:?}");
                 })
             })
@@ -153,7 +140,13 @@ fn eight_threads_on_the_memory_store_never_overspend_nor_lose_a_transition() {
         for thread in threads {
             thread.join().unwrap();
         }
-        futures::executor::block_on(check(&world.sender, &world.state, &failing, &shy, round));
+        futures::executor::block_on(check(
+            &world.sender,
+            world.state.as_ref(),
+            &failing,
+            &shy,
+            round,
+        ));
     }
 }
 
@@ -175,28 +168,25 @@ async fn race_on_dynamodb(cas_rounds: u32, rounds: usize) {
         for e in [&limited, &failing, &shy] {
             world.endpoints.put(e).await.unwrap();
         }
-        let settings = Arc::new(WorkerSettings {
-            cas_rounds,
-            ..WorkerSettings::default()
-        });
+        let settings = Settings {
+            worker: WorkerSettings {
+                cas_rounds,
+                ..WorkerSettings::default()
+            },
+            ..Settings::default()
+        };
+        let worker = world
+            .backend
+            .builder(sender.clone())
+            .settings(settings)
+            .build()
+            .worker;
         let tasks: Vec<_> = (0..WORKERS)
             .map(|w| {
-                let (world, sender, settings) = (world.clone(), sender.clone(), settings.clone());
+                let worker = worker.clone();
                 let batch = batch(w, &limited, &failing, &shy);
                 tokio::spawn(async move {
-                    let ports = WorkerPorts {
-                        endpoints: &world.endpoints,
-                        state: &world.state,
-                        idempotency: &world.state,
-                        queue: &world.queue,
-                        dead_letters: &world.dlq,
-                        sender: sender.as_ref(),
-                    };
-                    let env = Env {
-                        clock: &SystemClock,
-                        entropy: &SystemEntropy,
-                    };
-                    let report = deliver_batch(&ports, &settings, env, batch).await;
+                    let report = worker.deliver(batch).await;
                     assert!(report.failed.is_empty(), "{report:?}");
                 })
             })

@@ -8,12 +8,8 @@ use axum::http::StatusCode;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 
-use authhooks::adapters::memory::{ManualClock, MemoryEndpointStore, MemoryQueue, QueueSettings};
+use authhooks::adapters::memory::{ManualClock, QueueSettings};
 use authhooks::api::admin::not_found_fallback;
-use authhooks::api::ingest::{self, IngestApi};
-use authhooks::api::Services;
-use authhooks::app::deliver::deliver_batch;
-use authhooks::app::failures::record_failures;
 use authhooks::app::ingest::IngestSettings;
 use authhooks::domain::delivery::DeliveryJob;
 use authhooks::domain::ids::EndpointId;
@@ -22,6 +18,7 @@ use authhooks::lambda::sqs_batch::{batch_response, received};
 use authhooks::ports::{
     Claim, ClaimOutcome, Clock, EndpointStore, IdempotencyKey, IdempotencyStore,
 };
+use authhooks::system::{MemoryBackend, Settings};
 use authhooks_tests::lambda::call;
 use authhooks_tests::{Receiver, World};
 
@@ -48,30 +45,29 @@ async fn the_function_url_request_is_accepted_once_and_its_replay_is_a_duplicate
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 22, 10, 1, 0).unwrap(),
     ));
-    let queue = Arc::new(MemoryQueue::new(clock.clone(), QueueSettings::default()));
-    let endpoints: Arc<dyn EndpointStore> = Arc::new(MemoryEndpointStore::new());
-    for endpoint in authhooks::ports::list_all_endpoints(&world.endpoints)
+    let backend = MemoryBackend::new(clock.clone(), QueueSettings::default());
+    for endpoint in authhooks::ports::list_all_endpoints(world.endpoints.as_ref())
         .await
         .unwrap()
     {
-        endpoints.put(&endpoint).await.unwrap();
+        backend.endpoints.put(&endpoint).await.unwrap();
     }
-    let idempotency = Arc::new(authhooks::adapters::memory::MemoryStateStore::new());
-    let services = Services {
-        endpoints,
-        idempotency: idempotency.clone(),
-        failures: Arc::new(authhooks::adapters::memory::MemoryFailureStore::new()),
-        queue: queue.clone(),
-        clock,
-        entropy: Arc::new(authhooks::adapters::memory::SeededEntropy::new(1)),
-    };
-    let router = not_found_fallback(ingest::router(Arc::new(IngestApi {
-        services,
-        settings: IngestSettings {
-            secret: Some(Secret::parse(FIXTURE_SECRET).unwrap()),
-            ..IngestSettings::default()
-        },
-    })));
+    let (queue, idempotency) = (backend.deliveries.clone(), backend.state.clone());
+    let system = backend
+        .builder(
+            clock,
+            Arc::new(authhooks::adapters::memory::SeededEntropy::new(1)),
+            world.sender.clone(),
+        )
+        .settings(Settings {
+            ingest: IngestSettings {
+                secret: Some(Secret::parse(FIXTURE_SECRET).unwrap()),
+                ..IngestSettings::default()
+            },
+            ..Settings::default()
+        })
+        .build();
+    let router = not_found_fallback(system.ingest_router());
 
     let raw = fixture("function-url-ingest.json");
     let (status, body) = call(&router, function_url_request(&raw)).await;
@@ -136,17 +132,14 @@ async fn the_worker_batch_delivers_its_jobs_and_reports_only_the_unreadable_reco
             ..Default::default()
         })
         .unwrap();
-    let ports = authhooks::app::deliver::WorkerPorts {
-        endpoints: &world.endpoints,
-        state: &world.state,
-        idempotency: &world.state,
-        queue: world.queue.as_ref(),
-        dead_letters: world.dlq.as_ref(),
-        sender: &sender,
-    };
+    let worker = world
+        .builder()
+        .with(|ports| ports.sender = Arc::new(sender))
+        .build()
+        .worker;
 
     let event: SqsEvent = serde_json::from_str(&fixture("sqs-deliveries-batch.json")).unwrap();
-    let report = deliver_batch(&ports, &world.worker_settings, world.env(), received(event)).await;
+    let report = worker.deliver(received(event)).await;
     let response = serde_json::to_value(batch_response(report.failed)).unwrap();
 
     assert_eq!(
@@ -173,12 +166,12 @@ async fn the_worker_batch_delivers_its_jobs_and_reports_only_the_unreadable_reco
 async fn the_dlq_batch_records_each_failure_once() {
     let world = World::new();
     let event: SqsEvent = serde_json::from_str(&fixture("sqs-dlq-batch.json")).unwrap();
-    let report = record_failures(&world.failures, world.env(), received(event)).await;
+    let report = world.system.recorder.record(received(event)).await;
     assert_eq!((report.recorded, report.duplicates), (2, 1));
     assert!(report.failed.is_empty() && report.unreadable.is_empty());
 
     let page = authhooks::ports::FailureStore::list(
-        &world.failures,
+        world.failures.as_ref(),
         &Default::default(),
         authhooks::ports::PageRequest::first(10),
     )

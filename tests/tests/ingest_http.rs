@@ -12,20 +12,17 @@ use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use authhooks::adapters::memory::{
-    ManualClock, MemoryEndpointStore, MemoryFailureStore, MemoryStateStore, SeededEntropy,
-};
+use authhooks::adapters::memory::{ManualClock, MemoryStateStore, QueueSettings, SeededEntropy};
 use authhooks::api::admin::not_found_fallback;
-use authhooks::api::ingest::{self, IngestApi};
-use authhooks::api::Services;
 use authhooks::app::ingest::IngestSettings;
 use authhooks::domain::endpoint::Endpoint;
 use authhooks::domain::ids::{DeliveryId, EndpointId, EventId};
 use authhooks::domain::signature::{signature_header, Secret};
 use authhooks::ports::{
-    list_all_endpoints, DeliveryQueue, EndpointStore, Enqueue, IdempotencyKey, IdempotencyStore,
-    Page, PageRequest, PortError,
+    list_all_endpoints, Clock, DeliveryQueue, EndpointStore, Enqueue, IdempotencyKey,
+    IdempotencyStore, Page, PageRequest, PortError,
 };
+use authhooks::system::{MemoryBackend, Settings};
 use authhooks_tests::World;
 
 const INGEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -79,32 +76,30 @@ async fn setup(endpoints_down: bool) -> Setup {
     let (endpoint, _) = world
         .add_endpoint(json!({"url": "http://cms.test/hook", "event_types": ["user.*"]}))
         .await;
-    let endpoints: Arc<dyn EndpointStore> = if endpoints_down {
-        Arc::new(DownEndpoints)
-    } else {
-        let store = Arc::new(MemoryEndpointStore::new());
-        for endpoint in list_all_endpoints(&world.endpoints).await.unwrap() {
-            store.put(&endpoint).await.unwrap();
-        }
-        store
-    };
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(now()));
+    let backend = MemoryBackend::new(clock.clone(), QueueSettings::default());
+    for endpoint in list_all_endpoints(world.endpoints.as_ref()).await.unwrap() {
+        backend.endpoints.put(&endpoint).await.unwrap();
+    }
     let queue = Arc::new(DownQueue::default());
-    let idempotency = Arc::new(MemoryStateStore::new());
-    let services = Services {
-        endpoints,
-        idempotency: idempotency.clone(),
-        failures: Arc::new(MemoryFailureStore::new()),
-        queue: queue.clone(),
-        clock: Arc::new(ManualClock::new(now())),
-        entropy: Arc::new(SeededEntropy::new(7)),
-    };
-    let router = not_found_fallback(ingest::router(Arc::new(IngestApi {
-        services,
-        settings: IngestSettings {
-            secret: Some(Secret::parse(INGEST_SECRET).unwrap()),
-            ..IngestSettings::default()
-        },
-    })));
+    let idempotency = backend.state.clone();
+    let system = backend
+        .builder(clock, Arc::new(SeededEntropy::new(7)), world.sender.clone())
+        .with(|ports| {
+            ports.queue = queue.clone();
+            if endpoints_down {
+                ports.endpoints = Arc::new(DownEndpoints);
+            }
+        })
+        .settings(Settings {
+            ingest: IngestSettings {
+                secret: Some(Secret::parse(INGEST_SECRET).unwrap()),
+                ..IngestSettings::default()
+            },
+            ..Settings::default()
+        })
+        .build();
+    let router = not_found_fallback(system.ingest_router());
     Setup {
         router,
         queue,

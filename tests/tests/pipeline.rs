@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use authhooks::app::failures::replay;
 use authhooks::domain::delivery::DeliveryJob;
 use authhooks::domain::event::Event;
 use authhooks::domain::outcome::FailureReason;
@@ -106,7 +105,11 @@ async fn one_event_to_three_endpoints_one_failing_until_its_schedule_runs_out() 
     assert!(world.queue.is_empty() && world.dlq.is_empty());
     let totals = world.worker_totals();
     assert_eq!(
-        (totals.delivered, totals.retried, totals.dead_lettered),
+        (
+            totals.totals.delivered,
+            totals.totals.retried,
+            totals.totals.dead_lettered
+        ),
         (2, 9, 1)
     );
     assert!(totals.failed.is_empty());
@@ -131,7 +134,7 @@ async fn a_replayed_event_is_delivered_once_and_once_under_way_enqueues_nothing(
     assert_eq!(world.queue.len(), 2);
     world.run_until_idle(DAY).await;
     assert_eq!(world.sender.sent().len(), 1);
-    assert_eq!(world.worker_totals().duplicates, 1);
+    assert_eq!(world.worker_totals().totals.duplicates, 1);
 
     // Delivered: a replay is a duplicate and enqueues nothing.
     let late = world.ingest(&event("evt_dup")).await.unwrap();
@@ -214,7 +217,7 @@ async fn a_job_enqueued_twice_is_delivered_once() {
     world.queue.enqueue(twice).await.unwrap();
     world.run_until_idle(DAY).await;
     assert_eq!(world.sender.sent().len(), 1);
-    assert_eq!(world.worker_totals().duplicates, 1);
+    assert_eq!(world.worker_totals().totals.duplicates, 1);
 }
 
 #[tokio::test]
@@ -240,14 +243,12 @@ async fn a_recorded_failure_replays_as_a_fresh_delivery() {
         .unwrap();
     assert_eq!(page.items.len(), 1);
 
-    replay(
-        &world.failures,
-        world.queue.as_ref(),
-        world.env(),
-        &page.items[0].id,
-    )
-    .await
-    .unwrap();
+    world
+        .system
+        .admin
+        .replay_failure(&page.items[0].id)
+        .await
+        .unwrap();
     world.run_until_idle(DAY).await;
     let sent = world.sender.sent();
     assert_eq!(sent.len(), 4);
@@ -286,7 +287,7 @@ async fn delays_beyond_the_queue_limit_hop_until_due() {
     );
     let totals = world.worker_totals();
     assert!(totals.hopped >= 3, "hopped {} times", totals.hopped);
-    assert_eq!(totals.delivered, 1);
+    assert_eq!(totals.totals.delivered, 1);
 }
 
 #[tokio::test]
@@ -300,7 +301,7 @@ async fn a_gone_endpoint_is_disabled_and_its_delivery_recorded() {
         .script("http://a.test/hook", Box::new(|_| status(410)));
     world.ingest(&event("evt_gone")).await.unwrap();
     world.run_until_idle(DAY).await;
-    let stored = authhooks::ports::EndpointStore::get(&world.endpoints, &endpoint.id)
+    let stored = authhooks::ports::EndpointStore::get(world.endpoints.as_ref(), &endpoint.id)
         .await
         .unwrap()
         .unwrap();
@@ -316,7 +317,6 @@ async fn a_gone_endpoint_is_disabled_and_its_delivery_recorded() {
 
 #[tokio::test]
 async fn a_test_event_goes_to_its_endpoint_alone_and_its_attempts_are_listed() {
-    use authhooks::app::admin::{attempts, send_test, AdminPorts};
     let world = World::new();
     let (target, _) = world
         .add_endpoint(json!({"url": "http://a.test/hook", "event_types": ["user.deleted"]}))
@@ -327,23 +327,14 @@ async fn a_test_event_goes_to_its_endpoint_alone_and_its_attempts_are_listed() {
     world
         .sender
         .script("http://a.test/hook", Box::new(|_| status(200)));
-    let ports = AdminPorts {
-        endpoints: &world.endpoints,
-        failures: &world.failures,
-        queue: world.queue.as_ref(),
-        idempotency: &world.state,
-    };
-    let event_id = send_test(&ports, world.env(), target.id.as_str())
-        .await
-        .unwrap();
+    let admin = &world.system.admin;
+    let event_id = admin.send_test(target.id.as_str()).await.unwrap();
     world.run_until_idle(DAY).await;
 
     let sent = world.sender.sent();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].url, "http://a.test/hook");
-    let listed = attempts(&ports, world.env(), event_id.as_str())
-        .await
-        .unwrap();
+    let listed = admin.attempts(event_id.as_str()).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].endpoint_id, target.id);
     assert_eq!(listed[0].record.status, Some(200));

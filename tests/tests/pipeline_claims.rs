@@ -2,14 +2,14 @@
 //! remembered for 7 days and no longer, and an in-progress claim holds for the endpoint's
 //! timeout plus the claim margin and no longer.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::channel::oneshot;
 use serde_json::json;
 
-use authhooks::app::deliver::{deliver_batch, Received, WorkerPorts};
+use authhooks::app::deliver::Received;
 use authhooks::domain::delivery::DeliveryJob;
 use authhooks::domain::event::Event;
 use authhooks::ports::{
@@ -63,7 +63,7 @@ async fn a_delivered_delivery_is_remembered_seven_days_and_then_forgotten() {
         1,
         "a copy re-sent at 6 d 23 h must be skipped as already delivered"
     );
-    assert_eq!(world.worker_totals().duplicates, 1);
+    assert_eq!(world.worker_totals().totals.duplicates, 1);
     let peeked = world
         .state
         .peek_many(std::slice::from_ref(&key), world.now())
@@ -114,7 +114,7 @@ async fn an_in_progress_claim_holds_for_the_timeout_plus_the_margin_and_no_longe
         .add_endpoint(json!({"url": URL, "event_types": ["*"], "timeout_ms": 10000}))
         .await;
     world.sender.script(URL, Box::new(|_| status(200)));
-    let lease = endpoint.timeout() + world.worker_settings.claim_margin;
+    let lease = endpoint.timeout() + world.system.worker.settings.claim_margin;
     assert_eq!(lease, Duration::from_secs(15), "10 s timeout + 5 s margin");
     let job = job(&endpoint);
     let claimed_at = world.now();
@@ -126,23 +126,15 @@ async fn an_in_progress_claim_holds_for_the_timeout_plus_the_margin_and_no_longe
         entered: Mutex::new(Some(entered_tx)),
         release: Mutex::new(Some(release_rx)),
     };
-    let ports = WorkerPorts {
-        endpoints: &world.endpoints,
-        state: &world.state,
-        idempotency: &world.state,
-        queue: world.queue.as_ref(),
-        dead_letters: world.dlq.as_ref(),
-        sender: &held,
-    };
-    let worker_a = deliver_batch(
-        &ports,
-        &world.worker_settings,
-        world.env(),
-        vec![Received {
-            message_id: "copy-a".into(),
-            body: serde_json::to_string(&job).unwrap(),
-        }],
-    );
+    let worker = world
+        .builder()
+        .with(|ports| ports.sender = Arc::new(held))
+        .build()
+        .worker;
+    let worker_a = worker.deliver(vec![Received {
+        message_id: "copy-a".into(),
+        body: serde_json::to_string(&job).unwrap(),
+    }]);
 
     // Meanwhile other workers get copies of the same job (the queue redelivered it). Once
     // the lease has lapsed a copy is sent again: the lease is what bounds a crashed
@@ -156,7 +148,7 @@ async fn an_in_progress_claim_holds_for_the_timeout_plus_the_margin_and_no_longe
             world.sender.sent().is_empty(),
             "a copy found 1 ms before the lease ends must be skipped, not sent"
         );
-        assert_eq!(world.worker_totals().duplicates, 1);
+        assert_eq!(world.worker_totals().totals.duplicates, 1);
         let key = IdempotencyKey::delivery(&job.delivery_id);
         let peeked = world.state.peek_many(&[key], world.now()).await.unwrap();
         let Some(ClaimOutcome::InProgress { lease_until }) = peeked[0] else {
@@ -179,7 +171,7 @@ async fn an_in_progress_claim_holds_for_the_timeout_plus_the_margin_and_no_longe
         release_tx.send(()).unwrap();
     };
     let (report_a, ()) = futures::future::join(worker_a, others).await;
-    assert_eq!(report_a.delivered, 1);
+    assert_eq!(report_a.totals.delivered, 1);
     assert!(report_a.failed.is_empty());
     world.run_until_idle(DAY).await;
 }

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use authhooks::app::admin::{delete_endpoint, update_endpoint, AdminPorts, AdminSettings};
 use authhooks::domain::delivery::FailureRecord;
-use authhooks::domain::endpoint::{Endpoint, UrlPolicy};
+use authhooks::domain::endpoint::Endpoint;
 use authhooks::domain::outcome::FailureReason;
 use authhooks::ports::{EndpointStore, FailureFilter, FailureStore, PageRequest};
 use authhooks_tests::sender::status;
@@ -18,25 +17,6 @@ const DAY: Duration = Duration::from_secs(24 * 3600);
 
 fn event(id: &str) -> serde_json::Value {
     json!({"id": id, "type": "user.updated", "data": {"user": {"id": "u_1"}}})
-}
-
-fn admin(world: &World) -> AdminPorts<'_> {
-    AdminPorts {
-        endpoints: &world.endpoints,
-        failures: &world.failures,
-        queue: world.queue.as_ref(),
-        idempotency: &world.state,
-    }
-}
-
-fn admin_settings() -> AdminSettings {
-    AdminSettings {
-        policy: UrlPolicy {
-            allow_http: true,
-            allow_private: true,
-        },
-        rotation_grace: DAY,
-    }
 }
 
 async fn failures(world: &World) -> Vec<FailureRecord> {
@@ -66,13 +46,10 @@ async fn ingest_then(change: &str) -> (World, Endpoint, Vec<FailureRecord>) {
     match change {
         "disable" => {
             let body = json!({"enabled": false});
-            let env = world.env();
-            let updated = update_endpoint(&admin(&world), &admin_settings(), env, id, &body)
-                .await
-                .unwrap();
+            let updated = world.system.admin.update_endpoint(id, &body).await.unwrap();
             assert!(!updated.enabled);
         }
-        "delete" => delete_endpoint(&admin(&world), id).await.unwrap(),
+        "delete" => world.system.admin.delete_endpoint(id).await.unwrap(),
         other => unreachable!("{other}"),
     }
     world.run_until_idle(DAY).await;
@@ -94,7 +71,7 @@ fn assert_unavailable(world: &World, endpoint: &Endpoint, recorded: &[FailureRec
     assert_eq!(record.reason, FailureReason::EndpointUnavailable);
     assert_eq!(record.attempts, 0);
     assert_eq!((record.last_status, record.first_attempt_at), (None, None));
-    assert_eq!(world.worker_totals().dead_lettered, 1);
+    assert_eq!(world.worker_totals().totals.dead_lettered, 1);
     assert_eq!(world.recorder_totals().recorded, 1);
 }
 

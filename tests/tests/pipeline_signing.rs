@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use authhooks::app::admin::{rotate_secret, AdminPorts, AdminSettings};
-use authhooks::domain::endpoint::UrlPolicy;
 use authhooks::domain::signature::Secret;
 use authhooks_tests::oracle::verify_with_python_at;
 use authhooks_tests::sender::status;
@@ -45,20 +43,11 @@ async fn after_a_rotation_deliveries_verify_with_either_secret_until_the_grace_e
     world.sender.script(URL, Box::new(|_| status(200)));
 
     // Rotated the way the admin API does it (POST /v1/endpoints/{id}/rotate-secret).
-    let ports = AdminPorts {
-        endpoints: &world.endpoints,
-        failures: &world.failures,
-        queue: world.queue.as_ref(),
-        idempotency: &world.state,
-    };
-    let settings = AdminSettings {
-        policy: UrlPolicy {
-            allow_http: true,
-            allow_private: true,
-        },
-        rotation_grace: DAY,
-    };
-    let new = rotate_secret(&ports, &settings, world.env(), endpoint.id.as_str())
+    // The world's admin keeps a rotated-out secret signing for the default grace, a DAY.
+    let new = world
+        .system
+        .admin
+        .rotate_secret(endpoint.id.as_str())
         .await
         .unwrap();
     assert_ne!(new, old);

@@ -113,5 +113,5 @@ async fn retry_after_on_429_and_503_delays_the_next_attempt_within_the_clamp() {
         "a 429 asking for 1 s must still wait the scheduled delay, 80..=120 s (gaps {gaps:?})"
     );
     let totals = world.worker_totals();
-    assert_eq!((totals.retried, totals.delivered), (3, 1));
+    assert_eq!((totals.totals.retried, totals.totals.delivered), (3, 1));
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::json;
 
-use authhooks::app::deliver::{deliver_batch, Received, WorkerPorts};
+use authhooks::app::deliver::Received;
 use authhooks::app::ingest::IngestError;
 use authhooks::domain::circuit::CircuitState;
 use authhooks::domain::delivery::DeliveryJob;
@@ -78,12 +78,12 @@ async fn an_open_circuit_defers_without_counting_attempts_then_half_opens_and_re
 
     let totals = world.worker_totals();
     assert!(
-        totals.deferred_circuit >= 6,
+        totals.totals.deferred_circuit >= 6,
         "deferred {}",
-        totals.deferred_circuit
+        totals.totals.deferred_circuit
     );
-    assert_eq!(totals.delivered, 6);
-    assert_eq!(totals.dead_lettered, 0);
+    assert_eq!(totals.totals.delivered, 6);
+    assert_eq!(totals.totals.dead_lettered, 0);
     let closed = world.state.load(&endpoint.id).await.unwrap().value.circuit;
     assert_eq!(closed, CircuitState::Closed { failures: 0 });
 }
@@ -121,20 +121,12 @@ async fn an_endpoint_limited_to_one_per_second_still_receives_every_event() {
         let gap = (pair[1].at - pair[0].at).num_milliseconds();
         assert!(gap >= 1000, "two deliveries {gap} ms apart");
     }
-    assert!(world.worker_totals().deferred_rate >= 19);
+    assert!(world.worker_totals().totals.deferred_rate >= 19);
 }
 
-/// Runs `deliver_batch` on its own thread, so two workers really race on the store.
+/// Runs `Worker::deliver` on its own thread, so two workers really race on the store.
 fn worker_thread(world: Arc<World>, jobs: Vec<DeliveryJob>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
-        let ports = WorkerPorts {
-            endpoints: &world.endpoints,
-            state: &world.state,
-            idempotency: &world.state,
-            queue: world.queue.as_ref(),
-            dead_letters: world.dlq.as_ref(),
-            sender: &world.sender,
-        };
         let received = jobs
             .iter()
             .map(|job| Received {
@@ -142,12 +134,7 @@ fn worker_thread(world: Arc<World>, jobs: Vec<DeliveryJob>) -> std::thread::Join
                 body: serde_json::to_string(job).unwrap(),
             })
             .collect();
-        let report = futures::executor::block_on(deliver_batch(
-            &ports,
-            &world.worker_settings,
-            world.env(),
-            received,
-        ));
+        let report = futures::executor::block_on(world.system.worker.deliver(received));
         assert!(report.failed.is_empty(), "{report:?}");
     })
 }
@@ -256,7 +243,7 @@ async fn a_queue_failure_half_way_through_fan_out_loses_and_duplicates_nothing()
         inner: world.queue.clone(),
         ok: 0.into(),
     };
-    let failed = world.ingest_with(&flaky, &event("evt_half")).await;
+    let failed = world.ingest_with(Arc::new(flaky), &event("evt_half")).await;
     assert!(
         matches!(failed, Err(IngestError::Unavailable(_))),
         "{failed:?}"

@@ -11,12 +11,13 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use authhooks::adapters::memory::{MemoryQueue, QueueMessage};
-use authhooks::app::deliver::{deliver_batch, BatchReport, Received, WorkerPorts};
+use authhooks::app::deliver::BatchReport;
 use authhooks::domain::delivery::DeadLetter;
 use authhooks::ports::{
     DeadLetterQueue, DeliveryQueue, Enqueue, FailureFilter, FailureStore, PageRequest, PortError,
 };
 use authhooks_tests::sender::status;
+use authhooks_tests::world::received;
 use authhooks_tests::World;
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -30,11 +31,11 @@ struct Refusing {
 }
 
 impl Refusing {
-    fn new(inner: &Arc<MemoryQueue>, refusals: u32) -> Self {
-        Self {
+    fn new(inner: &Arc<MemoryQueue>, refusals: u32) -> Arc<Self> {
+        Arc::new(Self {
             inner: inner.clone(),
             refusals: AtomicU32::new(refusals),
-        }
+        })
     }
 
     fn refuse(&self) -> bool {
@@ -68,26 +69,19 @@ impl DeadLetterQueue for Refusing {
 /// Lambda do: every message not reported failed is deleted.
 async fn round(
     world: &World,
-    queue: &dyn DeliveryQueue,
-    dead_letters: &dyn DeadLetterQueue,
+    queue: Arc<dyn DeliveryQueue>,
+    dead_letters: Arc<dyn DeadLetterQueue>,
     batch: &[QueueMessage],
 ) -> BatchReport {
-    let ports = WorkerPorts {
-        endpoints: &world.endpoints,
-        state: &world.state,
-        idempotency: &world.state,
-        queue,
-        dead_letters,
-        sender: &world.sender,
-    };
-    let received = batch
-        .iter()
-        .map(|m| Received {
-            message_id: m.message_id.clone(),
-            body: m.body.clone(),
+    let worker = world
+        .builder()
+        .with(|ports| {
+            ports.queue = queue;
+            ports.dead_letters = dead_letters;
         })
-        .collect();
-    let report = deliver_batch(&ports, &world.worker_settings, world.env(), received).await;
+        .build()
+        .worker;
+    let report = worker.deliver(received(batch)).await;
     for m in batch {
         if !report.failed.contains(&m.message_id) {
             world.queue.delete(&m.receipt_handle);
@@ -159,8 +153,8 @@ async fn a_refused_re_enqueue_keeps_the_message_and_frees_its_claim() {
     let refusing = Refusing::new(&world.queue, 1);
 
     // Both first attempts fail (500) and their retries go out in one refused call.
-    let report = round(&world, &refusing, world.dlq.as_ref(), &batch).await;
-    assert_eq!(report.retried, 2);
+    let report = round(&world, refusing.clone(), world.dlq.clone(), &batch).await;
+    assert_eq!(report.totals.retried, 2);
     assert_eq!(
         sorted(report.failed.clone()),
         sorted(ids(&batch)),
@@ -170,12 +164,16 @@ async fn a_refused_re_enqueue_keeps_the_message_and_frees_its_claim() {
 
     // Redelivered at once (the lease has not lapsed): each claims its delivery again and
     // is sent again — the flaky one now delivered, the dead one retried.
-    let again = round(&world, world.queue.as_ref(), world.dlq.as_ref(), &batch).await;
+    let again = round(&world, world.queue.clone(), world.dlq.clone(), &batch).await;
     assert_eq!(
-        again.duplicates, 0,
+        again.totals.duplicates, 0,
         "the redelivered messages found their deliveries still claimed: {again:?}"
     );
-    assert_eq!((again.delivered, again.retried), (1, 1), "{again:?}");
+    assert_eq!(
+        (again.totals.delivered, again.totals.retried),
+        (1, 1),
+        "{again:?}"
+    );
     assert!(again.failed.is_empty(), "{again:?}");
     assert_eq!(world.sender.sent().len(), 4);
 
@@ -194,8 +192,8 @@ async fn a_refused_dead_letter_keeps_the_message_and_frees_its_claim() {
     let refusing = Refusing::new(&world.dlq, 1);
 
     // The flaky retry is delivered; the dead one's last attempt fails, its letter refused.
-    let report = round(&world, world.queue.as_ref(), &refusing, &batch).await;
-    assert_eq!(report.delivered, 1);
+    let report = round(&world, world.queue.clone(), refusing.clone(), &batch).await;
+    assert_eq!(report.totals.delivered, 1);
     let dead_message = batch
         .iter()
         .find(|m| m.body.contains("evt_dead"))
@@ -207,7 +205,7 @@ async fn a_refused_dead_letter_keeps_the_message_and_frees_its_claim() {
         vec![dead_message.clone()],
         "a message whose dead letter was not sent must stay on the queue"
     );
-    assert_eq!(report.dead_lettered, 0);
+    assert_eq!(report.totals.dead_lettered, 0);
     assert_eq!(world.dlq.len(), 0);
 
     // Redelivered at once: the dead delivery claims again, is sent and dead-lettered.
@@ -215,18 +213,12 @@ async fn a_refused_dead_letter_keeps_the_message_and_frees_its_claim() {
         .into_iter()
         .filter(|m| m.message_id == dead_message)
         .collect();
-    let again = round(
-        &world,
-        world.queue.as_ref(),
-        world.dlq.as_ref(),
-        &redelivered,
-    )
-    .await;
+    let again = round(&world, world.queue.clone(), world.dlq.clone(), &redelivered).await;
     assert_eq!(
-        again.duplicates, 0,
+        again.totals.duplicates, 0,
         "the redelivered message found its delivery still claimed: {again:?}"
     );
-    assert_eq!(again.dead_lettered, 1, "{again:?}");
+    assert_eq!(again.totals.dead_lettered, 1, "{again:?}");
     assert_eq!(world.sender.sent_to(DEAD).len(), 3);
 
     world.run_until_idle(HOUR).await;
@@ -238,7 +230,7 @@ async fn while_the_queue_refuses_messages_wait_on_it_and_nothing_is_lost() {
     let world = two_endpoints().await;
     let batch = world.queue.receive(10);
     let refusing = Refusing::new(&world.queue, 1);
-    round(&world, &refusing, world.dlq.as_ref(), &batch).await;
+    round(&world, refusing.clone(), world.dlq.clone(), &batch).await;
 
     // The dead delivery's last attempt, with every dead letter refused twice over.
     let mut letters_refused = 0;
@@ -249,8 +241,8 @@ async fn while_the_queue_refuses_messages_wait_on_it_and_nothing_is_lost() {
             None => break,
         }
         let batch = world.queue.receive(10);
-        let report = round(&world, world.queue.as_ref(), &refusing_dlq, &batch).await;
-        letters_refused += u32::from(report.dead_lettered == 0 && !report.failed.is_empty());
+        let report = round(&world, world.queue.clone(), refusing_dlq.clone(), &batch).await;
+        letters_refused += u32::from(report.totals.dead_lettered == 0 && !report.failed.is_empty());
     }
 
     // The queue's own redeliveries (after the visibility timeout) finish the job.

@@ -10,15 +10,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 
+use super::is_json;
 use super::problem::Problem;
-use super::{is_json, Services};
-use crate::app::ingest::{authenticate, ingest, Accepted, IngestPorts, IngestSettings};
+use crate::app::ingest::{Accepted, Ingest};
 use crate::domain::signature::SignedHeaders;
 use crate::wire::IngestAnswer;
 
 pub struct IngestApi {
-    pub services: Services,
-    pub settings: IngestSettings,
+    pub ingest: Arc<Ingest>,
 }
 
 pub fn router(api: Arc<IngestApi>) -> Router {
@@ -54,27 +53,21 @@ async fn accept(
     if !is_json(headers) {
         return Err(Problem::unsupported_media_type());
     }
-    let limit = api.settings.limits.max_body_bytes;
+    let limit = api.ingest.settings.limits.max_body_bytes;
     let bytes = to_bytes(body, limit)
         .await
         .map_err(|_| Problem::too_large(format!("the body exceeds {limit} bytes")))?;
 
-    let env = api.services.env();
-    let signed = match &api.settings.secret {
+    let signed = match &api.ingest.settings.secret {
         Some(_) => Some(signed_headers(headers)?),
         None => None,
     };
     let request = match &signed {
-        Some(signed) => authenticate(&api.settings, signed, &bytes, env.now())?,
+        Some(signed) => api.ingest.authenticate(signed, &bytes)?,
         None => None,
     };
 
-    let ports = IngestPorts {
-        endpoints: api.services.endpoints.as_ref(),
-        idempotency: api.services.idempotency.as_ref(),
-        queue: api.services.queue.as_ref(),
-    };
-    let accepted = ingest(&ports, &api.settings, env, &bytes, request).await?;
+    let accepted = api.ingest.ingest(&bytes, request).await?;
     tracing::info!(
         events = accepted.len(),
         deliveries = accepted.iter().map(|a| a.deliveries).sum::<usize>(),

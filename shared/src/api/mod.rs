@@ -8,31 +8,6 @@ mod extract;
 pub mod ingest;
 pub mod problem;
 
-use std::sync::Arc;
-
-use crate::app::Env;
-use crate::ports::{Clock, DeliveryQueue, EndpointStore, Entropy, FailureStore, IdempotencyStore};
-
-/// The ports an API serves from, shared by every request.
-#[derive(Clone)]
-pub struct Services {
-    pub endpoints: Arc<dyn EndpointStore>,
-    pub idempotency: Arc<dyn IdempotencyStore>,
-    pub failures: Arc<dyn FailureStore>,
-    pub queue: Arc<dyn DeliveryQueue>,
-    pub clock: Arc<dyn Clock>,
-    pub entropy: Arc<dyn Entropy>,
-}
-
-impl Services {
-    pub fn env(&self) -> Env<'_> {
-        Env {
-            clock: self.clock.as_ref(),
-            entropy: self.entropy.as_ref(),
-        }
-    }
-}
-
 /// Whether a request's `content-type` is JSON (`application/json`, any parameters).
 fn is_json(headers: &axum::http::HeaderMap) -> bool {
     headers

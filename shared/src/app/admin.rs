@@ -1,12 +1,11 @@
 //! The admin API's use cases: endpoints (create, read, update, delete, rotate, test),
 //! failures (list, replay one or many) and the attempts of an event's deliveries.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::failures::{replay, ReplayError};
-use super::Env;
 use crate::domain::delivery::{DeliveryJob, FailureRecord};
 use crate::domain::endpoint::{Endpoint, UrlPolicy};
 use crate::domain::endpoint_spec::{apply_patch, parse_new};
@@ -15,8 +14,8 @@ use crate::domain::ids::{DeliveryId, EndpointId, EventId};
 use crate::domain::signature::Secret;
 use crate::domain::validation::FieldError;
 use crate::ports::{
-    ClaimOutcome, DeliveryQueue, EndpointStore, Enqueue, FailureFilter, FailureStore,
-    IdempotencyKey, IdempotencyStore, Page, PageRequest, PortError,
+    ClaimOutcome, Clock, DeliveryQueue, EndpointStore, Enqueue, Entropy, FailureFilter,
+    FailureStore, IdempotencyKey, IdempotencyStore, Page, PageRequest, PortError,
 };
 
 /// Replays per bulk request; a larger backlog is replayed by calling again.
@@ -32,11 +31,25 @@ pub struct AdminSettings {
     pub rotation_grace: Duration,
 }
 
-pub struct AdminPorts<'a> {
-    pub endpoints: &'a dyn EndpointStore,
-    pub failures: &'a dyn FailureStore,
-    pub queue: &'a dyn DeliveryQueue,
-    pub idempotency: &'a dyn IdempotencyStore,
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self {
+            policy: UrlPolicy::default(),
+            rotation_grace: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// The admin use cases over the ports they own.
+#[derive(Clone)]
+pub struct Admin {
+    pub endpoints: Arc<dyn EndpointStore>,
+    pub failures: Arc<dyn FailureStore>,
+    pub queue: Arc<dyn DeliveryQueue>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+    pub settings: AdminSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,207 +62,177 @@ pub enum AdminError {
     Unavailable(#[from] PortError),
 }
 
-impl From<ReplayError> for AdminError {
-    fn from(e: ReplayError) -> Self {
-        match e {
-            ReplayError::NotFound(id) => Self::NotFound(format!("failure {id}")),
-            ReplayError::Unavailable(e) => Self::Unavailable(e),
-        }
-    }
-}
-
 /// One attempt of one delivery, as `GET /v1/events/{id}/attempts` lists it.
 pub use crate::wire::AttemptItem;
 
-pub async fn create_endpoint(
-    ports: &AdminPorts<'_>,
-    settings: &AdminSettings,
-    env: Env<'_>,
-    body: &Value,
-) -> Result<(Endpoint, Secret), AdminError> {
-    let (endpoint, secret) = parse_new(
-        body,
-        &settings.policy,
-        env.now(),
-        &mut || env.entropy.u128(),
-        env.entropy.bytes32(),
-    )
-    .map_err(AdminError::Invalid)?;
-    ports.endpoints.put(&endpoint).await?;
-    Ok((endpoint, secret))
-}
-
-pub async fn get_endpoint(ports: &AdminPorts<'_>, id: &str) -> Result<Endpoint, AdminError> {
-    let not_found = || AdminError::NotFound(format!("endpoint {id}"));
-    let id = EndpointId::parse(id).map_err(|_| not_found())?;
-    ports.endpoints.get(&id).await?.ok_or_else(not_found)
-}
-
-pub async fn list_endpoints(
-    ports: &AdminPorts<'_>,
-    page: PageRequest,
-) -> Result<Page<Endpoint>, AdminError> {
-    Ok(ports.endpoints.list(page).await?)
-}
-
-pub async fn update_endpoint(
-    ports: &AdminPorts<'_>,
-    settings: &AdminSettings,
-    env: Env<'_>,
-    id: &str,
-    body: &Value,
-) -> Result<Endpoint, AdminError> {
-    let current = get_endpoint(ports, id).await?;
-    let updated =
-        apply_patch(&current, body, &settings.policy, env.now()).map_err(AdminError::Invalid)?;
-    ports.endpoints.put(&updated).await?;
-    Ok(updated)
-}
-
-pub async fn delete_endpoint(ports: &AdminPorts<'_>, id: &str) -> Result<(), AdminError> {
-    let endpoint = get_endpoint(ports, id).await?;
-    ports.endpoints.delete(&endpoint.id).await?;
-    Ok(())
-}
-
-/// A new secret signs from now on; the old ones keep signing through the grace period so
-/// the receiver can switch without dropping deliveries.
-pub async fn rotate_secret(
-    ports: &AdminPorts<'_>,
-    settings: &AdminSettings,
-    env: Env<'_>,
-    id: &str,
-) -> Result<Secret, AdminError> {
-    let mut endpoint = get_endpoint(ports, id).await?;
-    let secret = Secret::generate(env.entropy.bytes32());
-    let grace =
-        chrono::Duration::from_std(settings.rotation_grace).unwrap_or(chrono::Duration::hours(24));
-    endpoint.rotate_secret(secret.clone(), env.now(), grace);
-    ports.endpoints.put(&endpoint).await?;
-    Ok(secret)
-}
-
-/// Sends a test event to this endpoint alone, whatever types it subscribes to.
-pub async fn send_test(
-    ports: &AdminPorts<'_>,
-    env: Env<'_>,
-    id: &str,
-) -> Result<EventId, AdminError> {
-    let endpoint = get_endpoint(ports, id).await?;
-    let now = env.now();
-    let mut data = serde_json::Map::new();
-    data.insert("message".into(), "a test event from authhooks".into());
-    data.insert("endpoint_id".into(), endpoint.id.to_string().into());
-    let event = Event {
-        id: EventId::generate(now, env.entropy.u128()),
-        event_type: EventType::parse(TEST_EVENT_TYPE)
-            .map_err(|e| PortError::Corrupt(format!("test event type: {e}")))?,
-        timestamp: now,
-        data,
-        origin: Some("authhooks".into()),
-        subject: None,
-        tenant_id: None,
-        correlation_id: None,
-    };
-    let id = event.id.clone();
-    // Its attempts are listed like any event's, from the delivery's own record.
-    ports
-        .queue
-        .enqueue(vec![Enqueue {
-            job: DeliveryJob::new(event, endpoint.id),
-            delay: Duration::ZERO,
-        }])
-        .await?;
-    Ok(id)
-}
-
-pub async fn list_failures(
-    ports: &AdminPorts<'_>,
-    filter: &FailureFilter,
-    page: PageRequest,
-) -> Result<Page<FailureRecord>, AdminError> {
-    Ok(ports.failures.list(filter, page).await?)
-}
-
-pub async fn replay_failure(
-    ports: &AdminPorts<'_>,
-    env: Env<'_>,
-    id: &str,
-) -> Result<String, AdminError> {
-    let record = replay(ports.failures, ports.queue, env, id).await?;
-    Ok(record.id)
-}
-
-/// Replays every matching failure not replayed before, up to [`MAX_BULK_REPLAY`]; an
-/// explicit single replay is the way to replay one again.
-pub async fn replay_failures(
-    ports: &AdminPorts<'_>,
-    env: Env<'_>,
-    filter: &FailureFilter,
-) -> Result<Vec<String>, AdminError> {
-    let mut replayed = Vec::new();
-    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-    loop {
-        let found = ports.failures.list(filter, page.clone()).await?;
-        for record in found.items.iter().filter(|r| r.replayed_at.is_none()) {
-            if replayed.len() == MAX_BULK_REPLAY {
-                return Ok(replayed);
-            }
-            replayed.push(replay_failure(ports, env, &record.id).await?);
-        }
-        match found.next_cursor {
-            Some(cursor) => page.cursor = Some(cursor),
-            None => return Ok(replayed),
-        }
+impl Admin {
+    pub async fn create_endpoint(&self, body: &Value) -> Result<(Endpoint, Secret), AdminError> {
+        let (endpoint, secret) = parse_new(
+            body,
+            &self.settings.policy,
+            self.clock.now(),
+            &mut || self.entropy.u128(),
+            self.entropy.bytes32(),
+        )
+        .map_err(AdminError::Invalid)?;
+        self.endpoints.put(&endpoint).await?;
+        Ok((endpoint, secret))
     }
-}
 
-/// Every recorded attempt of every delivery of one event to the endpoints there are now:
-/// from each delivery's record once delivered, or from its failure record once given up.
-/// Deliveries still retrying show none yet.
-pub async fn attempts(
-    ports: &AdminPorts<'_>,
-    env: Env<'_>,
-    event_id: &str,
-) -> Result<Vec<AttemptItem>, AdminError> {
-    let not_found = || AdminError::NotFound(format!("event {event_id}"));
-    let id = EventId::parse(event_id).map_err(|_| not_found())?;
-    let endpoints = crate::ports::list_all_endpoints(ports.endpoints).await?;
-    let deliveries: Vec<(EndpointId, DeliveryId)> = endpoints
-        .into_iter()
-        .map(|endpoint| {
-            let delivery = DeliveryId::derive(&id, &endpoint.id);
-            (endpoint.id, delivery)
-        })
-        .collect();
-    let keys: Vec<IdempotencyKey> = deliveries
-        .iter()
-        .map(|(_, delivery)| IdempotencyKey::delivery(delivery))
-        .collect();
-    let records = ports.idempotency.peek_many(&keys, env.now()).await?;
+    pub async fn get_endpoint(&self, id: &str) -> Result<Endpoint, AdminError> {
+        let not_found = || AdminError::NotFound(format!("endpoint {id}"));
+        let id = EndpointId::parse(id).map_err(|_| not_found())?;
+        self.endpoints.get(&id).await?.ok_or_else(not_found)
+    }
 
-    let mut seen = false;
-    let mut items = Vec::new();
-    for ((endpoint_id, delivery), record) in deliveries.into_iter().zip(records) {
-        let history = match record {
-            None => continue,
-            Some(ClaimOutcome::Completed { history }) => history,
-            Some(_) => ports
-                .failures
-                .get(&FailureRecord::id_of(&delivery, 0))
-                .await?
-                .map(|f| f.job.history)
-                .unwrap_or_default(),
+    pub async fn list_endpoints(&self, page: PageRequest) -> Result<Page<Endpoint>, AdminError> {
+        Ok(self.endpoints.list(page).await?)
+    }
+
+    pub async fn update_endpoint(&self, id: &str, body: &Value) -> Result<Endpoint, AdminError> {
+        let current = self.get_endpoint(id).await?;
+        let updated = apply_patch(&current, body, &self.settings.policy, self.clock.now())
+            .map_err(AdminError::Invalid)?;
+        self.endpoints.put(&updated).await?;
+        Ok(updated)
+    }
+
+    pub async fn delete_endpoint(&self, id: &str) -> Result<(), AdminError> {
+        let endpoint = self.get_endpoint(id).await?;
+        self.endpoints.delete(&endpoint.id).await?;
+        Ok(())
+    }
+
+    /// A new secret signs from now on; the old ones keep signing through the grace period so
+    /// the receiver can switch without dropping deliveries.
+    pub async fn rotate_secret(&self, id: &str) -> Result<Secret, AdminError> {
+        let mut endpoint = self.get_endpoint(id).await?;
+        let secret = Secret::generate(self.entropy.bytes32());
+        let grace = chrono::Duration::from_std(self.settings.rotation_grace)
+            .unwrap_or(chrono::Duration::hours(24));
+        endpoint.rotate_secret(secret.clone(), self.clock.now(), grace);
+        self.endpoints.put(&endpoint).await?;
+        Ok(secret)
+    }
+
+    /// Sends a test event to this endpoint alone, whatever types it subscribes to.
+    pub async fn send_test(&self, id: &str) -> Result<EventId, AdminError> {
+        let endpoint = self.get_endpoint(id).await?;
+        let now = self.clock.now();
+        let mut data = serde_json::Map::new();
+        data.insert("message".into(), "a test event from authhooks".into());
+        data.insert("endpoint_id".into(), endpoint.id.to_string().into());
+        let event = Event {
+            id: EventId::generate(now, self.entropy.u128()),
+            event_type: EventType::parse(TEST_EVENT_TYPE)
+                .map_err(|e| PortError::Corrupt(format!("test event type: {e}")))?,
+            timestamp: now,
+            data,
+            origin: Some("authhooks".into()),
+            subject: None,
+            tenant_id: None,
+            correlation_id: None,
         };
-        seen = true;
-        items.extend(history.into_iter().map(|record| AttemptItem {
-            endpoint_id: endpoint_id.clone(),
-            record,
-        }));
+        let id = event.id.clone();
+        // Its attempts are listed like any event's, from the delivery's own record.
+        self.queue
+            .enqueue(vec![Enqueue {
+                job: DeliveryJob::new(event, endpoint.id),
+                delay: Duration::ZERO,
+            }])
+            .await?;
+        Ok(id)
     }
-    if seen {
-        Ok(items)
-    } else {
-        Err(not_found())
+
+    pub async fn list_failures(
+        &self,
+        filter: &FailureFilter,
+        page: PageRequest,
+    ) -> Result<Page<FailureRecord>, AdminError> {
+        Ok(self.failures.list(filter, page).await?)
+    }
+
+    pub async fn replay_failure(&self, id: &str) -> Result<String, AdminError> {
+        // Enqueued again as a fresh delivery (attempts start over under a new generation),
+        // then marked replayed.
+        let record = self
+            .failures
+            .get(id)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("failure {id}")))?;
+        self.queue
+            .enqueue(vec![Enqueue {
+                job: record.job.replayed(),
+                delay: Duration::ZERO,
+            }])
+            .await?;
+        self.failures.mark_replayed(id, self.clock.now()).await?;
+        Ok(record.id)
+    }
+
+    /// Replays every matching failure not replayed before, up to [`MAX_BULK_REPLAY`]; an
+    /// explicit single replay is the way to replay one again.
+    pub async fn replay_failures(&self, filter: &FailureFilter) -> Result<Vec<String>, AdminError> {
+        let mut replayed = Vec::new();
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let found = self.failures.list(filter, page.clone()).await?;
+            for record in found.items.iter().filter(|r| r.replayed_at.is_none()) {
+                if replayed.len() == MAX_BULK_REPLAY {
+                    return Ok(replayed);
+                }
+                replayed.push(self.replay_failure(&record.id).await?);
+            }
+            match found.next_cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => return Ok(replayed),
+            }
+        }
+    }
+
+    /// Every recorded attempt of every delivery of one event to the endpoints there are now:
+    /// from each delivery's record once delivered, or from its failure record once given up.
+    /// Deliveries still retrying show none yet.
+    pub async fn attempts(&self, event_id: &str) -> Result<Vec<AttemptItem>, AdminError> {
+        let not_found = || AdminError::NotFound(format!("event {event_id}"));
+        let id = EventId::parse(event_id).map_err(|_| not_found())?;
+        let endpoints = crate::ports::list_all_endpoints(self.endpoints.as_ref()).await?;
+        let deliveries: Vec<(EndpointId, DeliveryId)> = endpoints
+            .into_iter()
+            .map(|endpoint| {
+                let delivery = DeliveryId::derive(&id, &endpoint.id);
+                (endpoint.id, delivery)
+            })
+            .collect();
+        let keys: Vec<IdempotencyKey> = deliveries
+            .iter()
+            .map(|(_, delivery)| IdempotencyKey::delivery(delivery))
+            .collect();
+        let records = self.idempotency.peek_many(&keys, self.clock.now()).await?;
+
+        let mut seen = false;
+        let mut items = Vec::new();
+        for ((endpoint_id, delivery), record) in deliveries.into_iter().zip(records) {
+            let history = match record {
+                None => continue,
+                Some(ClaimOutcome::Completed { history }) => history,
+                Some(_) => self
+                    .failures
+                    .get(&FailureRecord::id_of(&delivery, 0))
+                    .await?
+                    .map(|f| f.job.history)
+                    .unwrap_or_default(),
+            };
+            seen = true;
+            items.extend(history.into_iter().map(|record| AttemptItem {
+                endpoint_id: endpoint_id.clone(),
+                record,
+            }));
+        }
+        if seen {
+            Ok(items)
+        } else {
+            Err(not_found())
+        }
     }
 }

@@ -6,11 +6,11 @@
 //! whose deterministic delivery ids make the worker send them once. This is what keeps a
 //! delivery at two DynamoDB writes in all (BENCHMARKS.md §3).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::Env;
 use crate::domain::dedupe::{self, Owed};
 use crate::domain::delivery::DeliveryJob;
 use crate::domain::endpoint::Endpoint;
@@ -18,7 +18,8 @@ use crate::domain::event::{parse_submission, Event, EventLimits, SubmissionError
 use crate::domain::ids::{seeded_random, DeliveryId, EndpointId};
 use crate::domain::signature::{verify, Secret, SignedHeaders, VerifyError};
 use crate::ports::{
-    DeliveryQueue, EndpointStore, Enqueue, IdempotencyKey, IdempotencyStore, PortError,
+    Clock, DeliveryQueue, EndpointStore, Enqueue, Entropy, IdempotencyKey, IdempotencyStore,
+    PortError,
 };
 
 #[derive(Debug, Clone)]
@@ -60,10 +61,15 @@ pub struct SignedRequest<'a> {
     pub at: DateTime<Utc>,
 }
 
-pub struct IngestPorts<'a> {
-    pub endpoints: &'a dyn EndpointStore,
-    pub idempotency: &'a dyn IdempotencyStore,
-    pub queue: &'a dyn DeliveryQueue,
+/// Ingest over the ports it owns.
+#[derive(Clone)]
+pub struct Ingest {
+    pub endpoints: Arc<dyn EndpointStore>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub queue: Arc<dyn DeliveryQueue>,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+    pub settings: IngestSettings,
 }
 
 /// Checks the producer's Standard Webhooks signature when a secret is configured, and
@@ -94,78 +100,88 @@ pub fn authenticate<'h>(
     Ok(Some(SignedRequest { id: headers.id, at }))
 }
 
-/// Validates and fans out an already authenticated submission (one event or a batch).
-pub async fn ingest(
-    ports: &IngestPorts<'_>,
-    settings: &IngestSettings,
-    env: Env<'_>,
-    body: &[u8],
-    request: Option<SignedRequest<'_>>,
-) -> Result<Vec<Accepted>, IngestError> {
-    let now = env.now();
-    let events = match request {
-        Some(request) => {
-            let mut n = 0u64;
-            let mut seeded = || {
-                n += 1;
-                seeded_random(request.id, n)
-            };
-            parse_submission(body, &settings.limits, request.at, &mut seeded)?
-        }
-        None => parse_submission(body, &settings.limits, now, &mut || env.entropy.u128())?,
-    };
-    let endpoints = crate::ports::list_all_endpoints(ports.endpoints).await?;
-    let submitted: Vec<(Event, Vec<EndpointId>)> = events
-        .into_iter()
-        .map(|event| {
-            let targets = targets(&endpoints, &event);
-            (event, targets)
-        })
-        .collect();
+impl Ingest {
+    /// [`authenticate`] with this ingest's settings, now.
+    pub fn authenticate<'h>(
+        &self,
+        headers: &SignedHeaders<'h>,
+        body: &[u8],
+    ) -> Result<Option<SignedRequest<'h>>, IngestError> {
+        authenticate(&self.settings, headers, body, self.clock.now())
+    }
 
-    // Seen before = its deliveries have records (a worker claimed them). One batched read
-    // for the whole submission; nothing is written here, so nothing can be left half-done.
-    let keys: Vec<IdempotencyKey> = submitted
-        .iter()
-        .flat_map(|(event, targets)| {
-            targets
-                .iter()
-                .map(|endpoint| IdempotencyKey::delivery(&DeliveryId::derive(&event.id, endpoint)))
-        })
-        .collect();
-    let seen: Vec<bool> = if keys.is_empty() {
-        Vec::new()
-    } else {
-        ports
-            .idempotency
-            .peek_many(&keys, now)
-            .await?
+    /// Validates and fans out an already authenticated submission (one event or a batch).
+    pub async fn ingest(
+        &self,
+        body: &[u8],
+        request: Option<SignedRequest<'_>>,
+    ) -> Result<Vec<Accepted>, IngestError> {
+        let now = self.clock.now();
+        let events = match request {
+            Some(request) => {
+                let mut n = 0u64;
+                let mut seeded = || {
+                    n += 1;
+                    seeded_random(request.id, n)
+                };
+                parse_submission(body, &self.settings.limits, request.at, &mut seeded)?
+            }
+            None => parse_submission(body, &self.settings.limits, now, &mut || {
+                self.entropy.u128()
+            })?,
+        };
+        let endpoints = crate::ports::list_all_endpoints(self.endpoints.as_ref()).await?;
+        let submitted: Vec<(Event, Vec<EndpointId>)> = events
+            .into_iter()
+            .map(|event| {
+                let targets = targets(&endpoints, &event);
+                (event, targets)
+            })
+            .collect();
+
+        // Seen before = its deliveries have records (a worker claimed them). One batched read
+        // for the whole submission; nothing is written here, so nothing can be left half-done.
+        let keys: Vec<IdempotencyKey> = submitted
             .iter()
-            .map(Option::is_some)
-            .collect()
-    };
+            .flat_map(|(event, targets)| {
+                targets.iter().map(|endpoint| {
+                    IdempotencyKey::delivery(&DeliveryId::derive(&event.id, endpoint))
+                })
+            })
+            .collect();
+        let seen: Vec<bool> = if keys.is_empty() {
+            Vec::new()
+        } else {
+            self.idempotency
+                .peek_many(&keys, now)
+                .await?
+                .iter()
+                .map(Option::is_some)
+                .collect()
+        };
 
-    let mut answers = Vec::with_capacity(submitted.len());
-    let mut jobs: Vec<Enqueue> = Vec::new();
-    let mut offset = 0;
-    for (event, targets) in submitted {
-        let seen = seen.get(offset..).unwrap_or_default();
-        offset += targets.len();
-        let Owed { fresh, duplicate } = dedupe::owed(&targets, seen);
-        answers.push(Accepted {
-            id: event.id.clone(),
-            deliveries: targets.len(),
-            duplicate,
-        });
-        jobs.extend(fresh.into_iter().map(|endpoint| Enqueue {
-            job: DeliveryJob::new(event.clone(), endpoint),
-            delay: Duration::ZERO,
-        }));
+        let mut answers = Vec::with_capacity(submitted.len());
+        let mut jobs: Vec<Enqueue> = Vec::new();
+        let mut offset = 0;
+        for (event, targets) in submitted {
+            let seen = seen.get(offset..).unwrap_or_default();
+            offset += targets.len();
+            let Owed { fresh, duplicate } = dedupe::owed(&targets, seen);
+            answers.push(Accepted {
+                id: event.id.clone(),
+                deliveries: targets.len(),
+                duplicate,
+            });
+            jobs.extend(fresh.into_iter().map(|endpoint| Enqueue {
+                job: DeliveryJob::new(event.clone(), endpoint),
+                delay: Duration::ZERO,
+            }));
+        }
+        if !jobs.is_empty() {
+            self.queue.enqueue(jobs).await?;
+        }
+        Ok(answers)
     }
-    if !jobs.is_empty() {
-        ports.queue.enqueue(jobs).await?;
-    }
-    Ok(answers)
 }
 
 /// The endpoints an event goes to, in id order.

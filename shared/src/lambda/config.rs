@@ -57,6 +57,14 @@ pub struct Resources {
 }
 
 impl Resources {
+    pub fn tables(&self) -> crate::adapters::dynamodb::TableNames {
+        crate::adapters::dynamodb::TableNames {
+            endpoints: self.endpoints_table.clone(),
+            state: self.state_table.clone(),
+            failures: self.failures_table.clone(),
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             endpoints_table: required("AUTHHOOKS_ENDPOINTS_TABLE")?,

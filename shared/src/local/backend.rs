@@ -1,79 +1,65 @@
-//! The adapters local mode runs over: memory (the default) or an SQS/DynamoDB API, with
-//! the tables and queues created on start when missing.
+//! What local mode runs over: the system in memory (the default) or on an SQS/DynamoDB API,
+//! with the tables and queues created on start when missing, and the inboxes its consumers
+//! take messages from.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
-use tokio::sync::watch;
 
 use super::inbox::{Inbox, MemoryQueues};
-use super::pump::{self, WorkerParts};
-use crate::adapters::dynamodb::{
-    create_tables, DynamoEndpointStore, DynamoFailureStore, DynamoStateStore, TableNames,
-};
-use crate::adapters::memory::{
-    MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore, QueueSettings,
-};
-use crate::adapters::sqs::{create_queues, SqsQueue};
-use crate::api::Services;
-use crate::app::deliver::WorkerSettings;
-use crate::ports::{
-    Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
-    FailureStore, IdempotencyStore, PortError, Sender, SystemClock, SystemEntropy,
-};
+use crate::adapters::dynamodb::{create_tables, TableNames};
+use crate::adapters::memory::{MemoryQueue, QueueSettings};
+use crate::adapters::sqs::create_queues;
+use crate::ports::{PortError, Sender, SystemClock, SystemEntropy};
+use crate::system::{AwsBackend, MemoryBackend, Settings, System};
 
 /// Longer than any claim lease (endpoint timeout ≤ 30 s plus margin), as on AWS.
 const VISIBILITY: Duration = Duration::from_secs(60);
 const MAX_RECEIVES: u32 = 5;
 
 pub struct Backend {
-    endpoints: Arc<dyn EndpointStore>,
-    state: Arc<dyn EndpointStateStore>,
-    idempotency: Arc<dyn IdempotencyStore>,
-    failures: Arc<dyn FailureStore>,
-    queue: Arc<dyn DeliveryQueue>,
-    dead_letters: Arc<dyn DeadLetterQueue>,
-    deliveries_inbox: Arc<dyn Inbox>,
-    dlq_inbox: Arc<dyn Inbox>,
+    pub system: System,
+    pub deliveries_inbox: Arc<dyn Inbox>,
+    pub dlq_inbox: Arc<dyn Inbox>,
     memory_queues: Option<(Arc<MemoryQueue>, Arc<MemoryQueue>)>,
-    clock: Arc<dyn Clock>,
-    entropy: Arc<dyn Entropy>,
 }
 
 impl Backend {
-    pub async fn new(aws_endpoint: Option<&str>) -> Result<Self, PortError> {
+    pub async fn new(
+        aws_endpoint: Option<&str>,
+        sender: Arc<dyn Sender>,
+        settings: Settings,
+    ) -> Result<Self, PortError> {
         match aws_endpoint {
-            None => Ok(Self::memory()),
-            Some(url) => Self::aws(url).await,
+            None => Ok(Self::memory(sender, settings)),
+            Some(url) => Self::aws(url, sender, settings).await,
         }
     }
 
-    fn memory() -> Self {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let settings = QueueSettings {
+    fn memory(sender: Arc<dyn Sender>, settings: Settings) -> Self {
+        let queue = QueueSettings {
             visibility_timeout: VISIBILITY,
             max_receive_count: Some(MAX_RECEIVES),
         };
-        let queues = MemoryQueues::new(clock.clone(), settings);
-        let (deliveries, dlq) = (queues.deliveries, queues.dlq);
-        let state = Arc::new(MemoryStateStore::new());
+        let queues = MemoryQueues::new(Arc::new(SystemClock), queue);
+        let backend = MemoryBackend::with_queues(queues.deliveries.clone(), queues.dlq.clone());
         Self {
-            endpoints: Arc::new(MemoryEndpointStore::new()),
-            state: state.clone(),
-            idempotency: state,
-            failures: Arc::new(MemoryFailureStore::new()),
-            queue: deliveries.clone(),
-            dead_letters: dlq.clone(),
+            system: backend
+                .builder(Arc::new(SystemClock), Arc::new(SystemEntropy), sender)
+                .settings(settings)
+                .build(),
             deliveries_inbox: queues.deliveries_inbox,
             dlq_inbox: queues.dlq_inbox,
-            memory_queues: Some((deliveries, dlq)),
-            clock,
-            entropy: Arc::new(SystemEntropy),
+            memory_queues: Some((queues.deliveries, queues.dlq)),
         }
     }
 
-    async fn aws(endpoint_url: &str) -> Result<Self, PortError> {
+    async fn aws(
+        endpoint_url: &str,
+        sender: Arc<dyn Sender>,
+        settings: Settings,
+    ) -> Result<Self, PortError> {
         // The default credential chain; a local API such as moto accepts any credentials,
         // and a region is needed to sign at all.
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(endpoint_url);
@@ -99,61 +85,13 @@ impl Backend {
             u32::try_from(VISIBILITY.as_secs()).unwrap_or(60),
         )
         .await?;
-        let state = Arc::new(DynamoStateStore::new(dynamo.clone(), names.state));
-        let deliveries = Arc::new(SqsQueue::new(sqs.clone(), deliveries_url));
-        let dlq = Arc::new(SqsQueue::new(sqs, dlq_url));
+        let backend = AwsBackend::new(&dynamo, &sqs, &names, (&deliveries_url, &dlq_url));
         Ok(Self {
-            endpoints: Arc::new(DynamoEndpointStore::new(dynamo.clone(), names.endpoints)),
-            state: state.clone(),
-            idempotency: state,
-            failures: Arc::new(DynamoFailureStore::new(dynamo, names.failures)),
-            queue: deliveries.clone(),
-            dead_letters: dlq.clone(),
-            deliveries_inbox: deliveries,
-            dlq_inbox: dlq,
+            system: backend.builder(sender).settings(settings).build(),
+            deliveries_inbox: backend.deliveries,
+            dlq_inbox: backend.dlq,
             memory_queues: None,
-            clock: Arc::new(SystemClock),
-            entropy: Arc::new(SystemEntropy),
         })
-    }
-
-    pub fn services(&self) -> Services {
-        Services {
-            endpoints: self.endpoints.clone(),
-            idempotency: self.idempotency.clone(),
-            failures: self.failures.clone(),
-            queue: self.queue.clone(),
-            clock: self.clock.clone(),
-            entropy: self.entropy.clone(),
-        }
-    }
-
-    pub fn worker_parts(&self, sender: Arc<dyn Sender>, settings: WorkerSettings) -> WorkerParts {
-        WorkerParts {
-            inbox: self.deliveries_inbox.clone(),
-            endpoints: self.endpoints.clone(),
-            state: self.state.clone(),
-            idempotency: self.idempotency.clone(),
-            queue: self.queue.clone(),
-            dead_letters: self.dead_letters.clone(),
-            sender,
-            clock: self.clock.clone(),
-            entropy: self.entropy.clone(),
-            settings,
-        }
-    }
-
-    pub fn run_recorder(
-        &self,
-        stop: watch::Receiver<bool>,
-    ) -> impl std::future::Future<Output = ()> + Send + 'static {
-        pump::run_recorder(
-            self.dlq_inbox.clone(),
-            self.failures.clone(),
-            self.clock.clone(),
-            self.entropy.clone(),
-            stop,
-        )
     }
 
     /// Deliveries still queued in memory (0 with a real queue, which keeps them).

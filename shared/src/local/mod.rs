@@ -13,14 +13,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::adapters::http::{HttpSender, SenderConfig};
-use crate::api::admin::{self, not_found_fallback, AdminApi};
-use crate::api::ingest::{self, IngestApi};
-use crate::app::admin::AdminSettings;
-use crate::app::deliver::WorkerSettings;
+use crate::api::admin::not_found_fallback;
 use crate::app::ingest::IngestSettings;
-use crate::domain::endpoint::UrlPolicy;
 use crate::domain::signature::Secret;
 use crate::ports::PortError;
+use crate::system::Settings;
 
 pub use backend::Backend;
 
@@ -56,7 +53,6 @@ pub struct LocalMode {
 
 impl LocalMode {
     pub async fn start(config: LocalConfig) -> Result<Self, LocalError> {
-        let backend = Backend::new(config.aws_endpoint.as_deref()).await?;
         // Local mode delivers to loopback (that is where a developer's receiver is); cloud
         // metadata addresses stay refused.
         let sender = HttpSender::new(SenderConfig {
@@ -64,28 +60,18 @@ impl LocalMode {
             ..SenderConfig::default()
         })
         .map_err(|e| LocalError::Http(e.to_string()))?;
-        let services = backend.services();
-        let ingest_api = IngestApi {
-            services: services.clone(),
-            settings: IngestSettings {
+        let settings = Settings {
+            ingest: IngestSettings {
                 secret: Some(config.ingest_secret.clone()),
                 ..IngestSettings::default()
             },
+            admin_token: Some(config.admin_token.clone()),
+            ..Settings::permissive()
         };
-        let admin_api = AdminApi {
-            services,
-            settings: AdminSettings {
-                policy: UrlPolicy {
-                    allow_http: true,
-                    allow_private: true,
-                },
-                rotation_grace: std::time::Duration::from_secs(24 * 3600),
-            },
-            token: Some(config.admin_token.clone()),
-        };
-        let app = not_found_fallback(
-            ingest::router(Arc::new(ingest_api)).merge(admin::router(Arc::new(admin_api))),
-        );
+        let backend =
+            Backend::new(config.aws_endpoint.as_deref(), Arc::new(sender), settings).await?;
+        let system = &backend.system;
+        let app = not_found_fallback(system.ingest_router().merge(system.admin_router()));
 
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
@@ -112,11 +98,18 @@ impl LocalMode {
             }
         });
 
-        let worker = backend.worker_parts(Arc::new(sender), WorkerSettings::default());
+        let worker = pump::WorkerParts {
+            inbox: backend.deliveries_inbox.clone(),
+            worker: (*system.worker).clone(),
+        };
         let mut consumers: Vec<JoinHandle<()>> = (0..config.workers.max(1))
             .map(|_| tokio::spawn(pump::run_worker(worker.clone(), stopped.clone())))
             .collect();
-        consumers.push(tokio::spawn(backend.run_recorder(stopped)));
+        consumers.push(tokio::spawn(pump::run_recorder(
+            backend.dlq_inbox.clone(),
+            system.recorder.clone(),
+            stopped,
+        )));
 
         Ok(Self {
             addr,

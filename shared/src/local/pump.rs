@@ -9,30 +9,17 @@ use tokio::sync::watch;
 
 use super::inbox::Inbox;
 use crate::adapters::memory::QueueMessage;
-use crate::app::deliver::{deliver_batch, Received, WorkerPorts, WorkerSettings};
-use crate::app::failures::record_failures;
-use crate::app::Env;
-use crate::ports::{
-    Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
-    FailureStore, IdempotencyStore, Sender,
-};
+use crate::app::deliver::Received;
+use crate::app::{Recorder, Worker};
 
 /// How long an idle consumer waits before checking the stop signal again.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
 
-/// Everything a worker consumer runs over.
+/// A worker consumer: where it takes batches from and the worker it hands them to.
 #[derive(Clone)]
 pub struct WorkerParts {
     pub inbox: Arc<dyn Inbox>,
-    pub endpoints: Arc<dyn EndpointStore>,
-    pub state: Arc<dyn EndpointStateStore>,
-    pub idempotency: Arc<dyn IdempotencyStore>,
-    pub queue: Arc<dyn DeliveryQueue>,
-    pub dead_letters: Arc<dyn DeadLetterQueue>,
-    pub sender: Arc<dyn Sender>,
-    pub clock: Arc<dyn Clock>,
-    pub entropy: Arc<dyn Entropy>,
-    pub settings: WorkerSettings,
+    pub worker: Worker,
 }
 
 fn received(messages: &[QueueMessage]) -> Vec<Received> {
@@ -86,23 +73,11 @@ async fn next_batch(
 
 pub async fn run_worker(parts: WorkerParts, mut stop: watch::Receiver<bool>) {
     while let Some(messages) = next_batch(parts.inbox.as_ref(), &mut stop, "deliveries").await {
-        let ports = WorkerPorts {
-            endpoints: parts.endpoints.as_ref(),
-            state: parts.state.as_ref(),
-            idempotency: parts.idempotency.as_ref(),
-            queue: parts.queue.as_ref(),
-            dead_letters: parts.dead_letters.as_ref(),
-            sender: parts.sender.as_ref(),
-        };
-        let env = Env {
-            clock: parts.clock.as_ref(),
-            entropy: parts.entropy.as_ref(),
-        };
-        let report = deliver_batch(&ports, &parts.settings, env, received(&messages)).await;
+        let report = parts.worker.deliver(received(&messages)).await;
         tracing::debug!(
-            delivered = report.delivered,
-            retried = report.retried,
-            dead_lettered = report.dead_lettered,
+            delivered = report.totals.delivered,
+            retried = report.totals.retried,
+            dead_lettered = report.totals.dead_lettered,
             "batch done"
         );
         acknowledge(parts.inbox.as_ref(), messages, &report.failed).await;
@@ -111,17 +86,11 @@ pub async fn run_worker(parts: WorkerParts, mut stop: watch::Receiver<bool>) {
 
 pub async fn run_recorder(
     inbox: Arc<dyn Inbox>,
-    failures: Arc<dyn FailureStore>,
-    clock: Arc<dyn Clock>,
-    entropy: Arc<dyn Entropy>,
+    recorder: Arc<Recorder>,
     mut stop: watch::Receiver<bool>,
 ) {
     while let Some(messages) = next_batch(inbox.as_ref(), &mut stop, "dead letters").await {
-        let env = Env {
-            clock: clock.as_ref(),
-            entropy: entropy.as_ref(),
-        };
-        let report = record_failures(failures.as_ref(), env, received(&messages)).await;
+        let report = recorder.record(received(&messages)).await;
         if report.recorded > 0 {
             tracing::warn!(
                 recorded = report.recorded,

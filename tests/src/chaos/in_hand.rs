@@ -107,20 +107,20 @@ pub(super) fn watched(parts: &WorkerParts, in_hand: &Arc<InHand>) -> WorkerParts
         inner: parts.inbox.clone(),
         in_hand: in_hand.clone(),
     });
-    parts.sender = Arc::new(Watched {
-        inner: parts.sender.clone(),
+    parts.worker.sender = Arc::new(Watched {
+        inner: parts.worker.sender.clone(),
         in_hand: in_hand.clone(),
     });
-    parts.queue = Arc::new(Watched {
-        inner: parts.queue.clone(),
+    parts.worker.queue = Arc::new(Watched {
+        inner: parts.worker.queue.clone(),
         in_hand: in_hand.clone(),
     });
-    parts.dead_letters = Arc::new(Watched {
-        inner: parts.dead_letters.clone(),
+    parts.worker.dead_letters = Arc::new(Watched {
+        inner: parts.worker.dead_letters.clone(),
         in_hand: in_hand.clone(),
     });
-    parts.idempotency = Arc::new(Watched {
-        inner: parts.idempotency.clone(),
+    parts.worker.idempotency = Arc::new(Watched {
+        inner: parts.worker.idempotency.clone(),
         in_hand: in_hand.clone(),
     });
     parts

@@ -2,18 +2,12 @@
 //! per request, with backpressure on the queue's backlog and some batches posted again,
 //! and what ingest answered.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
 use serde_json::{json, Value};
 use tower::ServiceExt;
-
-use authhooks::api::ingest::{self, IngestApi};
-use authhooks::api::Services;
-use authhooks::app::ingest::IngestSettings;
-use authhooks::ports::SystemEntropy;
 
 use super::world::ChaosWorld;
 use super::{event_id, event_type, Backend, ChaosConfig, ChaosError};
@@ -59,18 +53,7 @@ pub(super) async fn produce(
     world: &ChaosWorld,
     started: Instant,
 ) -> Result<Ingested, ChaosError> {
-    let services = Services {
-        endpoints: world.endpoints.clone(),
-        idempotency: world.idempotency.clone(),
-        failures: world.failures.clone(),
-        queue: world.queue.clone(),
-        clock: world.clock.clone(),
-        entropy: Arc::new(SystemEntropy),
-    };
-    let router = ingest::router(Arc::new(IngestApi {
-        services,
-        settings: IngestSettings::default(),
-    }));
+    let router = world.builder.clone().build().ingest_router();
     let mut ingested = Ingested::default();
     let mut held: Option<(Value, Vec<Value>)> = None;
     let memory = config.backend == Backend::Memory;

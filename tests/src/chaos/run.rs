@@ -16,7 +16,8 @@ use authhooks::domain::endpoint_spec::parse_new;
 use authhooks::domain::ids::EndpointId;
 use authhooks::domain::signature::Secret;
 use authhooks::local::pump::{run_recorder, WorkerParts};
-use authhooks::ports::{Entropy, SystemEntropy};
+use authhooks::ports::{Entropy, Sender, SystemEntropy};
+use authhooks::system::Settings;
 
 use super::causes::{Causes, ReadingSender, RefusingDeadLetters, RefusingQueue};
 use super::faults::Behaviour;
@@ -29,8 +30,21 @@ use super::{dead_spec, flaky_spec, Backend, ChaosConfig, ChaosError};
 
 pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
     let started = Instant::now();
+    let sender: Arc<dyn Sender> = Arc::new(
+        HttpSender::new(SenderConfig {
+            allow_private: true,
+            connect_timeout: Duration::from_secs(1),
+            ..SenderConfig::default()
+        })
+        .map_err(|e| ChaosError::Setup(e.to_string()))?,
+    );
     let world = Arc::new(match &config.backend {
-        Backend::Memory => ChaosWorld::memory(config.queue, config.duplicate_rate, config.seed),
+        Backend::Memory => ChaosWorld::memory(
+            config.queue,
+            config.duplicate_rate,
+            config.seed,
+            sender.clone(),
+        ),
         Backend::Aws { url, prefix } => {
             let sdk = sdk_config(url).await;
             ChaosWorld::aws(
@@ -39,18 +53,13 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
                 config.queue,
                 config.duplicate_rate,
                 config.seed,
+                sender.clone(),
             )
             .await?
         }
     });
     let planned = Arc::new(add_endpoints(config, &world).await?);
 
-    let sender = HttpSender::new(SenderConfig {
-        allow_private: true,
-        connect_timeout: Duration::from_secs(1),
-        ..SenderConfig::default()
-    })
-    .map_err(|e| ChaosError::Setup(e.to_string()))?;
     let plans = planned
         .iter()
         .map(|p| (p.receiver.url(), (p.id.clone(), p.behaviour)))
@@ -69,24 +78,26 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
         config.seed,
         world.causes.clone(),
     ));
+    let reading = Arc::new(ReadingSender::new(sender, plans, world.causes.clone()));
+    let system = world
+        .builder
+        .clone()
+        .with(|ports| {
+            ports.queue = queue.clone();
+            ports.dead_letters = dead_letters.clone();
+            ports.sender = reading;
+        })
+        .settings(Settings {
+            worker: WorkerSettings {
+                claim_margin: config.claim_margin,
+                ..WorkerSettings::default()
+            },
+            ..Settings::default()
+        })
+        .build();
     let parts = WorkerParts {
         inbox: world.deliveries_inbox.clone(),
-        endpoints: world.endpoints.clone(),
-        state: world.state.clone(),
-        idempotency: world.idempotency.clone(),
-        queue: queue.clone(),
-        dead_letters: dead_letters.clone(),
-        sender: Arc::new(ReadingSender::new(
-            Arc::new(sender),
-            plans,
-            world.causes.clone(),
-        )),
-        clock: world.clock.clone(),
-        entropy: Arc::new(SystemEntropy),
-        settings: WorkerSettings {
-            claim_margin: config.claim_margin,
-            ..WorkerSettings::default()
-        },
+        worker: (*system.worker).clone(),
     };
     let (stop, stopped) = watch::channel(false);
     let pool = Arc::new(Pool::start(
@@ -98,9 +109,7 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
     ));
     let recorder = tokio::spawn(run_recorder(
         world.dlq_inbox.clone(),
-        world.failures.clone(),
-        world.clock.clone(),
-        Arc::new(SystemEntropy),
+        system.recorder.clone(),
         stopped.clone(),
     ));
     let killer = config.kill_every.map(|every| {

@@ -13,19 +13,16 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use authhooks::adapters::dynamodb::{
-    create_tables, DynamoEndpointStore, DynamoFailureStore, DynamoStateStore, TableNames,
-};
-use authhooks::adapters::memory::{
-    MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore, QueueSettings,
-};
-use authhooks::adapters::sqs::{create_queues, SqsQueue};
+use authhooks::adapters::dynamodb::{create_tables, TableNames};
+use authhooks::adapters::memory::{MemoryQueue, QueueSettings};
+use authhooks::adapters::sqs::create_queues;
 use authhooks::domain::ids::DeliveryId;
 use authhooks::local::inbox::{Inbox, MemoryQueues};
 use authhooks::ports::{
     Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue,
-    FailureStore, IdempotencyStore, PortError, SystemClock,
+    FailureStore, IdempotencyStore, PortError, Sender, SystemClock, SystemEntropy,
 };
+use authhooks::system::{AwsBackend, MemoryBackend, SystemBuilder};
 
 use super::causes::CauseLog;
 use super::faults::{mix, unit};
@@ -59,11 +56,18 @@ pub struct ChaosWorld {
     /// What may send a delivery twice, noted by the duplicating queue and the workers'
     /// wrappers.
     pub causes: Arc<CauseLog>,
+    /// The system's ports, the duplicating queue among them, for ingest and the workers.
+    pub builder: SystemBuilder,
     backlog: Backlog,
 }
 
 impl ChaosWorld {
-    pub fn memory(tuning: QueueTuning, duplicate_rate: f64, seed: u64) -> Self {
+    pub fn memory(
+        tuning: QueueTuning,
+        duplicate_rate: f64,
+        seed: u64,
+        sender: Arc<dyn Sender>,
+    ) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let settings = QueueSettings {
             visibility_timeout: tuning.visibility,
@@ -71,26 +75,18 @@ impl ChaosWorld {
         };
         let queues = MemoryQueues::new(clock.clone(), settings);
         let (deliveries, dlq) = (queues.deliveries, queues.dlq);
-        let state = Arc::new(MemoryStateStore::new());
-        let causes = Arc::new(CauseLog::default());
-        Self {
-            endpoints: Arc::new(MemoryEndpointStore::new()),
-            state: state.clone(),
-            idempotency: state,
-            failures: Arc::new(MemoryFailureStore::new()),
-            queue: Arc::new(DuplicatingQueue::new(
-                deliveries.clone(),
-                duplicate_rate,
-                seed,
-                causes.clone(),
-            )),
-            dead_letters: dlq.clone(),
-            deliveries_inbox: queues.deliveries_inbox,
-            dlq_inbox: queues.dlq_inbox,
+        let builder = MemoryBackend::with_queues(deliveries.clone(), dlq.clone()).builder(
             clock,
-            causes,
-            backlog: Backlog::Memory(deliveries, dlq),
-        }
+            Arc::new(SystemEntropy),
+            sender,
+        );
+        Self::over(
+            builder,
+            (queues.deliveries_inbox, queues.dlq_inbox),
+            duplicate_rate,
+            seed,
+            Backlog::Memory(deliveries, dlq),
+        )
     }
 
     /// Fresh tables and queues named after `prefix` on the API at `config`.
@@ -100,6 +96,7 @@ impl ChaosWorld {
         tuning: QueueTuning,
         duplicate_rate: f64,
         seed: u64,
+        sender: Arc<dyn Sender>,
     ) -> Result<Self, ChaosError> {
         let dynamo = aws_sdk_dynamodb::Client::new(config);
         let sqs = aws_sdk_sqs::Client::new(config);
@@ -117,28 +114,47 @@ impl ChaosWorld {
             u32::try_from(tuning.visibility.as_secs().max(1)).unwrap_or(30),
         )
         .await?;
-        let state = Arc::new(DynamoStateStore::new(dynamo.clone(), names.state));
-        let deliveries = Arc::new(SqsQueue::new(sqs.clone(), deliveries_url.clone()));
-        let dlq = Arc::new(SqsQueue::new(sqs.clone(), dlq_url.clone()));
+        let backend = AwsBackend::new(&dynamo, &sqs, &names, (&deliveries_url, &dlq_url));
+        Ok(Self::over(
+            backend.builder(sender),
+            (backend.deliveries, backend.dlq),
+            duplicate_rate,
+            seed,
+            Backlog::Sqs(sqs, vec![deliveries_url, dlq_url]),
+        ))
+    }
+
+    /// The world over a backend's ports, its deliveries queue behind the duplicating one.
+    fn over(
+        builder: SystemBuilder,
+        inboxes: (Arc<dyn Inbox>, Arc<dyn Inbox>),
+        duplicate_rate: f64,
+        seed: u64,
+        backlog: Backlog,
+    ) -> Self {
         let causes = Arc::new(CauseLog::default());
-        Ok(Self {
-            endpoints: Arc::new(DynamoEndpointStore::new(dynamo.clone(), names.endpoints)),
-            state: state.clone(),
-            idempotency: state,
-            failures: Arc::new(DynamoFailureStore::new(dynamo, names.failures)),
-            queue: Arc::new(DuplicatingQueue::new(
-                deliveries.clone(),
-                duplicate_rate,
-                seed,
-                causes.clone(),
-            )),
-            dead_letters: dlq.clone(),
-            deliveries_inbox: deliveries,
-            dlq_inbox: dlq,
-            clock: Arc::new(SystemClock),
+        let queue = Arc::new(DuplicatingQueue::new(
+            builder.ports.queue.clone(),
+            duplicate_rate,
+            seed,
+            causes.clone(),
+        ));
+        let builder = builder.with(|ports| ports.queue = queue.clone());
+        let ports = &builder.ports;
+        Self {
+            endpoints: ports.endpoints.clone(),
+            state: ports.state.clone(),
+            idempotency: ports.idempotency.clone(),
+            failures: ports.failures.clone(),
+            queue,
+            dead_letters: ports.dead_letters.clone(),
+            deliveries_inbox: inboxes.0,
+            dlq_inbox: inboxes.1,
+            clock: ports.clock.clone(),
             causes,
-            backlog: Backlog::Sqs(sqs, vec![deliveries_url, dlq_url]),
-        })
+            backlog,
+            builder,
+        }
     }
 
     /// Messages held by both queues, visible, in flight or delayed.

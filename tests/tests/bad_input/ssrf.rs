@@ -4,8 +4,7 @@
 //! up as `forbidden`, recorded as a failure, and the loopback receiver sees nothing.
 
 use authhooks::adapters::http::{HttpSender, SenderConfig};
-use authhooks::app::deliver::{deliver_batch, Received, WorkerPorts};
-use authhooks::app::failures::record_failures;
+use authhooks::app::deliver::Received;
 use authhooks::ports::{EndpointStore, FailureStore, PageRequest};
 use authhooks_tests::{Receiver, World};
 use serde_json::json;
@@ -45,23 +44,14 @@ async fn a_name_resolving_to_loopback_is_refused_at_delivery_and_recorded_as_for
         .await
         .unwrap();
     assert_eq!(accepted[0].deliveries, 1);
-    let ports = WorkerPorts {
-        endpoints: &world.endpoints,
-        state: &world.state,
-        idempotency: &world.state,
-        queue: world.queue.as_ref(),
-        dead_letters: world.dlq.as_ref(),
-        sender: &deployment,
-    };
+    let worker = world
+        .builder()
+        .with(|ports| ports.sender = std::sync::Arc::new(deployment))
+        .build()
+        .worker;
     let batch = world.queue.receive(10);
     assert_eq!(batch.len(), 1);
-    let report = deliver_batch(
-        &ports,
-        &world.worker_settings,
-        world.env(),
-        received(batch.clone()),
-    )
-    .await;
+    let report = worker.deliver(received(batch.clone())).await;
     assert!(
         report.failed.is_empty(),
         "a forbidden destination is not retried"
@@ -71,7 +61,7 @@ async fn a_name_resolving_to_loopback_is_refused_at_delivery_and_recorded_as_for
     }
     let letters = world.dlq.receive(10);
     assert_eq!(letters.len(), 1, "the delivery was given up");
-    record_failures(&world.failures, world.env(), received(letters)).await;
+    world.system.recorder.record(received(letters)).await;
 
     let failures = world
         .failures

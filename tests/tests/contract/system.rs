@@ -12,36 +12,32 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
 use authhooks::adapters::memory::{
-    ManualClock, MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore,
-    QueueSettings, SeededEntropy,
+    ManualClock, MemoryFailureStore, MemoryQueue, QueueSettings, SeededEntropy,
 };
-use authhooks::api::admin::{self, not_found_fallback, AdminApi};
-use authhooks::api::ingest::{self, IngestApi};
-use authhooks::api::Services;
-use authhooks::app::admin::AdminSettings;
-use authhooks::app::deliver::{deliver_batch, Received, WorkerPorts, WorkerSettings};
-use authhooks::app::failures::record_failures;
+use authhooks::api::admin::not_found_fallback;
 use authhooks::app::ingest::IngestSettings;
-use authhooks::app::Env;
+use authhooks::app::{Recorder, Worker};
 use authhooks::domain::delivery::later;
-use authhooks::domain::endpoint::UrlPolicy;
 use authhooks::domain::signature::{signature_header, Secret};
-use authhooks::ports::{Clock, Entropy};
+use authhooks::ports::Clock;
+use authhooks::system::{MemoryBackend, Settings};
 use authhooks_tests::lambda::call;
+use authhooks_tests::world::received;
 use authhooks_tests::ScriptedSender;
 
 pub const ADMIN_TOKEN: &str = "contract-admin-token";
 
 pub struct System {
     pub clock: Arc<ManualClock>,
-    pub entropy: Arc<SeededEntropy>,
-    pub endpoints: Arc<MemoryEndpointStore>,
-    pub state: Arc<MemoryStateStore>,
+    /// Seeded directly by admin_contract; not every binary sharing this module reads it.
+    #[allow(dead_code)]
     pub failures: Arc<MemoryFailureStore>,
     pub queue: Arc<MemoryQueue>,
     pub dlq: Arc<MemoryQueue>,
-    pub sender: ScriptedSender,
+    pub sender: Arc<ScriptedSender>,
     pub router: Router,
+    worker: Arc<Worker>,
+    recorder: Arc<Recorder>,
 }
 
 pub fn start_time() -> DateTime<Utc> {
@@ -54,50 +50,36 @@ impl System {
         let clock = Arc::new(ManualClock::new(start_time()));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let entropy = Arc::new(SeededEntropy::new(11));
-        let endpoints = Arc::new(MemoryEndpointStore::new());
-        let state = Arc::new(MemoryStateStore::new());
-        let failures = Arc::new(MemoryFailureStore::new());
-        let dlq = Arc::new(MemoryQueue::new(
-            dyn_clock.clone(),
-            QueueSettings::default(),
-        ));
-        let queue = Arc::new(MemoryQueue::new(
-            dyn_clock.clone(),
-            QueueSettings::default(),
-        ));
-        let services = Services {
-            endpoints: endpoints.clone(),
-            idempotency: state.clone(),
-            failures: failures.clone(),
-            queue: queue.clone(),
-            clock: dyn_clock.clone(),
-            entropy: entropy.clone(),
-        };
-        let ingest_api = IngestApi {
-            services: services.clone(),
-            settings: ingest_settings,
-        };
-        let admin_api = AdminApi {
-            services,
-            settings: AdminSettings {
-                policy: UrlPolicy::default(),
-                rotation_grace: Duration::from_secs(24 * 3600),
-            },
-            token: Some(ADMIN_TOKEN.into()),
-        };
-        let router = not_found_fallback(
-            ingest::router(Arc::new(ingest_api)).merge(admin::router(Arc::new(admin_api))),
+        // Two queues apart: the deliveries queue redrives nothing to the DLQ here.
+        let backend = MemoryBackend::with_queues(
+            Arc::new(MemoryQueue::new(
+                dyn_clock.clone(),
+                QueueSettings::default(),
+            )),
+            Arc::new(MemoryQueue::new(
+                dyn_clock.clone(),
+                QueueSettings::default(),
+            )),
         );
+        let sender = Arc::new(ScriptedSender::new(dyn_clock.clone()));
+        let system = backend
+            .builder(dyn_clock, entropy, sender.clone())
+            .settings(Settings {
+                ingest: ingest_settings,
+                admin_token: Some(ADMIN_TOKEN.into()),
+                ..Settings::default()
+            })
+            .build();
+        let router = not_found_fallback(system.ingest_router().merge(system.admin_router()));
         Self {
             clock,
-            entropy,
-            endpoints,
-            state,
-            failures,
-            queue,
-            dlq,
-            sender: ScriptedSender::new(dyn_clock),
+            failures: backend.failures,
+            queue: backend.deliveries,
+            dlq: backend.dlq,
+            sender,
             router,
+            worker: system.worker,
+            recorder: system.recorder,
         }
     }
 
@@ -151,37 +133,12 @@ impl System {
         call(&self.router, request.body(Body::from(bytes)).unwrap()).await
     }
 
-    fn env(&self) -> Env<'_> {
-        Env {
-            clock: self.clock.as_ref(),
-            entropy: self.entropy.as_ref() as &dyn Entropy,
-        }
-    }
-
     /// One round of the worker and the dlq function on what is visible now.
     async fn step(&self) -> bool {
         let batch = self.queue.receive(10);
         let letters = self.dlq.receive(10);
-        let received = |messages: &[authhooks::adapters::memory::QueueMessage]| {
-            messages
-                .iter()
-                .map(|m| Received {
-                    message_id: m.message_id.clone(),
-                    body: m.body.clone(),
-                })
-                .collect::<Vec<_>>()
-        };
         if !batch.is_empty() {
-            let ports = WorkerPorts {
-                endpoints: self.endpoints.as_ref(),
-                state: self.state.as_ref(),
-                idempotency: self.state.as_ref(),
-                queue: self.queue.as_ref(),
-                dead_letters: self.dlq.as_ref(),
-                sender: &self.sender,
-            };
-            let settings = WorkerSettings::default();
-            let report = deliver_batch(&ports, &settings, self.env(), received(&batch)).await;
+            let report = self.worker.deliver(received(&batch)).await;
             for message in batch
                 .iter()
                 .filter(|m| !report.failed.contains(&m.message_id))
@@ -190,8 +147,7 @@ impl System {
             }
         }
         if !letters.is_empty() {
-            let report =
-                record_failures(self.failures.as_ref(), self.env(), received(&letters)).await;
+            let report = self.recorder.record(received(&letters)).await;
             for message in letters
                 .iter()
                 .filter(|m| !report.failed.contains(&m.message_id))

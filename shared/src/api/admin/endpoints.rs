@@ -12,7 +12,6 @@ use axum::{Json, Router};
 use super::state::AdminApi;
 use crate::api::extract::{Id, JsonBody, PageQuery};
 use crate::api::problem::Problem;
-use crate::app::admin as usecase;
 use crate::wire::{CreatedEndpoint, EndpointView, List, RotatedSecret, TestSent};
 
 pub(super) fn routes() -> Router<Arc<AdminApi>> {
@@ -27,9 +26,7 @@ async fn create(
     State(api): State<Arc<AdminApi>>,
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, Problem> {
-    let env = api.services.env();
-    let (endpoint, secret) =
-        usecase::create_endpoint(&api.ports(), &api.settings, env, &body).await?;
+    let (endpoint, secret) = api.admin.create_endpoint(&body).await?;
     tracing::info!(endpoint_id = %endpoint.id, "endpoint created");
     let created = CreatedEndpoint {
         endpoint: endpoint.to_view(),
@@ -42,12 +39,12 @@ async fn list(
     State(api): State<Arc<AdminApi>>,
     PageQuery(page): PageQuery,
 ) -> Result<Json<List<EndpointView>>, Problem> {
-    let page = usecase::list_endpoints(&api.ports(), page).await?;
+    let page = api.admin.list_endpoints(page).await?;
     Ok(Json(List::of(page, |e| e.to_view())))
 }
 
 async fn read(State(api): State<Arc<AdminApi>>, Id(id): Id) -> Result<Json<EndpointView>, Problem> {
-    let endpoint = usecase::get_endpoint(&api.ports(), &id).await?;
+    let endpoint = api.admin.get_endpoint(&id).await?;
     Ok(Json(endpoint.to_view()))
 }
 
@@ -56,13 +53,12 @@ async fn update(
     Id(id): Id,
     JsonBody(body): JsonBody,
 ) -> Result<Json<EndpointView>, Problem> {
-    let env = api.services.env();
-    let endpoint = usecase::update_endpoint(&api.ports(), &api.settings, env, &id, &body).await?;
+    let endpoint = api.admin.update_endpoint(&id, &body).await?;
     Ok(Json(endpoint.to_view()))
 }
 
 async fn remove(State(api): State<Arc<AdminApi>>, Id(id): Id) -> Result<StatusCode, Problem> {
-    usecase::delete_endpoint(&api.ports(), &id).await?;
+    api.admin.delete_endpoint(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -70,13 +66,11 @@ async fn rotate(
     State(api): State<Arc<AdminApi>>,
     Id(id): Id,
 ) -> Result<Json<RotatedSecret>, Problem> {
-    let env = api.services.env();
-    let secret = usecase::rotate_secret(&api.ports(), &api.settings, env, &id).await?;
+    let secret = api.admin.rotate_secret(&id).await?;
     Ok(Json(RotatedSecret { secret }))
 }
 
 async fn test(State(api): State<Arc<AdminApi>>, Id(id): Id) -> Result<impl IntoResponse, Problem> {
-    let env = api.services.env();
-    let event_id = usecase::send_test(&api.ports(), env, &id).await?;
+    let event_id = api.admin.send_test(&id).await?;
     Ok((StatusCode::ACCEPTED, Json(TestSent { event_id })))
 }

@@ -9,7 +9,6 @@ use axum::{Json, Router};
 use super::state::AdminApi;
 use crate::api::extract::Id;
 use crate::api::problem::Problem;
-use crate::app::admin as usecase;
 use crate::wire::AttemptList;
 
 pub(super) fn routes() -> Router<Arc<AdminApi>> {
@@ -20,7 +19,6 @@ async fn attempts(
     State(api): State<Arc<AdminApi>>,
     Id(id): Id,
 ) -> Result<Json<AttemptList>, Problem> {
-    let env = api.services.env();
-    let items = usecase::attempts(&api.ports(), env, &id).await?;
+    let items = api.admin.attempts(&id).await?;
     Ok(Json(AttemptList { items }))
 }

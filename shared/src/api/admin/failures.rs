@@ -15,7 +15,6 @@ use serde_json::Value;
 use super::state::AdminApi;
 use crate::api::extract::{Id, OptionalJsonBody, PageQuery, QueryFields};
 use crate::api::problem::Problem;
-use crate::app::admin as usecase;
 use crate::domain::ids::EndpointId;
 use crate::domain::validation::FieldError;
 use crate::ports::FailureFilter;
@@ -77,7 +76,7 @@ async fn list(
     FilterQuery(filter): FilterQuery,
     PageQuery(page): PageQuery,
 ) -> Result<Json<List<FailureItem>>, Problem> {
-    let page = usecase::list_failures(&api.ports(), &filter, page).await?;
+    let page = api.admin.list_failures(&filter, page).await?;
     Ok(Json(List::of(page, FailureItem::from)))
 }
 
@@ -85,8 +84,7 @@ async fn replay_one(
     State(api): State<Arc<AdminApi>>,
     Id(id): Id,
 ) -> Result<impl IntoResponse, Problem> {
-    let env = api.services.env();
-    let id = usecase::replay_failure(&api.ports(), env, &id).await?;
+    let id = api.admin.replay_failure(&id).await?;
     let replayed = Replayed { replayed: vec![id] };
     Ok((StatusCode::ACCEPTED, Json(replayed)))
 }
@@ -101,8 +99,7 @@ async fn replay_many(
         Some(body) => string_fields(body)?,
     };
     let filter = filter(&fields)?;
-    let env = api.services.env();
-    let replayed = usecase::replay_failures(&api.ports(), env, &filter).await?;
+    let replayed = api.admin.replay_failures(&filter).await?;
     Ok((StatusCode::ACCEPTED, Json(Replayed { replayed })))
 }
 

@@ -6,8 +6,7 @@ use futures::future::join_all;
 
 use tracing::Instrument;
 
-use super::{state, EndpointStats, FollowUp, WorkerPorts, WorkerSettings};
-use crate::app::Env;
+use super::{state, EndpointStats, FollowUp, Worker};
 use crate::domain::admission::{self, Deferral};
 use crate::domain::delivery::{later, schedule, AttemptRecord, DeadLetter, DeliveryJob};
 use crate::domain::endpoint::Endpoint;
@@ -40,14 +39,12 @@ fn dead(reason: FailureReason) -> impl Fn(DeliveryJob) -> FollowUp {
 }
 
 pub(super) async fn deliver(
-    ports: &WorkerPorts<'_>,
-    settings: &WorkerSettings,
-    env: Env<'_>,
+    worker: &Worker,
     endpoint_id: EndpointId,
     jobs: Vec<(String, DeliveryJob)>,
 ) -> GroupOutcome {
-    let now = env.now();
-    let mut endpoint = match ports.endpoints.get(&endpoint_id).await {
+    let now = worker.clock.now();
+    let mut endpoint = match worker.endpoints.get(&endpoint_id).await {
         Ok(Some(endpoint)) if endpoint.enabled => endpoint,
         Ok(_) => {
             tracing::warn!(endpoint_id = %endpoint_id, jobs = jobs.len(), "endpoint deleted or disabled; dead-lettering its jobs");
@@ -60,15 +57,20 @@ pub(super) async fn deliver(
     };
 
     let wanted = u32::try_from(jobs.len()).unwrap_or(u32::MAX);
-    let admitted = state::update(ports.state, &endpoint_id, settings.cas_rounds, |s| {
-        admission::admit(
-            s,
-            &endpoint.circuit,
-            endpoint.rate_limit.as_ref(),
-            wanted,
-            now,
-        )
-    })
+    let admitted = state::update(
+        worker.state.as_ref(),
+        &endpoint_id,
+        worker.settings.cas_rounds,
+        |s| {
+            admission::admit(
+                s,
+                &endpoint.circuit,
+                endpoint.rate_limit.as_ref(),
+                wanted,
+                now,
+            )
+        },
+    )
     .await;
     let (verdict, current) = match admitted {
         Ok(found) => found,
@@ -80,7 +82,7 @@ pub(super) async fn deliver(
     if admission::should_disable(&current, now) {
         tracing::warn!(endpoint_id = %endpoint_id, "circuit open for 5 days; disabling the endpoint");
         endpoint.disable("circuit open for 5 days", now);
-        if ports.endpoints.put(&endpoint).await.is_err() {
+        if worker.endpoints.put(&endpoint).await.is_err() {
             return GroupOutcome::all(jobs, |_| FollowUp::Redeliver);
         }
         return GroupOutcome::all(jobs, dead(FailureReason::CircuitDisabled));
@@ -113,7 +115,7 @@ pub(super) async fn deliver(
             delivery_id = %job.delivery_id,
             endpoint_id = %job.endpoint_id,
         );
-        attempt(ports, settings, env, &endpoint, message_id, job).instrument(span)
+        attempt(worker, &endpoint, message_id, job).instrument(span)
     }))
     .await;
 
@@ -156,19 +158,29 @@ pub(super) async fn deliver(
         &current,
         &endpoint.circuit,
         results.iter().copied(),
-        env.now(),
+        worker.clock.now(),
     )
     .circuit
         != current.circuit;
     if changes {
         // The attempts happened whatever the state store says now: losing one circuit update
         // is better than leaving the messages to be redelivered and sent again.
-        let recorded = state::update(ports.state, &endpoint_id, settings.cas_rounds, |s| {
-            (
-                (),
-                admission::record_results(s, &endpoint.circuit, results.iter().copied(), env.now()),
-            )
-        })
+        let recorded = state::update(
+            worker.state.as_ref(),
+            &endpoint_id,
+            worker.settings.cas_rounds,
+            |s| {
+                (
+                    (),
+                    admission::record_results(
+                        s,
+                        &endpoint.circuit,
+                        results.iter().copied(),
+                        worker.clock.now(),
+                    ),
+                )
+            },
+        )
         .await;
         if let Err(e) = recorded {
             tracing::warn!(endpoint_id = %endpoint_id, error = %e, results = results.len(), "circuit update lost");
@@ -176,8 +188,8 @@ pub(super) async fn deliver(
     }
     if gone {
         tracing::warn!(endpoint_id = %endpoint_id, "endpoint answered 410 Gone; disabling it");
-        endpoint.disable("endpoint answered 410 Gone", env.now());
-        let _ = ports.endpoints.put(&endpoint).await;
+        endpoint.disable("endpoint answered 410 Gone", worker.clock.now());
+        let _ = worker.endpoints.put(&endpoint).await;
     }
     outcome
 }
@@ -206,22 +218,20 @@ enum Attempted {
 }
 
 async fn attempt(
-    ports: &WorkerPorts<'_>,
-    settings: &WorkerSettings,
-    env: Env<'_>,
+    worker: &Worker,
     endpoint: &Endpoint,
     message_id: String,
     job: DeliveryJob,
 ) -> Attempted {
-    let now = env.now();
+    let now = worker.clock.now();
     let key = IdempotencyKey::delivery(&job.delivery_id);
     let claim = Claim {
         token: job.claim_token(),
         now,
-        lease_until: later(now, endpoint.timeout() + settings.claim_margin),
-        expires_at: later(now, settings.delivered_ttl),
+        lease_until: later(now, endpoint.timeout() + worker.settings.claim_margin),
+        expires_at: later(now, worker.settings.delivered_ttl),
     };
-    match ports.idempotency.claim(&key, &claim).await {
+    match worker.idempotency.claim(&key, &claim).await {
         Ok(ClaimOutcome::Claimed) => {}
         Ok(ClaimOutcome::Completed { .. }) => {
             tracing::info!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, "already delivered; skipped");
@@ -245,12 +255,12 @@ async fn attempt(
         body,
         timeout: endpoint.timeout(),
     };
-    let sent = ports.sender.send(request).await;
-    let finished = env.now();
+    let sent = worker.sender.send(request).await;
+    let finished = worker.clock.now();
     let verdict = classify(&sent.result, finished);
     let record = AttemptRecord::from_result(number, &sent.result, sent.latency, now);
     let next = job.after_attempt(record);
-    let jitter = Jitter::from_unit(env.entropy.unit());
+    let jitter = Jitter::from_unit(worker.entropy.unit());
 
     let decision = decide(verdict, &endpoint.retry, number, jitter);
     let record = next.history.last();
@@ -269,7 +279,7 @@ async fn attempt(
     let follow_up = match decision {
         Decision::Delivered => {
             // Delivered either way; a lost completion only weakens duplicate suppression.
-            let _ = ports
+            let _ = worker
                 .idempotency
                 .complete(&key, claim.token, &next.history, claim.expires_at)
                 .await;

@@ -6,16 +6,17 @@ mod group;
 mod state;
 
 use std::collections::BTreeMap;
+use std::ops::AddAssign;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
 
-use super::Env;
 use crate::domain::delivery::{schedule, DeadLetter, DeliveryJob};
 use crate::domain::ids::EndpointId;
 use crate::ports::{
-    DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue, IdempotencyKey,
-    IdempotencyStore, Sender,
+    Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue, Entropy,
+    IdempotencyKey, IdempotencyStore, Sender,
 };
 
 #[derive(Debug, Clone)]
@@ -42,13 +43,19 @@ impl Default for WorkerSettings {
     }
 }
 
-pub struct WorkerPorts<'a> {
-    pub endpoints: &'a dyn EndpointStore,
-    pub state: &'a dyn EndpointStateStore,
-    pub idempotency: &'a dyn IdempotencyStore,
-    pub queue: &'a dyn DeliveryQueue,
-    pub dead_letters: &'a dyn DeadLetterQueue,
-    pub sender: &'a dyn Sender,
+/// The worker: delivers batches of jobs over the ports it owns (built once per process,
+/// by [`crate::system`]).
+#[derive(Clone)]
+pub struct Worker {
+    pub endpoints: Arc<dyn EndpointStore>,
+    pub state: Arc<dyn EndpointStateStore>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub queue: Arc<dyn DeliveryQueue>,
+    pub dead_letters: Arc<dyn DeadLetterQueue>,
+    pub sender: Arc<dyn Sender>,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+    pub settings: WorkerSettings,
 }
 
 /// A message as the queue handed it over.
@@ -71,21 +78,39 @@ pub struct EndpointStats {
     pub latencies_ms: Vec<u64>,
 }
 
+impl AddAssign<&EndpointStats> for EndpointStats {
+    fn add_assign(&mut self, other: &EndpointStats) {
+        self.delivered += other.delivered;
+        self.retried += other.retried;
+        self.deferred_circuit += other.deferred_circuit;
+        self.deferred_rate += other.deferred_rate;
+        self.dead_lettered += other.dead_lettered;
+        self.duplicates += other.duplicates;
+        self.latencies_ms.extend_from_slice(&other.latencies_ms);
+    }
+}
+
 /// What became of a batch. `failed` lists the messages to leave on the queue.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BatchReport {
     pub failed: Vec<String>,
-    pub delivered: u32,
-    pub retried: u32,
-    pub deferred_circuit: u32,
-    pub deferred_rate: u32,
-    pub dead_lettered: u32,
-    /// Jobs already delivered or being delivered elsewhere, acknowledged without sending.
-    pub duplicates: u32,
+    /// The batch's figures, summed over its endpoints; `duplicates` are jobs already
+    /// delivered or being delivered elsewhere, acknowledged without sending, and
+    /// `dead_lettered` counts the letters the DLQ took.
+    pub totals: EndpointStats,
     /// Jobs carried forward because their `not_before` lies beyond the queue's delay limit.
     pub hopped: u32,
     /// The same figures per endpoint (dead letters counted when decided).
     pub endpoints: BTreeMap<EndpointId, EndpointStats>,
+}
+
+impl AddAssign<&BatchReport> for BatchReport {
+    /// Sums batches (a test's or a run's totals); the per-endpoint figures are not kept.
+    fn add_assign(&mut self, other: &BatchReport) {
+        self.failed.extend(other.failed.iter().cloned());
+        self.totals += &other.totals;
+        self.hopped += other.hopped;
+    }
 }
 
 /// Follow-up work for one message; it is acknowledged only once this has been done.
@@ -107,74 +132,73 @@ pub(crate) enum FollowUp {
     Redeliver,
 }
 
-pub async fn deliver_batch(
-    ports: &WorkerPorts<'_>,
-    settings: &WorkerSettings,
-    env: Env<'_>,
-    messages: Vec<Received>,
-) -> BatchReport {
-    let now = env.now();
-    let mut report = BatchReport::default();
-    let mut follow_ups: Vec<(String, FollowUp)> = Vec::new();
-    let mut groups: BTreeMap<EndpointId, Vec<(String, DeliveryJob)>> = BTreeMap::new();
+impl Worker {
+    /// Delivers one batch as received from the queue and says what became of it.
+    pub async fn deliver(&self, messages: Vec<Received>) -> BatchReport {
+        let now = self.clock.now();
+        let mut report = BatchReport::default();
+        let mut follow_ups: Vec<(String, FollowUp)> = Vec::new();
+        let mut groups: BTreeMap<EndpointId, Vec<(String, DeliveryJob)>> = BTreeMap::new();
 
-    for message in messages {
-        match serde_json::from_str::<DeliveryJob>(&message.body) {
-            // Nothing can be done with it here: redelivered until the queue redrives it to
-            // the DLQ. The body is never logged: it may carry personal data.
-            Err(e) => {
-                tracing::error!(
-                    message_id = %message.message_id,
-                    kind = ?e.classify(),
-                    line = e.line(),
-                    column = e.column(),
-                    "unreadable delivery job"
-                );
-                report.failed.push(message.message_id);
-            }
-            Ok(job) => match job.not_before.filter(|t| *t > now) {
-                Some(due) => {
-                    let (delay, not_before) = schedule(due, now);
-                    let mut job = job;
-                    job.not_before = not_before;
-                    report.hopped += 1;
-                    follow_ups.push((
-                        message.message_id,
-                        FollowUp::Enqueue {
-                            enqueue: Enqueue { job, delay },
-                            claim: None,
-                        },
-                    ));
+        for message in messages {
+            match serde_json::from_str::<DeliveryJob>(&message.body) {
+                // Nothing can be done with it here: redelivered until the queue redrives it to
+                // the DLQ. The body is never logged: it may carry personal data.
+                Err(e) => {
+                    tracing::error!(
+                        message_id = %message.message_id,
+                        kind = ?e.classify(),
+                        line = e.line(),
+                        column = e.column(),
+                        "unreadable delivery job"
+                    );
+                    report.failed.push(message.message_id);
                 }
-                None => groups
-                    .entry(job.endpoint_id.clone())
-                    .or_default()
-                    .push((message.message_id, job)),
-            },
+                Ok(job) => match job.not_before.filter(|t| *t > now) {
+                    Some(due) => {
+                        let (delay, not_before) = schedule(due, now);
+                        let mut job = job;
+                        job.not_before = not_before;
+                        report.hopped += 1;
+                        follow_ups.push((
+                            message.message_id,
+                            FollowUp::Enqueue {
+                                enqueue: Enqueue { job, delay },
+                                claim: None,
+                            },
+                        ));
+                    }
+                    None => groups
+                        .entry(job.endpoint_id.clone())
+                        .or_default()
+                        .push((message.message_id, job)),
+                },
+            }
         }
-    }
 
-    let outcomes = join_all(groups.into_iter().map(|(endpoint_id, jobs)| async move {
-        let outcome = group::deliver(ports, settings, env, endpoint_id.clone(), jobs).await;
-        (endpoint_id, outcome)
-    }))
-    .await;
-    for (endpoint_id, outcome) in outcomes {
-        let mut stats = outcome.stats;
-        stats.dead_lettered = count(&outcome.follow_ups, |f| {
-            matches!(f, FollowUp::DeadLetter { .. })
-        });
-        report.delivered += stats.delivered;
-        report.retried += stats.retried;
-        report.deferred_circuit += stats.deferred_circuit;
-        report.deferred_rate += stats.deferred_rate;
-        report.duplicates += stats.duplicates;
-        report.endpoints.insert(endpoint_id, stats);
-        follow_ups.extend(outcome.follow_ups);
-    }
+        let outcomes = join_all(groups.into_iter().map(|(endpoint_id, jobs)| async move {
+            let outcome = group::deliver(self, endpoint_id.clone(), jobs).await;
+            (endpoint_id, outcome)
+        }))
+        .await;
+        for (endpoint_id, outcome) in outcomes {
+            let mut stats = outcome.stats;
+            // The batch counts its dead letters once the DLQ took them (in `flush`).
+            report.totals += &EndpointStats {
+                dead_lettered: 0,
+                latencies_ms: Vec::new(),
+                ..stats.clone()
+            };
+            stats.dead_lettered = count(&outcome.follow_ups, |f| {
+                matches!(f, FollowUp::DeadLetter { .. })
+            });
+            report.endpoints.insert(endpoint_id, stats);
+            follow_ups.extend(outcome.follow_ups);
+        }
 
-    flush(ports, follow_ups, &mut report).await;
-    report
+        flush(self, follow_ups, &mut report).await;
+        report
+    }
 }
 
 fn count(follow_ups: &[(String, FollowUp)], which: impl Fn(&FollowUp) -> bool) -> u32 {
@@ -184,11 +208,7 @@ fn count(follow_ups: &[(String, FollowUp)], which: impl Fn(&FollowUp) -> bool) -
 
 /// Sends every re-enqueue in one call and every dead letter in another; the messages
 /// behind a failed call stay on the queue.
-async fn flush(
-    ports: &WorkerPorts<'_>,
-    follow_ups: Vec<(String, FollowUp)>,
-    report: &mut BatchReport,
-) {
+async fn flush(worker: &Worker, follow_ups: Vec<(String, FollowUp)>, report: &mut BatchReport) {
     let mut enqueues = Vec::new();
     let mut letters = Vec::new();
     for (message_id, follow_up) in follow_ups {
@@ -202,10 +222,10 @@ async fn flush(
 
     if !enqueues.is_empty() {
         let jobs = enqueues.iter().map(|(_, e, _)| e.clone()).collect();
-        if let Err(e) = ports.queue.enqueue(jobs).await {
+        if let Err(e) = worker.queue.enqueue(jobs).await {
             tracing::warn!(error = %e, "re-enqueueing failed; the messages stay queued");
             for (message_id, _, claim) in enqueues {
-                release(ports, claim).await;
+                release(worker, claim).await;
                 report.failed.push(message_id);
             }
         }
@@ -213,22 +233,22 @@ async fn flush(
     if !letters.is_empty() {
         let count = u32::try_from(letters.len()).unwrap_or(u32::MAX);
         let batch = letters.iter().map(|(_, l, _)| l.clone()).collect();
-        if let Err(e) = ports.dead_letters.dead_letter(batch).await {
+        if let Err(e) = worker.dead_letters.dead_letter(batch).await {
             tracing::warn!(error = %e, count, "dead-lettering failed; the messages stay queued");
             for (message_id, _, claim) in letters {
-                release(ports, claim).await;
+                release(worker, claim).await;
                 report.failed.push(message_id);
             }
         } else {
-            report.dead_lettered += count;
+            report.totals.dead_lettered += count;
         }
     }
 }
 
 /// Gives up the claim behind a message left on the queue, so its redelivery may claim the
 /// delivery again at once. Best effort: a claim that stays lapses after its lease.
-async fn release(ports: &WorkerPorts<'_>, claim: Option<(IdempotencyKey, u64)>) {
+async fn release(worker: &Worker, claim: Option<(IdempotencyKey, u64)>) {
     if let Some((key, token)) = claim {
-        let _ = ports.idempotency.release(&key, token).await;
+        let _ = worker.idempotency.release(&key, token).await;
     }
 }

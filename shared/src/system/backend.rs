@@ -1,0 +1,118 @@
+//! The two backends a system is built over: memory (local mode, tests), or DynamoDB tables
+//! and SQS queues reached through the clients given (the Lambdas, `dev --aws-endpoint`,
+//! the moto tests, the bench with its counting clients).
+
+use std::sync::Arc;
+
+use super::{Ports, SystemBuilder};
+use crate::adapters::memory::{
+    MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore, QueueSettings,
+};
+use crate::ports::{Clock, Entropy, Sender};
+
+/// The in-memory stores and queues, kept typed for a harness that pumps or inspects them.
+#[derive(Clone)]
+pub struct MemoryBackend {
+    pub endpoints: Arc<MemoryEndpointStore>,
+    pub state: Arc<MemoryStateStore>,
+    pub failures: Arc<MemoryFailureStore>,
+    pub deliveries: Arc<MemoryQueue>,
+    pub dlq: Arc<MemoryQueue>,
+}
+
+impl MemoryBackend {
+    /// Fresh stores and a deliveries queue redriving to its DLQ.
+    pub fn new(clock: Arc<dyn Clock>, queue: QueueSettings) -> Self {
+        let dlq = Arc::new(MemoryQueue::new(clock.clone(), queue));
+        let deliveries = Arc::new(MemoryQueue::new(clock, queue).with_dead_letter(dlq.clone()));
+        Self::with_queues(deliveries, dlq)
+    }
+
+    /// Fresh stores over queues built elsewhere (local mode's wake its consumers).
+    pub fn with_queues(deliveries: Arc<MemoryQueue>, dlq: Arc<MemoryQueue>) -> Self {
+        Self {
+            endpoints: Arc::new(MemoryEndpointStore::new()),
+            state: Arc::new(MemoryStateStore::new()),
+            failures: Arc::new(MemoryFailureStore::new()),
+            deliveries,
+            dlq,
+        }
+    }
+
+    pub fn builder(
+        &self,
+        clock: Arc<dyn Clock>,
+        entropy: Arc<dyn Entropy>,
+        sender: Arc<dyn Sender>,
+    ) -> SystemBuilder {
+        SystemBuilder::new(Ports {
+            endpoints: self.endpoints.clone(),
+            state: self.state.clone(),
+            idempotency: self.state.clone(),
+            failures: self.failures.clone(),
+            queue: self.deliveries.clone(),
+            dead_letters: self.dlq.clone(),
+            sender,
+            clock,
+            entropy,
+        })
+    }
+}
+
+#[cfg(feature = "aws")]
+pub use aws::AwsBackend;
+
+#[cfg(feature = "aws")]
+mod aws {
+    use std::sync::Arc;
+
+    use super::super::{Ports, SystemBuilder};
+    use crate::adapters::dynamodb::{
+        DynamoEndpointStore, DynamoFailureStore, DynamoStateStore, TableNames,
+    };
+    use crate::adapters::sqs::SqsQueue;
+    use crate::ports::{Sender, SystemClock, SystemEntropy};
+
+    /// The adapters over a deployment's tables and queues, kept typed for a harness.
+    #[derive(Debug, Clone)]
+    pub struct AwsBackend {
+        pub endpoints: Arc<DynamoEndpointStore>,
+        pub state: Arc<DynamoStateStore>,
+        pub failures: Arc<DynamoFailureStore>,
+        pub deliveries: Arc<SqsQueue>,
+        pub dlq: Arc<SqsQueue>,
+    }
+
+    impl AwsBackend {
+        /// `queues`: the deliveries queue's URL and its DLQ's.
+        pub fn new(
+            dynamo: &aws_sdk_dynamodb::Client,
+            sqs: &aws_sdk_sqs::Client,
+            tables: &TableNames,
+            queues: (&str, &str),
+        ) -> Self {
+            Self {
+                endpoints: Arc::new(DynamoEndpointStore::new(dynamo.clone(), &tables.endpoints)),
+                state: Arc::new(DynamoStateStore::new(dynamo.clone(), &tables.state)),
+                failures: Arc::new(DynamoFailureStore::new(dynamo.clone(), &tables.failures)),
+                deliveries: Arc::new(SqsQueue::new(sqs.clone(), queues.0)),
+                dlq: Arc::new(SqsQueue::new(sqs.clone(), queues.1)),
+            }
+        }
+
+        /// On the system clock and entropy, as deployed.
+        pub fn builder(&self, sender: Arc<dyn Sender>) -> SystemBuilder {
+            SystemBuilder::new(Ports {
+                endpoints: self.endpoints.clone(),
+                state: self.state.clone(),
+                idempotency: self.state.clone(),
+                failures: self.failures.clone(),
+                queue: self.deliveries.clone(),
+                dead_letters: self.dlq.clone(),
+                sender,
+                clock: Arc::new(SystemClock),
+                entropy: Arc::new(SystemEntropy),
+            })
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The one place the system is assembled: a backend's ports (in memory, or over DynamoDB
+//! and SQS clients), any of them replaced before `build()`, and the settings, wired into
+//! the services the Lambdas, local mode, the tests and the bench all run.
+
+mod backend;
+mod settings;
+
+use std::sync::Arc;
+
+use crate::adapters::cache::CachedEndpointStore;
+use crate::app::{Admin, Ingest, Recorder, Worker};
+use crate::ports::{
+    Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
+    FailureStore, IdempotencyStore, Sender,
+};
+
+#[cfg(feature = "aws")]
+pub use backend::AwsBackend;
+pub use backend::MemoryBackend;
+pub use settings::Settings;
+
+/// Every port the services run over. A builder starts from a backend's and may replace any.
+#[derive(Clone)]
+pub struct Ports {
+    pub endpoints: Arc<dyn EndpointStore>,
+    pub state: Arc<dyn EndpointStateStore>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub failures: Arc<dyn FailureStore>,
+    pub queue: Arc<dyn DeliveryQueue>,
+    pub dead_letters: Arc<dyn DeadLetterQueue>,
+    pub sender: Arc<dyn Sender>,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+}
+
+/// Ports and settings, before the services are built from them.
+#[derive(Clone)]
+pub struct SystemBuilder {
+    pub ports: Ports,
+    pub settings: Settings,
+}
+
+impl SystemBuilder {
+    pub fn new(ports: Ports) -> Self {
+        Self {
+            ports,
+            settings: Settings::default(),
+        }
+    }
+
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Replaces one port or more (a failing queue, a watched store, a scripted sender).
+    pub fn with(mut self, change: impl FnOnce(&mut Ports)) -> Self {
+        change(&mut self.ports);
+        self
+    }
+
+    pub fn build(self) -> System {
+        let Self { ports, settings } = self;
+        // Each reader gets a cache of its own, as each Lambda function has; admin reads
+        // the store itself, so what it shows is what is stored.
+        let cached = || -> Arc<dyn EndpointStore> {
+            if settings.endpoint_cache.is_zero() {
+                ports.endpoints.clone()
+            } else {
+                Arc::new(CachedEndpointStore::new(
+                    ports.endpoints.clone(),
+                    ports.clock.clone(),
+                    settings.endpoint_cache,
+                ))
+            }
+        };
+        let ingest = Ingest {
+            endpoints: cached(),
+            idempotency: ports.idempotency.clone(),
+            queue: ports.queue.clone(),
+            clock: ports.clock.clone(),
+            entropy: ports.entropy.clone(),
+            settings: settings.ingest.clone(),
+        };
+        let worker = Worker {
+            endpoints: cached(),
+            state: ports.state.clone(),
+            idempotency: ports.idempotency.clone(),
+            queue: ports.queue.clone(),
+            dead_letters: ports.dead_letters.clone(),
+            sender: ports.sender.clone(),
+            clock: ports.clock.clone(),
+            entropy: ports.entropy.clone(),
+            settings: settings.worker.clone(),
+        };
+        let admin = Admin {
+            endpoints: ports.endpoints.clone(),
+            failures: ports.failures.clone(),
+            queue: ports.queue.clone(),
+            idempotency: ports.idempotency.clone(),
+            clock: ports.clock.clone(),
+            entropy: ports.entropy.clone(),
+            settings: settings.admin.clone(),
+        };
+        let recorder = Recorder {
+            failures: ports.failures.clone(),
+            clock: ports.clock.clone(),
+        };
+        System {
+            ingest: Arc::new(ingest),
+            admin: Arc::new(admin),
+            worker: Arc::new(worker),
+            recorder: Arc::new(recorder),
+            admin_token: settings.admin_token,
+            ports,
+        }
+    }
+}
+
+/// The assembled system: the four services over one set of ports.
+#[derive(Clone)]
+pub struct System {
+    pub ingest: Arc<Ingest>,
+    pub admin: Arc<Admin>,
+    pub worker: Arc<Worker>,
+    pub recorder: Arc<Recorder>,
+    admin_token: Option<String>,
+    /// The ports it was built from, for a harness that inspects or pumps them.
+    pub ports: Ports,
+}
+
+#[cfg(feature = "http")]
+impl System {
+    /// `POST /v1/events`.
+    pub fn ingest_router(&self) -> axum::Router {
+        crate::api::ingest::router(Arc::new(self.ingest_api()))
+    }
+
+    /// The admin API, guarded by the admin token when one is set.
+    pub fn admin_router(&self) -> axum::Router {
+        crate::api::admin::router(Arc::new(self.admin_api()))
+    }
+
+    pub fn ingest_api(&self) -> crate::api::ingest::IngestApi {
+        crate::api::ingest::IngestApi {
+            ingest: self.ingest.clone(),
+        }
+    }
+
+    pub fn admin_api(&self) -> crate::api::admin::AdminApi {
+        crate::api::admin::AdminApi {
+            admin: self.admin.clone(),
+            token: self.admin_token.clone(),
+        }
+    }
+}
