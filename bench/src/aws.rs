@@ -95,7 +95,7 @@ impl Stack {
         };
         settings.admin.rotation_grace = Duration::from_secs(3600);
         let system = AwsBackend::new(&dynamo, &sqs, &tables, (&urls.0, &urls.1))
-            .builder(Arc::new(sender))
+            .deployed(Arc::new(sender))
             .settings(settings)
             .build();
         let (ingest, admin, worker) = (

@@ -166,7 +166,7 @@ fn system(world: &AwsWorld, settings: Settings) -> System {
     .unwrap();
     world
         .backend
-        .builder(Arc::new(sender))
+        .deployed(Arc::new(sender))
         .settings(Settings {
             endpoint_cache: endpoint_cache_from_env().unwrap(),
             ..settings

@@ -9,13 +9,14 @@ use serde_json::Value;
 
 use authhooks::adapters::memory::{
     ManualClock, MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore,
-    QueueMessage, QueueSettings, SeededEntropy,
+    QueueSettings, SeededEntropy,
 };
-use authhooks::app::deliver::{BatchReport, Received};
+use authhooks::app::deliver::BatchReport;
 use authhooks::app::failures::RecordReport;
 use authhooks::app::ingest::{Accepted, IngestError};
 use authhooks::domain::endpoint::Endpoint;
 use authhooks::domain::signature::Secret;
+use authhooks::local::pump::received;
 use authhooks::ports::{Clock, DeliveryQueue};
 use authhooks::system::{MemoryBackend, Settings, System, SystemBuilder};
 
@@ -216,15 +217,4 @@ impl World {
     pub fn recorder_totals(&self) -> RecordReport {
         self.reports.lock().unwrap().1.clone()
     }
-}
-
-/// Messages as the queue handed them over, for the worker or the recorder.
-pub fn received(messages: &[QueueMessage]) -> Vec<Received> {
-    messages
-        .iter()
-        .map(|m| Received {
-            message_id: m.message_id.clone(),
-            body: m.body.clone(),
-        })
-        .collect()
 }

@@ -222,7 +222,7 @@ async fn an_sqs_failure_half_way_through_fan_out_loses_and_duplicates_nothing() 
     let system = pipeline
         .world
         .backend
-        .builder(Arc::new(ScriptedSender::new(Arc::new(SystemClock))))
+        .deployed(Arc::new(ScriptedSender::new(Arc::new(SystemClock))))
         .with(|ports| ports.queue = Arc::new(failing))
         .build();
     let body = serde_json::to_vec(&user_created("evt_half_1")).unwrap();

@@ -177,7 +177,7 @@ async fn race_on_dynamodb(cas_rounds: u32, rounds: usize) {
         };
         let worker = world
             .backend
-            .builder(sender.clone())
+            .deployed(sender.clone())
             .settings(settings)
             .build()
             .worker;

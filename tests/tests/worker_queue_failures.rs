@@ -13,11 +13,11 @@ use serde_json::json;
 use authhooks::adapters::memory::{MemoryQueue, QueueMessage};
 use authhooks::app::deliver::BatchReport;
 use authhooks::domain::delivery::DeadLetter;
+use authhooks::local::pump::received;
 use authhooks::ports::{
     DeadLetterQueue, DeliveryQueue, Enqueue, FailureFilter, FailureStore, PageRequest, PortError,
 };
 use authhooks_tests::sender::status;
-use authhooks_tests::world::received;
 use authhooks_tests::World;
 
 const HOUR: Duration = Duration::from_secs(3600);

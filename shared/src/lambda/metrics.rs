@@ -74,12 +74,9 @@ pub fn emf_lines(report: &BatchReport, timestamp_ms: i64) -> Vec<String> {
             Some(("endpoint_id", endpoint_id.as_str())),
             stats,
         ));
-        total.delivered += stats.delivered;
-        total.retried += stats.retried;
-        total.deferred_circuit += stats.deferred_circuit;
-        total.deferred_rate += stats.deferred_rate;
-        total.dead_lettered += stats.dead_lettered;
-        total.latencies_ms.extend_from_slice(&stats.latencies_ms);
+        // Per endpoint, dead letters count when decided (`report.totals` counts them once
+        // the DLQ took them), so the metric's total is summed from the endpoints.
+        total += stats;
     }
     if !report.endpoints.is_empty() {
         lines.push(line(timestamp_ms, None, &total));

@@ -41,7 +41,10 @@ async fn system(resources: &Resources, settings: Settings, sender: HttpSender) -
         &resources.tables(),
         (&resources.deliveries_queue_url, &resources.dlq_url),
     );
-    backend.builder(Arc::new(sender)).settings(settings).build()
+    backend
+        .deployed(Arc::new(sender))
+        .settings(settings)
+        .build()
 }
 
 fn sender(allow_private: bool) -> Result<HttpSender, WiringError> {

@@ -87,7 +87,7 @@ impl Backend {
         .await?;
         let backend = AwsBackend::new(&dynamo, &sqs, &names, (&deliveries_url, &dlq_url));
         Ok(Self {
-            system: backend.builder(sender).settings(settings).build(),
+            system: backend.deployed(sender).settings(settings).build(),
             deliveries_inbox: backend.deliveries,
             dlq_inbox: backend.dlq,
             memory_queues: None,

@@ -22,7 +22,8 @@ pub struct WorkerParts {
     pub worker: Worker,
 }
 
-fn received(messages: &[QueueMessage]) -> Vec<Received> {
+/// Messages as the queue handed them over, for the worker or the recorder.
+pub fn received(messages: &[QueueMessage]) -> Vec<Received> {
     messages
         .iter()
         .map(|m| Received {

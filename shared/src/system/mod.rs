@@ -16,7 +16,7 @@ use crate::ports::{
 
 #[cfg(feature = "aws")]
 pub use backend::AwsBackend;
-pub use backend::MemoryBackend;
+pub use backend::{Backend, MemoryBackend};
 pub use settings::Settings;
 
 /// Every port the services run over. A builder starts from a backend's and may replace any.

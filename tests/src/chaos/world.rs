@@ -116,7 +116,7 @@ impl ChaosWorld {
         .await?;
         let backend = AwsBackend::new(&dynamo, &sqs, &names, (&deliveries_url, &dlq_url));
         Ok(Self::over(
-            backend.builder(sender),
+            backend.deployed(sender),
             (backend.deliveries, backend.dlq),
             duplicate_rate,
             seed,

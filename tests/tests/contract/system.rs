@@ -19,10 +19,10 @@ use authhooks::app::ingest::IngestSettings;
 use authhooks::app::{Recorder, Worker};
 use authhooks::domain::delivery::later;
 use authhooks::domain::signature::{signature_header, Secret};
+use authhooks::local::pump::received;
 use authhooks::ports::Clock;
 use authhooks::system::{MemoryBackend, Settings};
 use authhooks_tests::lambda::call;
-use authhooks_tests::world::received;
 use authhooks_tests::ScriptedSender;
 
 pub const ADMIN_TOKEN: &str = "contract-admin-token";
