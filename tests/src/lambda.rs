@@ -16,13 +16,13 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use authhooks::adapters::http::{HttpSender, SenderConfig};
-use authhooks::adapters::memory::QueueMessage;
 use authhooks::adapters::sqs::SqsQueue;
 use authhooks::api::admin::not_found_fallback;
 use authhooks::app::ingest::IngestSettings;
 use authhooks::domain::signature::{sign_headers, Secret};
 use authhooks::lambda::config::endpoint_cache_from_env;
 use authhooks::lambda::wiring::{Recorder, Worker};
+use authhooks::ports::QueueMessage;
 use authhooks::ports::SystemEntropy;
 use authhooks::system::{Settings, System};
 

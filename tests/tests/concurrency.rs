@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use authhooks::app::deliver::{Received, WorkerSettings};
+use authhooks::app::deliver::WorkerSettings;
 use authhooks::domain::circuit::CircuitState;
 use authhooks::domain::delivery::DeliveryJob;
 use authhooks::domain::endpoint::{Endpoint, UrlPolicy};
 use authhooks::domain::endpoint_spec::parse_new;
 use authhooks::domain::event::Event;
+use authhooks::ports::Received;
 use authhooks::ports::{
     Clock, EndpointStateStore, EndpointStore, Entropy, SystemClock, SystemEntropy,
 };
@@ -61,7 +62,7 @@ fn endpoint(spec: &serde_json::Value) -> Endpoint {
     .0
 }
 
-fn jobs(endpoint: &Endpoint, prefix: &str, n: usize) -> Vec<Received> {
+fn jobs(endpoint: &Endpoint, prefix: &str, n: usize) -> Vec<Received<DeliveryJob>> {
     (0..n)
         .map(|i| {
             let event: Event = serde_json::from_value(json!({
@@ -70,16 +71,21 @@ fn jobs(endpoint: &Endpoint, prefix: &str, n: usize) -> Vec<Received> {
             }))
             .unwrap();
             let job = DeliveryJob::new(event, endpoint.id.clone());
-            Received {
-                message_id: format!("{prefix}_{i}_{}", endpoint.id),
-                body: serde_json::to_string(&job).unwrap(),
-            }
+            Received::decode(
+                format!("{prefix}_{i}_{}", endpoint.id),
+                &serde_json::to_string(&job).unwrap(),
+            )
         })
         .collect()
 }
 
 /// Each worker's batch: 5 jobs for the limited endpoint, 3 for each failing one.
-fn batch(w: usize, limited: &Endpoint, failing: &Endpoint, shy: &Endpoint) -> Vec<Received> {
+fn batch(
+    w: usize,
+    limited: &Endpoint,
+    failing: &Endpoint,
+    shy: &Endpoint,
+) -> Vec<Received<DeliveryJob>> {
     let mut batch = jobs(limited, &format!("w{w}_l"), 5);
     batch.extend(jobs(failing, &format!("w{w}_f"), 3));
     batch.extend(jobs(shy, &format!("w{w}_s"), 3));

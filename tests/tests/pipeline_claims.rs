@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use futures::channel::oneshot;
 use serde_json::json;
 
-use authhooks::app::deliver::Received;
 use authhooks::domain::delivery::DeliveryJob;
 use authhooks::domain::event::Event;
+use authhooks::ports::Received;
 use authhooks::ports::{
     ClaimOutcome, DeliveryQueue, Enqueue, IdempotencyKey, IdempotencyStore, OutgoingRequest,
     SendReport, Sender,
@@ -131,10 +131,10 @@ async fn an_in_progress_claim_holds_for_the_timeout_plus_the_margin_and_no_longe
         .with(|ports| ports.sender = Arc::new(held))
         .build()
         .worker;
-    let worker_a = worker.deliver(vec![Received {
-        message_id: "copy-a".into(),
-        body: serde_json::to_string(&job).unwrap(),
-    }]);
+    let worker_a = worker.deliver(vec![Received::decode(
+        "copy-a".into(),
+        &serde_json::to_string(&job).unwrap(),
+    )]);
 
     // Meanwhile other workers get copies of the same job (the queue redelivered it). Once
     // the lease has lapsed a copy is sent again: the lease is what bounds a crashed

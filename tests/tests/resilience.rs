@@ -7,11 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::json;
 
-use authhooks::app::deliver::Received;
 use authhooks::app::ingest::IngestError;
 use authhooks::domain::circuit::CircuitState;
 use authhooks::domain::delivery::DeliveryJob;
 use authhooks::domain::event::Event;
+use authhooks::ports::Received;
 use authhooks::ports::{DeliveryQueue, EndpointStateStore, Enqueue, PortError};
 use authhooks_tests::sender::status;
 use authhooks_tests::World;
@@ -129,9 +129,11 @@ fn worker_thread(world: Arc<World>, jobs: Vec<DeliveryJob>) -> std::thread::Join
     std::thread::spawn(move || {
         let received = jobs
             .iter()
-            .map(|job| Received {
-                message_id: job.delivery_id.to_string(),
-                body: serde_json::to_string(job).unwrap(),
+            .map(|job| {
+                Received::decode(
+                    job.delivery_id.to_string(),
+                    &serde_json::to_string(job).unwrap(),
+                )
             })
             .collect();
         let report = futures::executor::block_on(world.system.worker.deliver(received));

@@ -10,10 +10,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::json;
 
-use authhooks::adapters::memory::{MemoryQueue, QueueMessage};
+use authhooks::adapters::memory::MemoryQueue;
 use authhooks::app::deliver::BatchReport;
 use authhooks::domain::delivery::DeadLetter;
 use authhooks::local::pump::received;
+use authhooks::ports::QueueMessage;
 use authhooks::ports::{
     DeadLetterQueue, DeliveryQueue, Enqueue, FailureFilter, FailureStore, PageRequest, PortError,
 };

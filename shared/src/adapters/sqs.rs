@@ -15,9 +15,8 @@ use aws_sdk_sqs::Client;
 use serde::Serialize;
 
 use super::dynamodb::error::{build_error, sdk_error};
-use super::memory::QueueMessage;
 use crate::domain::delivery::{DeadLetter, MAX_QUEUE_DELAY};
-use crate::ports::{DeadLetterQueue, DeliveryQueue, Enqueue, PortError};
+use crate::ports::{DeadLetterQueue, DeliveryQueue, Enqueue, PortError, QueueMessage};
 
 mod setup;
 pub use setup::create_queues;

@@ -4,16 +4,15 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::deliver::Received;
 use crate::domain::delivery::{DeadLetter, DeliveryJob, FailureRecord};
 use crate::domain::outcome::FailureReason;
-use crate::ports::{Clock, FailureStore};
+use crate::ports::{Clock, FailureStore, Received};
 
 /// What can arrive on the DLQ: a dead letter the worker sent with its reason, or a bare
 /// job that the queue redrove after too many receives.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum DlqBody {
+pub enum DlqBody {
     Letter(DeadLetter),
     Redriven(DeliveryJob),
 }
@@ -37,11 +36,11 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub async fn record(&self, messages: Vec<Received>) -> RecordReport {
+    pub async fn record(&self, messages: Vec<Received<DlqBody>>) -> RecordReport {
         let now = self.clock.now();
         let mut report = RecordReport::default();
         for message in messages {
-            let record = match serde_json::from_str::<DlqBody>(&message.body) {
+            let record = match message.body {
                 Ok(DlqBody::Letter(letter)) => FailureRecord::new(letter.job, letter.reason, now),
                 Ok(DlqBody::Redriven(job)) => FailureRecord::new(job, FailureReason::Redriven, now),
                 Err(_) => {

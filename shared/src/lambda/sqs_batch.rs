@@ -3,18 +3,22 @@
 //! so SQS redelivers only those.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use serde::de::DeserializeOwned;
 
-use crate::app::deliver::Received;
+use crate::ports::Received;
 
-/// The event's records; a record without an id or body cannot be acknowledged selectively
-/// and is given an empty one (it fails to parse and is reported back by id).
-pub fn received(event: SqsEvent) -> Vec<Received> {
+/// The event's records, decoded into what the function expects; a record without an id or
+/// body cannot be acknowledged selectively and is given an empty one (it fails to decode and
+/// is reported back by id).
+pub fn received<T: DeserializeOwned>(event: SqsEvent) -> Vec<Received<T>> {
     event
         .records
         .into_iter()
-        .map(|record| Received {
-            message_id: record.message_id.unwrap_or_default(),
-            body: record.body.unwrap_or_default(),
+        .map(|record| {
+            Received::decode(
+                record.message_id.unwrap_or_default(),
+                &record.body.unwrap_or_default(),
+            )
         })
         .collect()
 }

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
 
-use super::inbox::{Inbox, MemoryQueues};
+use super::inbox::MemoryQueues;
 use crate::adapters::dynamodb::{create_tables, TableNames};
 use crate::adapters::memory::{MemoryQueue, QueueSettings};
 use crate::adapters::sqs::create_queues;
-use crate::ports::{PortError, Sender, SystemClock, SystemEntropy};
+use crate::ports::{PortError, QueueConsumer, Sender, SystemClock, SystemEntropy};
 use crate::system::{AwsBackend, MemoryBackend, Settings, System};
 
 /// Longer than any claim lease (endpoint timeout ≤ 30 s plus margin), as on AWS.
@@ -20,8 +20,8 @@ const MAX_RECEIVES: u32 = 5;
 
 pub struct Backend {
     pub system: System,
-    pub deliveries_inbox: Arc<dyn Inbox>,
-    pub dlq_inbox: Arc<dyn Inbox>,
+    pub deliveries_inbox: Arc<dyn QueueConsumer>,
+    pub dlq_inbox: Arc<dyn QueueConsumer>,
     memory_queues: Option<(Arc<MemoryQueue>, Arc<MemoryQueue>)>,
 }
 

@@ -7,16 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
-use crate::adapters::memory::{MemoryQueue, QueueMessage, QueueSettings};
+use crate::adapters::memory::{MemoryQueue, QueueSettings};
 use crate::adapters::sqs::SqsQueue;
-use crate::ports::{Clock, PortError};
-
-#[async_trait]
-pub trait Inbox: Send + Sync {
-    /// Up to `max` messages, waiting at most `wait` for the first.
-    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<QueueMessage>, PortError>;
-    async fn delete(&self, receipt_handles: Vec<String>) -> Result<(), PortError>;
-}
+use crate::ports::{Clock, PortError, QueueConsumer, QueueMessage};
 
 pub struct MemoryInbox {
     pub queue: Arc<MemoryQueue>,
@@ -25,7 +18,7 @@ pub struct MemoryInbox {
 }
 
 #[async_trait]
-impl Inbox for MemoryInbox {
+impl QueueConsumer for MemoryInbox {
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<QueueMessage>, PortError> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
@@ -60,7 +53,7 @@ impl Inbox for MemoryInbox {
 }
 
 #[async_trait]
-impl Inbox for SqsQueue {
+impl QueueConsumer for SqsQueue {
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<QueueMessage>, PortError> {
         let max = i32::try_from(max.clamp(1, 10)).unwrap_or(10);
         let wait = i32::try_from(wait.as_secs().min(20)).unwrap_or(20);

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::inbox::Inbox;
-use crate::adapters::memory::QueueMessage;
-use crate::app::deliver::Received;
+use serde::de::DeserializeOwned;
+
 use crate::app::{Recorder, Worker};
+use crate::ports::{QueueConsumer, QueueMessage, Received};
 
 /// How long an idle consumer waits before checking the stop signal again.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
@@ -18,23 +18,18 @@ const IDLE_WAIT: Duration = Duration::from_secs(1);
 /// A worker consumer: where it takes batches from and the worker it hands them to.
 #[derive(Clone)]
 pub struct WorkerParts {
-    pub inbox: Arc<dyn Inbox>,
+    pub inbox: Arc<dyn QueueConsumer>,
     pub worker: Worker,
 }
 
-/// Messages as the queue handed them over, for the worker or the recorder.
-pub fn received(messages: &[QueueMessage]) -> Vec<Received> {
-    messages
-        .iter()
-        .map(|m| Received {
-            message_id: m.message_id.clone(),
-            body: m.body.clone(),
-        })
-        .collect()
+/// The messages decoded into what their consumer expects: the boundary the use cases
+/// receive typed jobs from.
+pub fn received<T: DeserializeOwned>(messages: &[QueueMessage]) -> Vec<Received<T>> {
+    messages.iter().map(QueueMessage::decode).collect()
 }
 
 /// Deletes every message the use case did not report as failed.
-async fn acknowledge(inbox: &dyn Inbox, messages: Vec<QueueMessage>, failed: &[String]) {
+async fn acknowledge(inbox: &dyn QueueConsumer, messages: Vec<QueueMessage>, failed: &[String]) {
     let done = messages
         .into_iter()
         .filter(|m| !failed.contains(&m.message_id))
@@ -49,7 +44,7 @@ async fn acknowledge(inbox: &dyn Inbox, messages: Vec<QueueMessage>, failed: &[S
 /// The next non-empty batch, or `None` once told to stop. Receive errors are logged and
 /// retried after a pause: the queue is the source of truth, nothing is lost by waiting.
 async fn next_batch(
-    inbox: &dyn Inbox,
+    inbox: &dyn QueueConsumer,
     stop: &mut watch::Receiver<bool>,
     what: &str,
 ) -> Option<Vec<QueueMessage>> {
@@ -86,7 +81,7 @@ pub async fn run_worker(parts: WorkerParts, mut stop: watch::Receiver<bool>) {
 }
 
 pub async fn run_recorder(
-    inbox: Arc<dyn Inbox>,
+    inbox: Arc<dyn QueueConsumer>,
     recorder: Arc<Recorder>,
     mut stop: watch::Receiver<bool>,
 ) {

@@ -11,13 +11,11 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use authhooks::adapters::memory::QueueMessage;
 use authhooks::domain::delivery::{AttemptRecord, DeadLetter, DeliveryJob};
-use authhooks::local::inbox::Inbox;
 use authhooks::local::pump::WorkerParts;
 use authhooks::ports::{
     Claim, ClaimOutcome, DeadLetterQueue, DeliveryQueue, Enqueue, IdempotencyKey, IdempotencyStore,
-    OutgoingRequest, PortError, SendReport, Sender,
+    OutgoingRequest, PortError, QueueConsumer, QueueMessage, SendReport, Sender,
 };
 
 use super::causes::{CauseLog, Causes};
@@ -135,7 +133,7 @@ struct Watched<T: ?Sized> {
 }
 
 #[async_trait]
-impl Inbox for Watched<dyn Inbox> {
+impl QueueConsumer for Watched<dyn QueueConsumer> {
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<QueueMessage>, PortError> {
         let got = self.inner.receive(max, wait).await?;
         if !got.is_empty() {

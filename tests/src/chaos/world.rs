@@ -17,10 +17,10 @@ use authhooks::adapters::dynamodb::{create_tables, TableNames};
 use authhooks::adapters::memory::{MemoryQueue, QueueSettings};
 use authhooks::adapters::sqs::create_queues;
 use authhooks::domain::ids::DeliveryId;
-use authhooks::local::inbox::{Inbox, MemoryQueues};
+use authhooks::local::inbox::MemoryQueues;
 use authhooks::ports::{
     Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue,
-    FailureStore, IdempotencyStore, PortError, Sender, SystemClock, SystemEntropy,
+    FailureStore, IdempotencyStore, PortError, QueueConsumer, Sender, SystemClock, SystemEntropy,
 };
 use authhooks::system::{AwsBackend, MemoryBackend, SystemBuilder};
 
@@ -50,8 +50,8 @@ pub struct ChaosWorld {
     /// The deliveries queue behind the duplicating wrapper: what ingest and workers send to.
     pub queue: Arc<DuplicatingQueue>,
     pub dead_letters: Arc<dyn DeadLetterQueue>,
-    pub deliveries_inbox: Arc<dyn Inbox>,
-    pub dlq_inbox: Arc<dyn Inbox>,
+    pub deliveries_inbox: Arc<dyn QueueConsumer>,
+    pub dlq_inbox: Arc<dyn QueueConsumer>,
     pub clock: Arc<dyn Clock>,
     /// What may send a delivery twice, noted by the duplicating queue and the workers'
     /// wrappers.
@@ -127,7 +127,7 @@ impl ChaosWorld {
     /// The world over a backend's ports, its deliveries queue behind the duplicating one.
     fn over(
         builder: SystemBuilder,
-        inboxes: (Arc<dyn Inbox>, Arc<dyn Inbox>),
+        inboxes: (Arc<dyn QueueConsumer>, Arc<dyn QueueConsumer>),
         duplicate_rate: f64,
         seed: u64,
         backlog: Backlog,

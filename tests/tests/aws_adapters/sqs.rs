@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use authhooks::adapters::memory::QueueMessage;
 use authhooks::adapters::sqs::SqsQueue;
 use authhooks::domain::delivery::{DeadLetter, DeliveryJob};
 use authhooks::domain::outcome::FailureReason;
+use authhooks::ports::QueueMessage;
 use authhooks::ports::{DeadLetterQueue, DeliveryQueue, Enqueue, PortError};
 use authhooks_tests::moto::{aws_world, AwsWorld, QueueOptions};
 

@@ -4,20 +4,10 @@
 //! up as `forbidden`, recorded as a failure, and the loopback receiver sees nothing.
 
 use authhooks::adapters::http::{HttpSender, SenderConfig};
-use authhooks::app::deliver::Received;
+use authhooks::local::pump::received;
 use authhooks::ports::{EndpointStore, FailureStore, PageRequest};
 use authhooks_tests::{Receiver, World};
 use serde_json::json;
-
-fn received(messages: Vec<authhooks::adapters::memory::QueueMessage>) -> Vec<Received> {
-    messages
-        .into_iter()
-        .map(|m| Received {
-            message_id: m.message_id,
-            body: m.body,
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn a_name_resolving_to_loopback_is_refused_at_delivery_and_recorded_as_forbidden() {
@@ -51,7 +41,7 @@ async fn a_name_resolving_to_loopback_is_refused_at_delivery_and_recorded_as_for
         .worker;
     let batch = world.queue.receive(10);
     assert_eq!(batch.len(), 1);
-    let report = worker.deliver(received(batch.clone())).await;
+    let report = worker.deliver(received(&batch)).await;
     assert!(
         report.failed.is_empty(),
         "a forbidden destination is not retried"
@@ -61,7 +51,7 @@ async fn a_name_resolving_to_loopback_is_refused_at_delivery_and_recorded_as_for
     }
     let letters = world.dlq.receive(10);
     assert_eq!(letters.len(), 1, "the delivery was given up");
-    world.system.recorder.record(received(letters)).await;
+    world.system.recorder.record(received(&letters)).await;
 
     let failures = world
         .failures

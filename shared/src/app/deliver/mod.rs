@@ -16,7 +16,7 @@ use crate::domain::delivery::{schedule, DeadLetter, DeliveryJob};
 use crate::domain::ids::EndpointId;
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue, Entropy,
-    IdempotencyKey, IdempotencyStore, Sender,
+    IdempotencyKey, IdempotencyStore, Received, Sender,
 };
 
 #[derive(Debug, Clone)]
@@ -56,13 +56,6 @@ pub struct Worker {
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
     pub settings: WorkerSettings,
-}
-
-/// A message as the queue handed it over.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Received {
-    pub message_id: String,
-    pub body: String,
 }
 
 /// What became of one endpoint's jobs in a batch: the figures behind its metrics.
@@ -134,22 +127,22 @@ pub(crate) enum FollowUp {
 
 impl Worker {
     /// Delivers one batch as received from the queue and says what became of it.
-    pub async fn deliver(&self, messages: Vec<Received>) -> BatchReport {
+    pub async fn deliver(&self, messages: Vec<Received<DeliveryJob>>) -> BatchReport {
         let now = self.clock.now();
         let mut report = BatchReport::default();
         let mut follow_ups: Vec<(String, FollowUp)> = Vec::new();
         let mut groups: BTreeMap<EndpointId, Vec<(String, DeliveryJob)>> = BTreeMap::new();
 
         for message in messages {
-            match serde_json::from_str::<DeliveryJob>(&message.body) {
+            match message.body {
                 // Nothing can be done with it here: redelivered until the queue redrives it to
                 // the DLQ. The body is never logged: it may carry personal data.
                 Err(e) => {
                     tracing::error!(
                         message_id = %message.message_id,
-                        kind = ?e.classify(),
-                        line = e.line(),
-                        column = e.column(),
+                        kind = ?e.kind,
+                        line = e.line,
+                        column = e.column,
                         "unreadable delivery job"
                     );
                     report.failed.push(message.message_id);

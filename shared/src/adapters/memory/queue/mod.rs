@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::lock;
 use crate::domain::delivery::{later, DeadLetter};
-use crate::ports::{Clock, DeadLetterQueue, DeliveryQueue, Enqueue, PortError};
+use crate::ports::{Clock, DeadLetterQueue, DeliveryQueue, Enqueue, PortError, QueueMessage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueSettings {
@@ -28,15 +28,6 @@ impl Default for QueueSettings {
             max_receive_count: Some(5),
         }
     }
-}
-
-/// A received message; `receipt_handle` deletes it or changes its visibility.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueMessage {
-    pub message_id: String,
-    pub receipt_handle: String,
-    pub body: String,
-    pub receive_count: u32,
 }
 
 #[derive(Debug)]

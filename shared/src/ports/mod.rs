@@ -8,10 +8,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::admission::EndpointState;
-use crate::domain::delivery::{AttemptRecord, DeadLetter, DeliveryJob, FailureRecord};
+use crate::domain::delivery::{AttemptRecord, FailureRecord};
 use crate::domain::endpoint::Endpoint;
 use crate::domain::ids::{DeliveryId, EndpointId};
 use crate::domain::outcome::AttemptResult;
+
+mod queue;
+
+pub use queue::{
+    DeadLetterQueue, DecodeError, DeliveryQueue, Enqueue, QueueConsumer, QueueMessage, Received,
+};
 
 /// The one error type of the ports layer. Adapters map their SDK errors into it and keep
 /// the SDK's text only as a message.
@@ -171,25 +177,6 @@ pub trait EndpointStateStore: Send + Sync {
         state: &EndpointState,
         expected_version: u64,
     ) -> Result<bool, PortError>;
-}
-
-/// A job and how long the queue should hold it back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Enqueue {
-    pub job: DeliveryJob,
-    pub delay: Duration,
-}
-
-#[async_trait]
-pub trait DeliveryQueue: Send + Sync {
-    /// Enqueues every job or fails; a failure may leave some enqueued, which is safe
-    /// because a delivery enqueued twice is delivered once.
-    async fn enqueue(&self, jobs: Vec<Enqueue>) -> Result<(), PortError>;
-}
-
-#[async_trait]
-pub trait DeadLetterQueue: Send + Sync {
-    async fn dead_letter(&self, letters: Vec<DeadLetter>) -> Result<(), PortError>;
 }
 
 /// Which failures to list or replay.

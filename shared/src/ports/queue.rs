@@ -1,0 +1,85 @@
+//! The queue as a port pair: producers (`DeliveryQueue`, `DeadLetterQueue`) that send jobs
+//! and dead letters, and a consumer that hands over raw messages. A message is decoded once,
+//! at the boundary, into a typed [`Received`] (an unreadable body kept as a value), so the
+//! use cases parse nothing from the wire.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+
+use super::PortError;
+use crate::domain::delivery::{DeadLetter, DeliveryJob};
+
+/// A job and how long the queue should hold it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Enqueue {
+    pub job: DeliveryJob,
+    pub delay: Duration,
+}
+
+#[async_trait]
+pub trait DeliveryQueue: Send + Sync {
+    /// Enqueues every job or fails; a failure may leave some enqueued, which is safe
+    /// because a delivery enqueued twice is delivered once.
+    async fn enqueue(&self, jobs: Vec<Enqueue>) -> Result<(), PortError>;
+}
+
+#[async_trait]
+pub trait DeadLetterQueue: Send + Sync {
+    async fn dead_letter(&self, letters: Vec<DeadLetter>) -> Result<(), PortError>;
+}
+
+/// A message as a queue hands it over; `receipt_handle` deletes it or changes its
+/// visibility.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    pub receive_count: u32,
+}
+
+impl QueueMessage {
+    pub fn decode<T: DeserializeOwned>(&self) -> Received<T> {
+        Received::decode(self.message_id.clone(), &self.body)
+    }
+}
+
+/// Where consumers take messages from (in memory, or an SQS queue).
+#[async_trait]
+pub trait QueueConsumer: Send + Sync {
+    /// Up to `max` messages, waiting at most `wait` for the first.
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<QueueMessage>, PortError>;
+    async fn delete(&self, receipt_handles: Vec<String>) -> Result<(), PortError>;
+}
+
+/// A message decoded into what its consumer expects, or why it could not be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received<T> {
+    pub message_id: String,
+    pub body: Result<T, DecodeError>,
+}
+
+impl<T: DeserializeOwned> Received<T> {
+    pub fn decode(message_id: String, body: &str) -> Self {
+        Self {
+            message_id,
+            body: serde_json::from_str(body).map_err(|e| DecodeError {
+                kind: e.classify(),
+                line: e.line(),
+                column: e.column(),
+            }),
+        }
+    }
+}
+
+/// Where a body stopped being what was expected; never the body itself, which may carry
+/// personal data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unreadable message ({kind:?} at line {line}, column {column})")]
+pub struct DecodeError {
+    pub kind: serde_json::error::Category,
+    pub line: usize,
+    pub column: usize,
+}
