@@ -57,20 +57,15 @@ pub(super) async fn deliver(
     };
 
     let wanted = u32::try_from(jobs.len()).unwrap_or(u32::MAX);
-    let admitted = state::update(
-        worker.state.as_ref(),
-        &endpoint_id,
-        worker.settings.cas_rounds,
-        |s| {
-            admission::admit(
-                s,
-                &endpoint.circuit,
-                endpoint.rate_limit.as_ref(),
-                wanted,
-                now,
-            )
-        },
-    )
+    let admitted = state::update(worker, &endpoint_id, |s| {
+        admission::admit(
+            s,
+            &endpoint.circuit,
+            endpoint.rate_limit.as_ref(),
+            wanted,
+            now,
+        )
+    })
     .await;
     let (verdict, current) = match admitted {
         Ok(found) => found,
@@ -165,22 +160,17 @@ pub(super) async fn deliver(
     if changes {
         // The attempts happened whatever the state store says now: losing one circuit update
         // is better than leaving the messages to be redelivered and sent again.
-        let recorded = state::update(
-            worker.state.as_ref(),
-            &endpoint_id,
-            worker.settings.cas_rounds,
-            |s| {
-                (
-                    (),
-                    admission::record_results(
-                        s,
-                        &endpoint.circuit,
-                        results.iter().copied(),
-                        worker.clock.now(),
-                    ),
-                )
-            },
-        )
+        let recorded = state::update(worker, &endpoint_id, |s| {
+            (
+                (),
+                admission::record_results(
+                    s,
+                    &endpoint.circuit,
+                    results.iter().copied(),
+                    worker.clock.now(),
+                ),
+            )
+        })
         .await;
         if let Err(e) = recorded {
             tracing::warn!(endpoint_id = %endpoint_id, error = %e, results = results.len(), "circuit update lost");

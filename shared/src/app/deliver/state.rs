@@ -1,18 +1,20 @@
 //! Compare-and-set over an endpoint's state item: read, decide with a pure function, write
 //! if nobody wrote in between, else decide again on what they wrote.
 
+use super::Worker;
 use crate::domain::admission::EndpointState;
 use crate::domain::ids::EndpointId;
-use crate::ports::{EndpointStateStore, PortError};
+use crate::ports::PortError;
 
 /// Applies `decide` to the endpoint's current state until its result is stored (or there
-/// was nothing to store), and returns what `decide` said alongside.
+/// was nothing to store), in at most the worker's `cas_rounds`, and returns what `decide`
+/// said alongside.
 pub(super) async fn update<T>(
-    store: &dyn EndpointStateStore,
+    worker: &Worker,
     id: &EndpointId,
-    rounds: u32,
     decide: impl Fn(&EndpointState) -> (T, EndpointState),
 ) -> Result<(T, EndpointState), PortError> {
+    let (store, rounds) = (worker.state.as_ref(), worker.settings.cas_rounds);
     for _ in 0..rounds.max(1) {
         let current = store.load(id).await?;
         let (out, next) = decide(&current.value);
