@@ -64,11 +64,7 @@ pub fn counted_clients(
 impl Stack {
     pub async fn create(sdk: &SdkConfig, counter: &Counter) -> anyhow::Result<Stack> {
         let (dynamo, sqs) = counted_clients(sdk, counter);
-        let tables = TableNames {
-            endpoints: Moto::unique("endpoints"),
-            state: Moto::unique("state"),
-            failures: Moto::unique("failures"),
-        };
+        let tables = TableNames::named(Moto::unique);
         create_tables(&dynamo, &tables).await?;
         let urls = create_queues(
             &sqs,

@@ -185,11 +185,7 @@ impl AwsWorld {
         let config = Moto::shared().sdk_config().await;
         let dynamodb = aws_sdk_dynamodb::Client::new(&config);
         let sqs = aws_sdk_sqs::Client::new(&config);
-        let tables = TableNames {
-            endpoints: Moto::unique("endpoints"),
-            state: Moto::unique("state"),
-            failures: Moto::unique("failures"),
-        };
+        let tables = TableNames::named(Moto::unique);
         create_tables(&dynamodb, &tables)
             .await
             .unwrap_or_else(|e| panic!("creating tables on moto: {e}"));

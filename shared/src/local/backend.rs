@@ -71,11 +71,7 @@ impl Backend {
         let sdk = loader.load().await;
         let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
         let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let names = TableNames {
-            endpoints: "authhooks-dev-endpoints".into(),
-            state: "authhooks-dev-state".into(),
-            failures: "authhooks-dev-failures".into(),
-        };
+        let names = TableNames::named(|table| format!("authhooks-dev-{table}"));
         create_tables(&dynamo, &names).await?;
         let (deliveries_url, dlq_url) = create_queues(
             &sqs,

@@ -100,11 +100,7 @@ impl ChaosWorld {
     ) -> Result<Self, ChaosError> {
         let dynamo = aws_sdk_dynamodb::Client::new(config);
         let sqs = aws_sdk_sqs::Client::new(config);
-        let names = TableNames {
-            endpoints: format!("{prefix}-endpoints"),
-            state: format!("{prefix}-state"),
-            failures: format!("{prefix}-failures"),
-        };
+        let names = TableNames::named(|table| format!("{prefix}-{table}"));
         create_tables(&dynamo, &names).await?;
         let (deliveries_url, dlq_url) = create_queues(
             &sqs,

@@ -39,11 +39,7 @@ async fn deploy() -> (SqsQueue, SqsQueue) {
     let sdk = moto.sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let tables = TableNames {
-        endpoints: Moto::unique("endpoints"),
-        state: Moto::unique("state"),
-        failures: Moto::unique("failures"),
-    };
+    let tables = TableNames::named(Moto::unique);
     create_tables(&dynamodb, &tables).await.unwrap();
     let (queue_url, dlq_url) = create_queues(
         &sqs,

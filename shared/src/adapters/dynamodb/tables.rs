@@ -33,6 +33,18 @@ pub struct TableNames {
     pub failures: String,
 }
 
+impl TableNames {
+    /// Each table named by `name` from its role (`endpoints`, `state`, `failures`), so a
+    /// new table is named here and nowhere else.
+    pub fn named(mut name: impl FnMut(&str) -> String) -> Self {
+        Self {
+            endpoints: name("endpoints"),
+            state: name("state"),
+            failures: name("failures"),
+        }
+    }
+}
+
 /// Creates the endpoints, state and failures tables (on-demand capacity, the failures
 /// indexes, TTL on the state table). Tables that already exist are left as they are.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), PortError> {
