@@ -1,5 +1,7 @@
 //! `authhooks-chaos`: the fault-injection harness from the command line. Prints the table
-//! and exits non-zero if any accepted delivery was neither delivered nor recorded as failed.
+//! and exits non-zero, with the reasons, if the run fails the same verdict as CI's test
+//! (`ChaosReport::verdict`): anything lost, unexplained duplicates, a dead endpoint tried
+//! too often, and the rest.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -30,6 +32,12 @@ struct Args {
     /// Share of enqueued jobs sent to the queue twice.
     #[arg(long, default_value_t = 0.05)]
     duplicate_rate: f64,
+    /// Share of the workers' re-enqueue calls that fail.
+    #[arg(long, default_value_t = 0.05)]
+    enqueue_error_rate: f64,
+    /// Share of the workers' dead-letter calls that fail.
+    #[arg(long, default_value_t = 0.05)]
+    dead_letter_error_rate: f64,
     #[arg(long, default_value_t = 8)]
     workers: usize,
     /// An SQS/DynamoDB API (moto) instead of memory; fresh tables and queues are created.
@@ -54,6 +62,8 @@ async fn main() -> ExitCode {
     config.fault_rate = args.fault_rate.clamp(0.0, 1.0);
     config.kill_every = (args.kill_every_ms > 0).then(|| Duration::from_millis(args.kill_every_ms));
     config.duplicate_rate = args.duplicate_rate.clamp(0.0, 1.0);
+    config.enqueue_error_rate = args.enqueue_error_rate.clamp(0.0, 1.0);
+    config.dead_letter_error_rate = args.dead_letter_error_rate.clamp(0.0, 1.0);
     config.workers = args.workers.max(1);
     config.deadline = Duration::from_secs(args.deadline_secs);
     config.progress = true;
@@ -69,11 +79,15 @@ async fn main() -> ExitCode {
     match run(&config).await {
         Ok(report) => {
             println!("{report}");
-            if report.lost_nothing() {
-                ExitCode::SUCCESS
-            } else {
-                eprintln!("FAILED: deliveries were lost or the queues did not drain");
-                ExitCode::FAILURE
+            match report.verdict() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(wrong) => {
+                    eprintln!("FAILED:");
+                    for why in wrong {
+                        eprintln!("  - {why}");
+                    }
+                    ExitCode::FAILURE
+                }
             }
         }
         Err(e) => {

@@ -1,9 +1,15 @@
 //! The chaos harness: the whole pipeline (ingest router, deliveries queue, workers, DLQ
 //! recorder) in one process over local mode's pieces, delivering to fault-injecting
-//! receivers on 127.0.0.1 while workers are killed mid-batch and jobs are queued twice;
-//! at the end every accepted delivery must be delivered or recorded as failed.
+//! receivers on 127.0.0.1 while workers are killed mid-batch, jobs are queued twice and
+//! the workers' own re-enqueues and dead letters fail now and then; at the end every
+//! accepted delivery must be delivered or recorded as failed, and nothing sent more often
+//! than what the harness did explains.
 
+pub mod causes;
+mod display;
 pub mod faults;
+mod in_hand;
+mod ingest;
 mod pool;
 pub mod receiver;
 mod run;
@@ -54,6 +60,10 @@ pub struct ChaosConfig {
     pub kill_every: Option<Duration>,
     /// Share of enqueued jobs sent to the queue twice.
     pub duplicate_rate: f64,
+    /// Share of the workers' re-enqueue calls that fail (ingest's never do).
+    pub enqueue_error_rate: f64,
+    /// Share of the workers' dead-letter calls that fail.
+    pub dead_letter_error_rate: f64,
     /// Every n-th ingest batch is posted again n batches later (0: never); deliveries under
     /// way by then make it a duplicate, the rest are enqueued again and sent once.
     pub repost_every: usize,
@@ -82,6 +92,10 @@ impl ChaosConfig {
             fault_rate: 0.2,
             kill_every: Some(Duration::from_millis(400)),
             duplicate_rate: 0.05,
+            enqueue_error_rate: 0.05,
+            // The dead endpoint's twenty deliveries make only a handful of dead-letter
+            // calls: a fifth of them fail, so that every CI run takes that path.
+            dead_letter_error_rate: 0.2,
             repost_every: 7,
             workers: 8,
             // A new connection costs a few milliseconds of CPU in a debug build; with tens
@@ -154,6 +168,9 @@ pub fn flaky_spec(j: usize, url: &str, secret: &str, timeout_ms: u64) -> Value {
         "description": format!("chaos flaky {j}")
     })
 }
+
+/// Attempts the dead endpoint's schedule allows a delivery: the first and two retries.
+pub const DEAD_ATTEMPTS: u64 = 3;
 
 /// The dead endpoint: two quick retries, then the DLQ. Its circuit threshold is high so
 /// that its failures are not drawn out over many open periods.

@@ -1,37 +1,57 @@
-//! The worker pool of a chaos run: `run_worker` tasks, each behind an inbox that says
-//! whether it has a batch in hand, and the killer that aborts one now and then and starts
-//! a fresh one in its place.
+//! The worker pool of a chaos run: `run_worker` tasks, each watched by an [`InHand`] (the
+//! batch it holds and what it did with it), and the killer that aborts one now and then
+//! and starts a fresh one in its place, noting what the dead worker had begun.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use authhooks::adapters::memory::QueueMessage;
-use authhooks::local::inbox::Inbox;
 use authhooks::local::pump::{run_worker, WorkerParts};
-use authhooks::ports::PortError;
 
+use super::causes::CauseLog;
 use super::faults::mix;
+use super::in_hand::{watched, InHand};
 
-/// The worker tasks, each with an inbox that says whether it has a batch in hand.
+/// The worker tasks, each with an inbox that keeps its batch in hand.
 pub(super) struct Pool {
-    slots: Mutex<Vec<(JoinHandle<()>, Arc<AtomicBool>)>>,
+    slots: Mutex<Vec<(JoinHandle<()>, Arc<InHand>)>>,
+    causes: Arc<CauseLog>,
+    visibility: Duration,
     pub(super) kills: AtomicU64,
     pub(super) kills_mid_batch: AtomicU64,
 }
 
 impl Pool {
-    pub(super) fn start(parts: &WorkerParts, n: usize, stopped: &watch::Receiver<bool>) -> Self {
-        let slots = (0..n).map(|_| spawn_worker(parts, stopped)).collect();
-        Self {
-            slots: Mutex::new(slots),
+    pub(super) fn start(
+        parts: &WorkerParts,
+        n: usize,
+        stopped: &watch::Receiver<bool>,
+        causes: Arc<CauseLog>,
+        visibility: Duration,
+    ) -> Self {
+        let mut pool = Self {
+            slots: Mutex::new(Vec::new()),
+            causes,
+            visibility,
             kills: AtomicU64::new(0),
             kills_mid_batch: AtomicU64::new(0),
-        }
+        };
+        let slots = (0..n).map(|_| pool.spawn_worker(parts, stopped)).collect();
+        pool.slots = Mutex::new(slots);
+        pool
+    }
+
+    fn spawn_worker(
+        &self,
+        parts: &WorkerParts,
+        stopped: &watch::Receiver<bool>,
+    ) -> (JoinHandle<()>, Arc<InHand>) {
+        let in_hand = Arc::new(InHand::new(self.causes.clone(), self.visibility));
+        let parts = watched(parts, &in_hand);
+        (tokio::spawn(run_worker(parts, stopped.clone())), in_hand)
     }
 
     pub(super) fn abort_all(&self) {
@@ -41,21 +61,8 @@ impl Pool {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn spawn_worker(
-    parts: &WorkerParts,
-    stopped: &watch::Receiver<bool>,
-) -> (JoinHandle<()>, Arc<AtomicBool>) {
-    let busy = Arc::new(AtomicBool::new(false));
-    let mut parts = parts.clone();
-    parts.inbox = Arc::new(BusyInbox {
-        inner: parts.inbox.clone(),
-        busy: busy.clone(),
-    });
-    (tokio::spawn(run_worker(parts, stopped.clone())), busy)
 }
 
 /// Aborts a worker every `every` (chosen by the seed) and starts a fresh one in its place,
@@ -70,37 +77,23 @@ pub(super) async fn kill_loop(
 ) {
     for k in 0u64.. {
         tokio::time::sleep(every).await;
-        let mut slots = lock(&pool.slots);
-        let n = slots.len() as u64;
-        let victim = usize::try_from(mix(seed ^ k.rotate_left(7)) % n.max(1)).unwrap_or(0);
-        if let Some(slot) = slots.get_mut(victim) {
-            if slot.1.load(Ordering::SeqCst) {
+        let dead = {
+            let mut slots = lock(&pool.slots);
+            let n = slots.len() as u64;
+            let victim = usize::try_from(mix(seed ^ k.rotate_left(7)) % n.max(1)).unwrap_or(0);
+            slots.get_mut(victim).map(|slot| {
+                slot.0.abort();
+                std::mem::replace(slot, pool.spawn_worker(&parts, &stopped))
+            })
+        };
+        if let Some((task, in_hand)) = dead {
+            // An aborted task runs on until its next await (it may be on another thread):
+            // what it held is read once it is really gone.
+            let _ = task.await;
+            if in_hand.killed() {
                 pool.kills_mid_batch.fetch_add(1, Ordering::Relaxed);
             }
-            slot.0.abort();
-            *slot = spawn_worker(&parts, &stopped);
             pool.kills.fetch_add(1, Ordering::Relaxed);
         }
-    }
-}
-
-/// An inbox that marks its worker busy from a non-empty receive until the acknowledgement.
-struct BusyInbox {
-    inner: Arc<dyn Inbox>,
-    busy: Arc<AtomicBool>,
-}
-
-#[async_trait]
-impl Inbox for BusyInbox {
-    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<QueueMessage>, PortError> {
-        let got = self.inner.receive(max, wait).await?;
-        self.busy.store(!got.is_empty(), Ordering::SeqCst);
-        Ok(got)
-    }
-
-    async fn delete(&self, receipt_handles: Vec<String>) -> Result<(), PortError> {
-        let done = self.inner.delete(receipt_handles).await;
-        self.busy.store(false, Ordering::SeqCst);
-        done
     }
 }

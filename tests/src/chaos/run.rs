@@ -2,35 +2,30 @@
 //! workers mid-batch, ingest through the real router with backpressure and re-posts, then
 //! the wait until both queues are empty, and the tally.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::Request;
-use serde_json::{json, Value};
 use tokio::sync::watch;
-use tower::ServiceExt;
 
 use authhooks::adapters::http::{HttpSender, SenderConfig};
-use authhooks::api::ingest::{self, IngestApi};
-use authhooks::api::Services;
 use authhooks::app::deliver::WorkerSettings;
-use authhooks::app::ingest::IngestSettings;
 use authhooks::domain::endpoint::UrlPolicy;
 use authhooks::domain::endpoint_spec::parse_new;
+use authhooks::domain::ids::EndpointId;
 use authhooks::domain::signature::Secret;
 use authhooks::local::pump::{run_recorder, WorkerParts};
 use authhooks::ports::{Entropy, SystemEntropy};
 
+use super::causes::{Causes, ReadingSender, RefusingDeadLetters, RefusingQueue};
 use super::faults::Behaviour;
+use super::ingest::produce;
 use super::pool::{kill_loop, Pool};
 use super::receiver::FaultyReceiver;
 use super::tally::{tally, ChaosReport, Planned};
 use super::world::{sdk_config, ChaosWorld};
-use super::{dead_spec, event_id, event_type, flaky_spec, Backend, ChaosConfig, ChaosError};
-
-const BATCH: usize = 100;
+use super::{dead_spec, flaky_spec, Backend, ChaosConfig, ChaosError};
 
 pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
     let started = Instant::now();
@@ -56,14 +51,36 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
         ..SenderConfig::default()
     })
     .map_err(|e| ChaosError::Setup(e.to_string()))?;
+    let plans = planned
+        .iter()
+        .map(|p| (p.receiver.url(), (p.id.clone(), p.behaviour)))
+        .collect();
+    // The workers' own handles on the queues, refusing a share of their calls; ingest keeps
+    // the plain ones (its failures are another path, tested elsewhere).
+    let queue = Arc::new(RefusingQueue::new(
+        world.queue.clone(),
+        config.enqueue_error_rate,
+        config.seed,
+        world.causes.clone(),
+    ));
+    let dead_letters = Arc::new(RefusingDeadLetters::new(
+        world.dead_letters.clone(),
+        config.dead_letter_error_rate,
+        config.seed,
+        world.causes.clone(),
+    ));
     let parts = WorkerParts {
         inbox: world.deliveries_inbox.clone(),
         endpoints: world.endpoints.clone(),
         state: world.state.clone(),
         idempotency: world.idempotency.clone(),
-        queue: world.queue.clone(),
-        dead_letters: world.dead_letters.clone(),
-        sender: Arc::new(sender),
+        queue: queue.clone(),
+        dead_letters: dead_letters.clone(),
+        sender: Arc::new(ReadingSender::new(
+            Arc::new(sender),
+            plans,
+            world.causes.clone(),
+        )),
         clock: world.clock.clone(),
         entropy: Arc::new(SystemEntropy),
         settings: WorkerSettings {
@@ -72,7 +89,13 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
         },
     };
     let (stop, stopped) = watch::channel(false);
-    let pool = Arc::new(Pool::start(&parts, config.workers.max(1), &stopped));
+    let pool = Arc::new(Pool::start(
+        &parts,
+        config.workers.max(1),
+        &stopped,
+        world.causes.clone(),
+        config.queue.visibility,
+    ));
     let recorder = tokio::spawn(run_recorder(
         world.dlq_inbox.clone(),
         world.failures.clone(),
@@ -132,6 +155,9 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
             kills: pool.kills.load(Ordering::Relaxed),
             kills_mid_batch: pool.kills_mid_batch.load(Ordering::Relaxed),
             duplicated_jobs: world.queue.duplicated(),
+            enqueue_errors: queue.refused(),
+            dead_letter_errors: dead_letters.refused(),
+            causes: world.causes.snapshot(),
             drained,
             leftover,
             elapsed: started.elapsed(),
@@ -140,35 +166,20 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
 }
 
 /// Figures from the run itself, for the report.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Stats {
     pub kills: u64,
     pub kills_mid_batch: u64,
     pub duplicated_jobs: u64,
+    /// Workers' re-enqueue calls refused on purpose.
+    pub enqueue_errors: u64,
+    /// Workers' dead-letter calls refused on purpose.
+    pub dead_letter_errors: u64,
+    /// What may have sent a delivery twice, per endpoint (re-posts added by the tally).
+    pub causes: HashMap<EndpointId, Causes>,
     pub drained: bool,
     pub leftover: usize,
     pub elapsed: Duration,
-}
-
-/// What ingest answered: deliveries per accepted event, and the re-posts' verdicts.
-#[derive(Debug, Default)]
-pub struct Ingested {
-    pub deliveries: usize,
-    pub reposted_events: usize,
-    /// Re-posted events answered `duplicate`: every delivery already under way or done.
-    pub repost_duplicates: usize,
-    /// Re-posted events answered with another event id or delivery count than at first.
-    pub repost_mismatches: usize,
-}
-
-impl Ingested {
-    fn note_repost(&mut self, first: &[Value], again: &[Value]) {
-        self.reposted_events += again.len();
-        self.repost_duplicates += again.iter().filter(|e| e["duplicate"] == true).count();
-        let same = |a: &Value, b: &Value| a["id"] == b["id"] && a["deliveries"] == b["deliveries"];
-        self.repost_mismatches += first.len().abs_diff(again.len())
-            + first.iter().zip(again).filter(|(a, b)| !same(a, b)).count();
-    }
 }
 
 async fn add_endpoints(
@@ -226,106 +237,11 @@ async fn add_endpoints(
             id: endpoint.id,
             patterns,
             dead,
+            behaviour,
             receiver,
         });
     }
     Ok(planned)
-}
-
-/// Posts every event through the ingest router, a hundred per request, waiting while the
-/// queue is full; every `repost_every`-th batch is posted a second time, `repost_every`
-/// batches later.
-async fn produce(
-    config: &ChaosConfig,
-    world: &ChaosWorld,
-    started: Instant,
-) -> Result<Ingested, ChaosError> {
-    let services = Services {
-        endpoints: world.endpoints.clone(),
-        idempotency: world.idempotency.clone(),
-        failures: world.failures.clone(),
-        queue: world.queue.clone(),
-        clock: world.clock.clone(),
-        entropy: Arc::new(SystemEntropy),
-    };
-    let router = ingest::router(Arc::new(IngestApi {
-        services,
-        settings: IngestSettings::default(),
-    }));
-    let mut ingested = Ingested::default();
-    let mut held: Option<(Value, Vec<Value>)> = None;
-    let memory = config.backend == Backend::Memory;
-    for (n, start) in (0..config.events).step_by(BATCH).enumerate() {
-        while memory && world.backlog().await? > config.max_backlog {
-            if started.elapsed() > config.deadline {
-                return Err(ChaosError::Ingest(
-                    "the deadline passed while ingesting".into(),
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let events: Vec<Value> = (start..(start + BATCH).min(config.events))
-            .map(|i| {
-                json!({
-                    "id": event_id(config.seed, i),
-                    "type": event_type(config.seed, i, config.dead_every),
-                    "data": {"user": {"id": format!("u_{i}")}},
-                    "origin": "better-auth",
-                    "subject": format!("u_{i}")
-                })
-            })
-            .collect();
-        let body = json!({ "events": events });
-        let answer = post(&router, &body, started, config.deadline).await?;
-        ingested.deliveries += answer
-            .iter()
-            .filter(|e| e["duplicate"] == false)
-            .filter_map(|e| e["deliveries"].as_u64())
-            .sum::<u64>() as usize;
-        if config.repost_every > 0 && n.is_multiple_of(config.repost_every) {
-            // A producer's retry some time after its first attempt: the batch from
-            // `repost_every` batches ago goes again, and this one is kept for the next.
-            if let Some((body, first)) = held.take() {
-                let again = post(&router, &body, started, config.deadline).await?;
-                ingested.note_repost(&first, &again);
-            }
-            held = Some((body, answer));
-        }
-    }
-    Ok(ingested)
-}
-
-/// One ingest request; a 503 (a dependency down) is retried as a producer would.
-async fn post(
-    router: &axum::Router,
-    body: &Value,
-    started: Instant,
-    deadline: Duration,
-) -> Result<Vec<Value>, ChaosError> {
-    let bytes = serde_json::to_vec(body).map_err(|e| ChaosError::Ingest(e.to_string()))?;
-    loop {
-        let request = Request::post("/v1/events")
-            .header("content-type", "application/json")
-            .body(Body::from(bytes.clone()))
-            .map_err(|e| ChaosError::Ingest(e.to_string()))?;
-        let response = router
-            .clone()
-            .oneshot(request)
-            .await
-            .map_err(|e| ChaosError::Ingest(e.to_string()))?;
-        let status = response.status().as_u16();
-        let raw = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .map_err(|e| ChaosError::Ingest(e.to_string()))?;
-        let answer: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-        match status {
-            200 | 202 => return Ok(answer["events"].as_array().cloned().unwrap_or_default()),
-            503 | 409 if started.elapsed() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            _ => return Err(ChaosError::Ingest(format!("{status}: {answer}"))),
-        }
-    }
 }
 
 /// Waits until both queues hold nothing (visible, in flight or delayed) several checks in

@@ -1,16 +1,17 @@
 //! The reckoning after a run: what was accepted (events × matching endpoints), what the
-//! receivers got with a 2xx, what the failures store holds, and what is neither — lost.
+//! receivers got with a 2xx, what the failures store holds, and what is neither — lost;
+//! then the one verdict on all of it, shared by the CI test and the command line.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
-use std::time::Duration;
 
 use authhooks::domain::ids::EndpointId;
 use authhooks::ports::{FailureFilter, FailureStore, PageRequest, PortError};
 
-use super::faults::Fault;
+use super::causes::{dead_requests_bound, duplicates_bound, Causes};
+use super::faults::{Behaviour, Fault};
+use super::ingest::Ingested;
 use super::receiver::FaultyReceiver;
-use super::run::{Ingested, Stats};
+use super::run::Stats;
 use super::{event_id, event_type, subscribes, ChaosConfig};
 
 /// An endpoint as the run set it up.
@@ -19,6 +20,7 @@ pub struct Planned {
     pub id: EndpointId,
     pub patterns: Vec<&'static str>,
     pub dead: bool,
+    pub behaviour: Behaviour,
     pub receiver: FaultyReceiver,
 }
 
@@ -42,6 +44,13 @@ pub struct EndpointRow {
     pub unexpected: usize,
     pub requests: u64,
     pub faults: Vec<(Fault, u64)>,
+    /// What the harness did that may send one of its deliveries again.
+    pub causes: Causes,
+    /// The most duplicates `causes` explain (see [`duplicates_bound`](super::causes::duplicates_bound)).
+    pub duplicates_bound: u64,
+    /// The most requests its deliveries may take (dead endpoint only; see
+    /// [`dead_requests_bound`](super::causes::dead_requests_bound)).
+    pub requests_bound: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -68,9 +77,120 @@ pub struct ChaosReport {
 }
 
 impl ChaosReport {
-    /// Nothing lost, nothing unexplained, nothing left in the queues.
-    pub fn lost_nothing(&self) -> bool {
-        self.lost == 0 && self.stats.drained && self.accepted == self.ingest_deliveries
+    /// Every property a run must have, each violated one described: the queues drained,
+    /// ingest fanned out as the harness's own matching says, nothing lost, nothing owed to
+    /// nobody, nothing badly signed, re-posts answered as at first, every flaky delivery
+    /// delivered and every dead one recorded as failed (and nothing both), no endpoint
+    /// with more duplicates than the harness's doings explain, and the dead endpoint tried
+    /// no more often than its schedule allows them.
+    pub fn verdict(&self) -> Result<(), Vec<String>> {
+        let mut wrong = Vec::new();
+        let mut check = |ok: bool, why: String| {
+            if !ok {
+                wrong.push(why);
+            }
+        };
+        check(
+            self.stats.drained,
+            format!(
+                "the queues never drained ({} messages left)",
+                self.stats.leftover
+            ),
+        );
+        check(
+            self.accepted == self.ingest_deliveries,
+            format!(
+                "ingest fanned out {} deliveries, the harness's matching {}",
+                self.ingest_deliveries, self.accepted
+            ),
+        );
+        check(self.lost == 0, format!("{} deliveries lost", self.lost));
+        check(
+            self.unexpected == 0,
+            format!("{} deliveries nobody owed", self.unexpected),
+        );
+        check(
+            self.bad_signatures == 0,
+            format!("{} requests with a bad signature", self.bad_signatures),
+        );
+        check(
+            self.repost_mismatches == 0,
+            format!(
+                "{} re-posted events answered otherwise than at first",
+                self.repost_mismatches
+            ),
+        );
+        check(
+            self.failed_on_flaky == 0,
+            format!("{} flaky deliveries given up on", self.failed_on_flaky),
+        );
+        check(
+            self.delivered_and_failed == 0,
+            format!(
+                "{} deliveries both delivered and recorded as failed",
+                self.delivered_and_failed
+            ),
+        );
+        check(
+            self.delivered + self.failed == self.accepted,
+            format!(
+                "delivered {} + failed {} != accepted {}",
+                self.delivered, self.failed, self.accepted
+            ),
+        );
+        match self.endpoints.iter().find(|r| r.dead) {
+            None => check(false, "no dead endpoint in the report".into()),
+            Some(dead) => {
+                check(
+                    dead.expected > 0,
+                    "the dead endpoint was owed nothing".into(),
+                );
+                check(
+                    dead.failed == dead.expected,
+                    format!(
+                        "the dead endpoint: {} of {} deliveries recorded as failed",
+                        dead.failed, dead.expected
+                    ),
+                );
+            }
+        }
+        for row in &self.endpoints {
+            check(
+                row.dead || row.delivered == row.expected,
+                format!(
+                    "{}: {} of {} deliveries delivered",
+                    row.name, row.delivered, row.expected
+                ),
+            );
+            check(
+                row.duplicates as u64 <= row.duplicates_bound,
+                format!(
+                    "{}: {} duplicates, more than the {} its causes explain ({:?})",
+                    row.name, row.duplicates, row.duplicates_bound, row.causes
+                ),
+            );
+            if let Some(bound) = row.requests_bound {
+                check(
+                    row.requests <= bound,
+                    format!(
+                        "{}: {} requests, more than the {} its schedule and causes allow ({:?})",
+                        row.name, row.requests, bound, row.causes
+                    ),
+                );
+            }
+        }
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(wrong)
+        }
+    }
+
+    /// The causes summed over endpoints.
+    pub fn causes(&self) -> Causes {
+        self.endpoints
+            .iter()
+            .fold(Causes::default(), |t, r| t.plus(&r.causes))
     }
 }
 
@@ -120,6 +240,12 @@ pub(super) fn tally(
             bad_signatures += seen.faults.get(&Fault::BadSignature).copied().unwrap_or(0);
             let mut faults: Vec<(Fault, u64)> = seen.faults.into_iter().collect();
             faults.sort();
+            let mut causes = stats.causes.get(&p.id).copied().unwrap_or_default();
+            causes.reposted = ingested
+                .reposted_types
+                .iter()
+                .filter(|t| subscribes(&p.patterns, t))
+                .count() as u64;
             EndpointRow {
                 name: p.name.clone(),
                 dead: p.dead,
@@ -141,6 +267,9 @@ pub(super) fn tally(
                     + failed.iter().filter(|id| !owed.contains(**id)).count(),
                 requests: p.receiver.requests(),
                 faults,
+                duplicates_bound: duplicates_bound(&causes),
+                requests_bound: p.dead.then(|| dead_requests_bound(owed.len(), &causes)),
+                causes,
             }
         })
         .collect();
@@ -162,82 +291,5 @@ pub(super) fn tally(
         repost_mismatches: ingested.repost_mismatches,
         stats,
         endpoints: rows,
-    }
-}
-
-fn secs(d: Duration) -> f64 {
-    d.as_secs_f64()
-}
-
-impl fmt::Display for ChaosReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{:<9} {:>9} {:>9} {:>6} {:>7} {:>5} {:>9}  faults injected (requests by answer)",
-            "endpoint", "accepted", "delivered", "dups", "failed", "lost", "requests"
-        )?;
-        for r in &self.endpoints {
-            let faults: Vec<String> = r
-                .faults
-                .iter()
-                .map(|(k, n)| format!("{}={n}", k.name()))
-                .collect();
-            writeln!(
-                f,
-                "{:<9} {:>9} {:>9} {:>6} {:>7} {:>5} {:>9}  {}",
-                r.name,
-                r.expected,
-                r.delivered,
-                r.duplicates,
-                r.failed,
-                r.lost,
-                r.requests,
-                faults.join(" ")
-            )?;
-        }
-        writeln!(
-            f,
-            "{:<9} {:>9} {:>9} {:>6} {:>7} {:>5}",
-            "total", self.accepted, self.delivered, self.duplicates, self.failed, self.lost
-        )?;
-        writeln!(f)?;
-        writeln!(f, "events                  {}", self.events)?;
-        writeln!(
-            f,
-            "accepted (owed)         {}  (ingest said {})",
-            self.accepted, self.ingest_deliveries
-        )?;
-        writeln!(f, "delivered (unique 2xx)  {}", self.delivered)?;
-        writeln!(f, "duplicates seen         {}", self.duplicates)?;
-        writeln!(
-            f,
-            "recorded as failed      {}  (on flaky endpoints: {})",
-            self.failed, self.failed_on_flaky
-        )?;
-        writeln!(f, "delivered and failed    {}", self.delivered_and_failed)?;
-        writeln!(f, "unexpected              {}", self.unexpected)?;
-        writeln!(f, "bad signatures          {}", self.bad_signatures)?;
-        writeln!(
-            f,
-            "re-posted events        {}  (answered duplicate: {}, answered otherwise than at first: {})",
-            self.reposted_events, self.repost_duplicates, self.repost_mismatches
-        )?;
-        writeln!(f, "jobs queued twice       {}", self.stats.duplicated_jobs)?;
-        writeln!(
-            f,
-            "workers killed          {}  (with a batch in hand: {})",
-            self.stats.kills, self.stats.kills_mid_batch
-        )?;
-        writeln!(
-            f,
-            "queues drained          {}  (left: {})",
-            self.stats.drained, self.stats.leftover
-        )?;
-        writeln!(
-            f,
-            "elapsed                 {:.1} s",
-            secs(self.stats.elapsed)
-        )?;
-        write!(f, "LOST                    {}", self.lost)
     }
 }

@@ -27,6 +27,7 @@ use authhooks::ports::{
     FailureStore, IdempotencyStore, PortError, SystemClock,
 };
 
+use super::causes::CauseLog;
 use super::faults::{mix, unit};
 use super::ChaosError;
 
@@ -55,6 +56,9 @@ pub struct ChaosWorld {
     pub deliveries_inbox: Arc<dyn Inbox>,
     pub dlq_inbox: Arc<dyn Inbox>,
     pub clock: Arc<dyn Clock>,
+    /// What may send a delivery twice, noted by the duplicating queue and the workers'
+    /// wrappers.
+    pub causes: Arc<CauseLog>,
     backlog: Backlog,
 }
 
@@ -68,6 +72,7 @@ impl ChaosWorld {
         let queues = MemoryQueues::new(clock.clone(), settings);
         let (deliveries, dlq) = (queues.deliveries, queues.dlq);
         let state = Arc::new(MemoryStateStore::new());
+        let causes = Arc::new(CauseLog::default());
         Self {
             endpoints: Arc::new(MemoryEndpointStore::new()),
             state: state.clone(),
@@ -77,11 +82,13 @@ impl ChaosWorld {
                 deliveries.clone(),
                 duplicate_rate,
                 seed,
+                causes.clone(),
             )),
             dead_letters: dlq.clone(),
             deliveries_inbox: queues.deliveries_inbox,
             dlq_inbox: queues.dlq_inbox,
             clock,
+            causes,
             backlog: Backlog::Memory(deliveries, dlq),
         }
     }
@@ -113,6 +120,7 @@ impl ChaosWorld {
         let state = Arc::new(DynamoStateStore::new(dynamo.clone(), names.state));
         let deliveries = Arc::new(SqsQueue::new(sqs.clone(), deliveries_url.clone()));
         let dlq = Arc::new(SqsQueue::new(sqs.clone(), dlq_url.clone()));
+        let causes = Arc::new(CauseLog::default());
         Ok(Self {
             endpoints: Arc::new(DynamoEndpointStore::new(dynamo.clone(), names.endpoints)),
             state: state.clone(),
@@ -122,11 +130,13 @@ impl ChaosWorld {
                 deliveries.clone(),
                 duplicate_rate,
                 seed,
+                causes.clone(),
             )),
             dead_letters: dlq.clone(),
             deliveries_inbox: deliveries,
             dlq_inbox: dlq,
             clock: Arc::new(SystemClock),
+            causes,
             backlog: Backlog::Sqs(sqs, vec![deliveries_url, dlq_url]),
         })
     }
@@ -160,7 +170,6 @@ impl ChaosWorld {
     }
 }
 
-/// A memory queue that wakes its inbox on every send.
 /// SDK configuration for an SQS/DynamoDB API at `url` with dummy credentials.
 pub async fn sdk_config(url: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
@@ -183,10 +192,11 @@ pub struct DuplicatingQueue {
     draws: AtomicU64,
     duplicated: AtomicU64,
     doubled: Mutex<HashSet<(DeliveryId, u64)>>,
+    causes: Arc<CauseLog>,
 }
 
 impl DuplicatingQueue {
-    pub fn new(inner: Arc<dyn DeliveryQueue>, rate: f64, seed: u64) -> Self {
+    pub fn new(inner: Arc<dyn DeliveryQueue>, rate: f64, seed: u64, causes: Arc<CauseLog>) -> Self {
         Self {
             inner,
             rate,
@@ -194,6 +204,7 @@ impl DuplicatingQueue {
             draws: AtomicU64::new(0),
             duplicated: AtomicU64::new(0),
             doubled: Mutex::new(HashSet::new()),
+            causes,
         }
     }
 
@@ -223,6 +234,11 @@ impl DeliveryQueue for DuplicatingQueue {
         let n = twice.len() as u64;
         self.inner.enqueue(jobs).await?;
         if n > 0 {
+            // Noted before sending: a copy half sent still counts as a cause.
+            for e in &twice {
+                self.causes
+                    .note(&e.job.endpoint_id, |c| c.queued_twice += 1);
+            }
             self.inner.enqueue(twice).await?;
             self.duplicated.fetch_add(n, Ordering::Relaxed);
         }

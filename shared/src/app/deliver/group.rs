@@ -33,7 +33,10 @@ impl GroupOutcome {
 }
 
 fn dead(reason: FailureReason) -> impl Fn(DeliveryJob) -> FollowUp {
-    move |job| FollowUp::DeadLetter(DeadLetter { reason, job })
+    move |job| FollowUp::DeadLetter {
+        letter: DeadLetter { reason, job },
+        claim: None,
+    }
 }
 
 pub(super) async fn deliver(
@@ -136,7 +139,9 @@ pub(super) async fn deliver(
                 match follow_up.as_ref() {
                     FollowUp::Done => outcome.stats.delivered += 1,
                     FollowUp::Enqueue { .. } => outcome.stats.retried += 1,
-                    FollowUp::DeadLetter(letter) => gone |= letter.reason == FailureReason::Gone,
+                    FollowUp::DeadLetter { letter, .. } => {
+                        gone |= letter.reason == FailureReason::Gone
+                    }
                     FollowUp::Redeliver => {}
                 }
                 outcome.follow_ups.push((message_id, *follow_up));
@@ -280,7 +285,10 @@ async fn attempt(
                 claim: Some((key, claim.token)),
             }
         }
-        Decision::GiveUp(reason) => FollowUp::DeadLetter(DeadLetter { reason, job: next }),
+        Decision::GiveUp(reason) => FollowUp::DeadLetter {
+            letter: DeadLetter { reason, job: next },
+            claim: Some((key, claim.token)),
+        },
     };
     Attempted::Sent {
         message_id,

@@ -98,7 +98,11 @@ pub(crate) enum FollowUp {
         /// message may claim it again at once.
         claim: Option<(IdempotencyKey, u64)>,
     },
-    DeadLetter(DeadLetter),
+    DeadLetter {
+        letter: DeadLetter,
+        /// The delivery claim to give up if dead-lettering fails, as for `Enqueue`.
+        claim: Option<(IdempotencyKey, u64)>,
+    },
     /// Infrastructure trouble: leave the message for the queue to redeliver.
     Redeliver,
 }
@@ -158,7 +162,7 @@ pub async fn deliver_batch(
     for (endpoint_id, outcome) in outcomes {
         let mut stats = outcome.stats;
         stats.dead_lettered = count(&outcome.follow_ups, |f| {
-            matches!(f, FollowUp::DeadLetter(_))
+            matches!(f, FollowUp::DeadLetter { .. })
         });
         report.delivered += stats.delivered;
         report.retried += stats.retried;
@@ -192,7 +196,7 @@ async fn flush(
             FollowUp::Done => {}
             FollowUp::Redeliver => report.failed.push(message_id),
             FollowUp::Enqueue { enqueue, claim } => enqueues.push((message_id, enqueue, claim)),
-            FollowUp::DeadLetter(letter) => letters.push((message_id, letter)),
+            FollowUp::DeadLetter { letter, claim } => letters.push((message_id, letter, claim)),
         }
     }
 
@@ -201,22 +205,30 @@ async fn flush(
         if let Err(e) = ports.queue.enqueue(jobs).await {
             tracing::warn!(error = %e, "re-enqueueing failed; the messages stay queued");
             for (message_id, _, claim) in enqueues {
-                if let Some((key, token)) = claim {
-                    // Best effort: a claim that stays lapses before the redelivery anyway.
-                    let _ = ports.idempotency.release(&key, token).await;
-                }
+                release(ports, claim).await;
                 report.failed.push(message_id);
             }
         }
     }
     if !letters.is_empty() {
         let count = u32::try_from(letters.len()).unwrap_or(u32::MAX);
-        let batch = letters.iter().map(|(_, l)| l.clone()).collect();
+        let batch = letters.iter().map(|(_, l, _)| l.clone()).collect();
         if let Err(e) = ports.dead_letters.dead_letter(batch).await {
             tracing::warn!(error = %e, count, "dead-lettering failed; the messages stay queued");
-            report.failed.extend(letters.into_iter().map(|(id, _)| id));
+            for (message_id, _, claim) in letters {
+                release(ports, claim).await;
+                report.failed.push(message_id);
+            }
         } else {
             report.dead_lettered += count;
         }
+    }
+}
+
+/// Gives up the claim behind a message left on the queue, so its redelivery may claim the
+/// delivery again at once. Best effort: a claim that stays lapses after its lease.
+async fn release(ports: &WorkerPorts<'_>, claim: Option<(IdempotencyKey, u64)>) {
+    if let Some((key, token)) = claim {
+        let _ = ports.idempotency.release(&key, token).await;
     }
 }
