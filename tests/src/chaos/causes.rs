@@ -37,6 +37,9 @@ pub struct Causes {
     pub enqueue_refused: u64,
     /// Dead letters in a worker's dead-letter call that the harness refused.
     pub dead_letter_refused: u64,
+    /// Messages a worker sent a request for and then left on the queue (a refused
+    /// re-enqueue or dead letter): each is sent once more when redelivered.
+    pub sent_then_left: u64,
 }
 
 impl Causes {
@@ -48,6 +51,7 @@ impl Causes {
         self.unread_success += c.unread_success;
         self.enqueue_refused += c.enqueue_refused;
         self.dead_letter_refused += c.dead_letter_refused;
+        self.sent_then_left += c.sent_then_left;
         self
     }
 }
@@ -82,12 +86,13 @@ pub fn duplicates_bound(c: &Causes) -> u64 {
 /// [`DEAD_ATTEMPTS`] at most once (a message sends its attempt, then enqueues the next
 /// or dead-letters). Chains are the owed deliveries plus the extra chains above — a
 /// killed worker's message counted as a whole chain covers its re-send of one attempt.
-/// A refused re-enqueue or dead letter leaves the message sent to be sent once more (its
-/// claim released, or lapsed by the time the queue redelivers).
+/// A message sent and then left on the queue (its re-enqueue or dead letter refused) is
+/// sent once more when redelivered, its claim released or lapsed by then; refused calls
+/// for deferred jobs, which sent nothing, add nothing.
 pub fn dead_requests_bound(expected: usize, c: &Causes) -> u64 {
     let chains =
         expected as u64 + c.queued_twice + c.reposted + c.killed_in_hand + c.overdue_in_hand;
-    DEAD_ATTEMPTS * chains + c.enqueue_refused + c.dead_letter_refused
+    DEAD_ATTEMPTS * chains + c.sent_then_left
 }
 
 /// The causes, per endpoint, noted as they happen.

@@ -79,12 +79,13 @@ impl fmt::Display for ChaosReport {
         writeln!(f, "jobs queued twice       {}", self.stats.duplicated_jobs)?;
         writeln!(
             f,
-            "worker queue errors     {}  (re-enqueue calls refused {} with {} jobs, dead-letter calls refused {} with {} letters)",
+            "worker queue errors     {}  (re-enqueue calls refused {} with {} jobs, dead-letter calls refused {} with {} letters; messages sent and left queued {})",
             self.stats.enqueue_errors + self.stats.dead_letter_errors,
             self.stats.enqueue_errors,
             causes.enqueue_refused,
             self.stats.dead_letter_errors,
-            causes.dead_letter_refused
+            causes.dead_letter_refused,
+            causes.sent_then_left
         )?;
         writeln!(
             f,

@@ -27,6 +27,7 @@ use super::pool::lock;
 struct Held {
     since: Option<Instant>,
     bodies: Vec<String>,
+    receipts: Vec<String>,
     /// `e:` event ids requested, `d:` delivery ids enqueued or dead-lettered, and the
     /// idempotency keys of deliveries seen completed after the worker completed them.
     touched: HashSet<String>,
@@ -71,14 +72,30 @@ impl InHand {
         held.since.is_some()
     }
 
-    /// The batch is acknowledged: if it was held past (nearly) the visibility timeout, the
-    /// queue may have handed it out again meanwhile. The slack covers the queue's clock
-    /// being read a moment before this one.
-    fn done(&self) {
+    /// The batch is acknowledged, all but what the worker left on the queue: a message
+    /// it had sent and left there (a refused re-enqueue or dead letter) is sent once more
+    /// when redelivered. If the batch was held past (nearly) the visibility timeout, the
+    /// queue may have handed it out again meanwhile.
+    fn done(&self, acked: &HashSet<String>) {
         let held = std::mem::take(&mut *lock(&self.held));
         self.note_overdue(&held);
+        for (receipt, body) in held.receipts.iter().zip(&held.bodies) {
+            if acked.contains(receipt) {
+                continue;
+            }
+            if let Some(job) = jobs(std::slice::from_ref(body)).next() {
+                if held
+                    .touched
+                    .contains(&format!("e:{}", job.event.id.as_str()))
+                {
+                    self.causes
+                        .note(&job.endpoint_id, |c| c.sent_then_left += 1);
+                }
+            }
+        }
     }
 
+    /// The slack covers the queue's clock being read a moment before this one.
     fn note_overdue(&self, held: &Held) {
         const SLACK: Duration = Duration::from_millis(250);
         if held
@@ -142,6 +159,7 @@ impl Inbox for Watched<dyn Inbox> {
             *lock(&self.in_hand.held) = Held {
                 since: Some(Instant::now()),
                 bodies: got.iter().map(|m| m.body.clone()).collect(),
+                receipts: got.iter().map(|m| m.receipt_handle.clone()).collect(),
                 touched: HashSet::new(),
             };
         }
@@ -149,8 +167,9 @@ impl Inbox for Watched<dyn Inbox> {
     }
 
     async fn delete(&self, receipt_handles: Vec<String>) -> Result<(), PortError> {
+        let acked = receipt_handles.iter().cloned().collect();
         let done = self.inner.delete(receipt_handles).await;
-        self.in_hand.done();
+        self.in_hand.done(&acked);
         done
     }
 }
