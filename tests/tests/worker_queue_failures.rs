@@ -240,7 +240,8 @@ async fn while_the_queue_refuses_messages_wait_on_it_and_nothing_is_lost() {
     let refusing = Refusing::new(&world.queue, 1);
     round(&world, &refusing, world.dlq.as_ref(), &batch).await;
 
-    // The dead delivery's last attempt, with every dead letter refused twice over.
+    // Both come back after the visibility timeout; the flaky one is delivered, the dead
+    // one reaches its last attempt, whose dead letter is refused twice before it goes.
     let mut letters_refused = 0;
     let refusing_dlq = Refusing::new(&world.dlq, 2);
     for _ in 0..6 {
@@ -253,7 +254,7 @@ async fn while_the_queue_refuses_messages_wait_on_it_and_nothing_is_lost() {
         letters_refused += u32::from(report.dead_lettered == 0 && !report.failed.is_empty());
     }
 
-    // The queue's own redeliveries (after the visibility timeout) finish the job.
+    // The recorder takes the dead letter; nothing is left behind.
     world.run_until_idle(HOUR).await;
     assert_all_accounted_for(&world).await;
     assert_eq!(letters_refused, 2, "the dead letter was refused twice");
