@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the bad-input corpus: one JSON file per case under ingest/ and admin/.
 
-The files are the corpus (tests/tests/bad_input.rs reads them); this script only exists so
+The files are the corpus (tests/tests/it/bad_input.rs reads them); this script only exists so
 that the ~250 cases stay consistent and reviewable in one place. Run it from anywhere:
     python3 tests/corpus/generate.py
 It deletes and rewrites ingest/*.json and admin/*.json. See README.md for the format.

@@ -3,9 +3,6 @@
 //! succeeded and for two that were given up on, and the failure items of `GET /v1/failures`
 //! for those two (one ending on a connection error, one on an HTTP status).
 
-#[path = "contract/system.rs"]
-mod system;
-
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
@@ -15,7 +12,7 @@ use authhooks::domain::ids::{DeliveryId, EndpointId, EventId};
 use authhooks::domain::outcome::{AttemptResult, TransportFailure};
 use authhooks_tests::sender::status;
 
-use system::System;
+use crate::contract::System;
 
 const EVENT: &str = "evt_fields_1";
 

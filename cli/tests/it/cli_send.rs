@@ -2,12 +2,6 @@
 //! the way ingest does (Standard Webhooks signature with the ingest secret) and checks the
 //! body's shape before answering like docs/architecture.md §3.1.
 
-// A test's unwrap is its assertion; clippy.toml's test allowance does not reach the helper
-// functions outside `#[test]` bodies.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::sync::{Arc, Mutex};
 
 use authhooks::domain::event::EventType;
@@ -20,7 +14,7 @@ use axum::routing::post;
 use axum::Router;
 use serde_json::{json, Value};
 
-use common::{authhooks, one_error_line, run_async, serve, stdout, Scratch};
+use crate::common::{authhooks, one_error_line, run_async, serve, stdout, Scratch};
 
 const INGEST_SECRET: &str = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
@@ -128,7 +122,12 @@ async fn one_event_is_signed_posted_and_its_deliveries_printed() {
         "better-auth",
     ];
     let out = run_async(authhooks(&args), None).await;
-    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::stderr(&out)
+    );
     let printed = stdout(&out);
     let row = printed.lines().find(|l| l.contains("evt_cli_1")).unwrap();
     assert_eq!(
@@ -161,7 +160,12 @@ async fn a_batch_file_goes_as_one_request_and_json_prints_the_answer() {
     let mut command = authhooks(&args);
     command.env("AUTHHOOKS_INGEST_SECRET", INGEST_SECRET);
     let out = run_async(command, None).await;
-    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::stderr(&out)
+    );
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         answer["events"][1],
@@ -171,7 +175,12 @@ async fn a_batch_file_goes_as_one_request_and_json_prints_the_answer() {
     let mut command = authhooks(&["--url", &url, "send", "user.updated"]);
     command.env("AUTHHOOKS_INGEST_SECRET", INGEST_SECRET);
     let again = run_async(command, None).await;
-    assert_eq!(again.status.code(), Some(0), "{}", common::stderr(&again));
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        crate::common::stderr(&again)
+    );
 
     let seen = seen.0.lock().unwrap();
     assert_eq!(seen[0].1, json!({ "events": events }));

@@ -1,13 +1,7 @@
 //! Misuse of the real binary: every case ends with exactly one `error:` line on stderr, no
 //! panic, exit 2 for usage errors and 1 for runtime failures, and no secret in the message.
 
-// A test's unwrap is its assertion; clippy.toml's test allowance does not reach the helper
-// functions outside `#[test]` bodies.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
-use common::{authhooks, closed_port, one_error_line, run, stdout};
+use crate::common::{authhooks, closed_port, one_error_line, run, stdout};
 
 const SECRET: &str = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
@@ -34,7 +28,7 @@ fn an_unreachable_server_is_named_with_the_reason() {
         let args = [&["--url", url.as_str()][..], args].concat();
         let out = run(authhooks(&args), None);
         assert_eq!(one_error_line(&out, 1), expected, "authhooks {args:?}");
-        assert!(!common::stderr(&out).contains("t0ken"));
+        assert!(!crate::common::stderr(&out).contains("t0ken"));
     }
 
     // The URL also comes from the environment.

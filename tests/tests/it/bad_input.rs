@@ -3,15 +3,10 @@
 //! never panic. A subset also runs against local mode over real HTTP (`bad_input/local.rs`);
 //! `bad_input/ssrf.rs` covers names that only resolve to refused addresses.
 
-#[path = "bad_input/case.rs"]
 mod case;
-#[path = "bad_input/local.rs"]
 mod local;
-#[path = "bad_input/snapshot.rs"]
 mod snapshot;
-#[path = "bad_input/ssrf.rs"]
 mod ssrf;
-#[path = "bad_input/watch.rs"]
 mod watch;
 
 use std::sync::Arc;

@@ -1,17 +1,11 @@
 //! The admin commands (endpoints, failures) against the real admin API, served by local
 //! mode in this process.
 
-// A test's unwrap is its assertion; clippy.toml's test allowance does not reach the helper
-// functions outside `#[test]` bodies.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use authhooks::domain::signature::Secret;
 use serde_json::{json, Value};
 
-use common::admin::{admin, TOKEN};
-use common::{authhooks, one_error_line, run_async, stdout};
+use crate::common::admin::{admin, TOKEN};
+use crate::common::{authhooks, one_error_line, run_async, stdout};
 
 async fn cli(url: &str, args: &[&str]) -> std::process::Output {
     let args = [&["--url", url, "--admin-token", TOKEN][..], args].concat();
@@ -58,7 +52,12 @@ async fn an_endpoint_is_added_shown_changed_rotated_and_removed() {
         ],
     )
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::stderr(&out)
+    );
     let printed = stdout(&out);
     let id = field(&printed, "id").to_owned();
     assert_eq!(field(&printed, "event_types"), "user.*,session.revoked");
@@ -170,7 +169,7 @@ async fn refusals_name_the_fields_and_the_token() {
 
 /// An endpoint nobody answers at, retried once at once, so its deliveries fail fast.
 async fn dead_endpoint(url: &str) -> String {
-    let port = common::closed_port();
+    let port = crate::common::closed_port();
     let out = cli(
         url,
         &[
@@ -187,7 +186,12 @@ async fn dead_endpoint(url: &str) -> String {
     let created: Value = serde_json::from_slice(&out.stdout).unwrap();
     let id = created["id"].as_str().unwrap().to_owned();
     let patch = cli(url, &["endpoints", "update", &id, "--timeout-ms", "500"]).await;
-    assert_eq!(patch.status.code(), Some(0), "{}", common::stderr(&patch));
+    assert_eq!(
+        patch.status.code(),
+        Some(0),
+        "{}",
+        crate::common::stderr(&patch)
+    );
     id
 }
 
@@ -215,19 +219,24 @@ async fn failures_are_listed_and_replayed_by_filter() {
             .unwrap();
         assert!(answer.status().is_success());
     }
-    let sent = common::run_async(
-        common::authhooks(&[
+    let sent = crate::common::run_async(
+        crate::common::authhooks(&[
             "--url",
             &url,
             "send",
             "user.created",
             "--ingest-secret",
-            common::admin::INGEST_SECRET,
+            crate::common::admin::INGEST_SECRET,
         ]),
         None,
     )
     .await;
-    assert_eq!(sent.status.code(), Some(0), "{}", common::stderr(&sent));
+    assert_eq!(
+        sent.status.code(),
+        Some(0),
+        "{}",
+        crate::common::stderr(&sent)
+    );
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while failures(&url, &dead).await.is_empty() || failures(&url, &other).await.is_empty() {
@@ -261,7 +270,7 @@ async fn failures_are_listed_and_replayed_by_filter() {
         stdout(&out),
         format!("replayed 1: {failure}\n"),
         "{}",
-        common::stderr(&out)
+        crate::common::stderr(&out)
     );
     let replayed = failures(&url, &dead).await;
     let original = replayed

@@ -2,12 +2,6 @@
 //! delivery's signature with the secret it was given, answers 200 or 401 (or the forward
 //! target's status), and removes its endpoint on SIGINT, exiting 0.
 
-// A test's unwrap is its assertion; clippy.toml's test allowance does not reach the helper
-// functions outside `#[test]` bodies.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
@@ -20,9 +14,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Router;
 use serde_json::{json, Value};
 
-use common::{authhooks, serve};
+use crate::common::{authhooks, serve};
 
-use common::admin::{admin, INGEST_SECRET, TOKEN};
+use crate::common::admin::{admin, INGEST_SECRET, TOKEN};
 
 /// A secret the listener's endpoint does not have.
 const WRONG_SECRET: &str = "whsec_q6urq6urq6urq6urq6urq6urq6urq6ur";

@@ -1,14 +1,8 @@
 //! `authhooks verify` run as a process: captured webhooks from files and stdin, judged valid,
 //! tampered, signed with another secret, or stale.
 
-// A test's unwrap is its assertion; clippy.toml's test allowance does not reach the helper
-// functions outside `#[test]` bodies.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
+use crate::common::{authhooks, one_error_line, run, stdout, Scratch};
 use authhooks::domain::signature::{sign, Secret};
-use common::{authhooks, one_error_line, run, stdout, Scratch};
 
 /// The Standard Webhooks project's published test vector.
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

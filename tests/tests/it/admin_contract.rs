@@ -2,9 +2,6 @@
 //! signing for the 24 h grace and not after, `POST /v1/endpoints/{id}/test` reaches that
 //! endpoint alone, and the list routes page with `limit`, `cursor` and `next_cursor`.
 
-#[path = "contract/system.rs"]
-mod system;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -21,7 +18,7 @@ use authhooks::ports::FailureStore;
 use authhooks_tests::sender::status;
 use authhooks_tests::Sent;
 
-use system::System;
+use crate::contract::System;
 
 fn user_created(id: &str) -> Value {
     json!({"id": id, "type": "user.created", "data": {"user": {"id": "u_1"}}})

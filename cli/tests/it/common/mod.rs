@@ -1,8 +1,6 @@
 //! Running the real `authhooks` binary: a clean environment, stdin fed or closed, and the
 //! checks every misuse must pass (one `error:` line on stderr, no panic, the right code).
 
-#![allow(dead_code)] // each test file uses its own subset
-
 pub mod admin;
 
 use std::io::Write;

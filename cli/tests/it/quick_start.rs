@@ -2,10 +2,6 @@
 //! `authhooks listen` in another, `authhooks send` in a third — three real processes —
 //! and the delivery arrives verified. Then Ctrl-C stops each cleanly.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
@@ -13,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use common::{authhooks, closed_port, run};
+use crate::common::{authhooks, closed_port, run};
 
 /// A spawned process and its stdout, line by line.
 struct Running {

@@ -4,9 +4,6 @@
 
 // Shared with the admin contract tests; this one needs only part of it.
 #[allow(dead_code)]
-#[path = "contract/system.rs"]
-mod system;
-
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
@@ -14,7 +11,7 @@ use authhooks::app::ingest::IngestSettings;
 use authhooks::domain::signature::Secret;
 use authhooks::lambda::config::ingest_secret_from_env;
 
-use system::System;
+use crate::contract::System;
 
 const INGEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 

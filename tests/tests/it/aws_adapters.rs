@@ -2,19 +2,12 @@
 //! over the port trait, and run against the in-memory adapter and against DynamoDB, so the
 //! two are held to the same semantics; the SQS adapter is checked on its own.
 
-#[path = "aws_adapters/cache.rs"]
 mod cache;
-#[path = "aws_adapters/endpoints.rs"]
 mod endpoints;
-#[path = "aws_adapters/errors.rs"]
 mod errors;
-#[path = "aws_adapters/failures.rs"]
 mod failures;
-#[path = "aws_adapters/sqs.rs"]
 mod sqs;
-#[path = "aws_adapters/state.rs"]
 mod state;
-#[path = "aws_adapters/state_reads.rs"]
 mod state_reads;
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -1,0 +1,24 @@
+//! The workspace's integration tests, one binary (one link, one moto server per run):
+//! a module per subject. The log-capture tests live in their own crate (`tests/logs`),
+//! because they install a process-global tracing subscriber at `trace`.
+
+mod admin_attempts;
+mod admin_contract;
+mod aws_adapters;
+mod aws_pipeline;
+mod bad_input;
+mod chaos;
+mod concurrency;
+mod contract;
+mod delivery_headers;
+mod handlers;
+mod http_sender;
+mod ingest_contract;
+mod ingest_http;
+mod pipeline;
+mod pipeline_claims;
+mod pipeline_endpoint_state;
+mod pipeline_signing;
+mod pipeline_timing;
+mod resilience;
+mod worker_queue_failures;
