@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use authhooks::domain::delivery::DeadLetter;
 use authhooks::domain::ids::EndpointId;
 use authhooks::domain::outcome::AttemptResult;
+use authhooks::domain::signature::{HEADER_WEBHOOK_ATTEMPT, HEADER_WEBHOOK_ID};
 use authhooks::ports::{
     DeadLetterQueue, DeliveryQueue, Enqueue, OutgoingRequest, PortError, SendReport, Sender,
 };
@@ -258,7 +259,7 @@ impl Sender for ReadingSender {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
-        let (id, attempt) = (header("webhook-id"), header("webhook-attempt"));
+        let (id, attempt) = (header(HEADER_WEBHOOK_ID), header(HEADER_WEBHOOK_ATTEMPT));
         let plan = self.plans.get(&request.url).cloned();
         let report = self.inner.send(request).await;
         let read_2xx = matches!(

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use authhooks::domain::delivery::{AttemptRecord, DeadLetter, DeliveryJob};
+use authhooks::domain::signature::HEADER_WEBHOOK_ID;
 use authhooks::local::pump::WorkerParts;
 use authhooks::ports::{
     Claim, ClaimOutcome, DeadLetterQueue, DeliveryQueue, Enqueue, IdempotencyKey, IdempotencyStore,
@@ -178,7 +179,7 @@ impl Sender for Watched<dyn Sender> {
         if let Some((_, id)) = request
             .headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("webhook-id"))
+            .find(|(n, _)| n.eq_ignore_ascii_case(HEADER_WEBHOOK_ID))
         {
             self.in_hand.touch(format!("e:{id}"));
         }

@@ -13,7 +13,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use authhooks::domain::signature::{verify, Secret, SignedHeaders};
+use authhooks::domain::signature::{
+    verify, Secret, SignedHeaders, HEADER_WEBHOOK_ATTEMPT, HEADER_WEBHOOK_ID,
+    HEADER_WEBHOOK_SIGNATURE, HEADER_WEBHOOK_TIMESTAMP,
+};
 
 use super::faults::{Behaviour, Fault};
 
@@ -127,10 +130,10 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ()> {
     Ok(Some(Head {
         len,
         content_length: get("content-length").parse().unwrap_or(0),
-        id: get("webhook-id"),
-        timestamp: get("webhook-timestamp"),
-        signature: get("webhook-signature"),
-        attempt: get("webhook-attempt").parse().unwrap_or(1),
+        id: get(HEADER_WEBHOOK_ID),
+        timestamp: get(HEADER_WEBHOOK_TIMESTAMP),
+        signature: get(HEADER_WEBHOOK_SIGNATURE),
+        attempt: get(HEADER_WEBHOOK_ATTEMPT).parse().unwrap_or(1),
     }))
 }
 
