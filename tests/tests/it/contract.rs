@@ -29,8 +29,7 @@ pub const ADMIN_TOKEN: &str = "contract-admin-token";
 
 pub struct System {
     pub clock: Arc<ManualClock>,
-    /// Seeded directly by admin_contract; not every binary sharing this module reads it.
-    #[allow(dead_code)]
+    /// Seeded directly by the admin contract tests.
     pub failures: Arc<MemoryFailureStore>,
     pub queue: Arc<MemoryQueue>,
     pub dlq: Arc<MemoryQueue>,

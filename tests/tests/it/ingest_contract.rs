@@ -2,8 +2,6 @@
 //! signature check is turned off by configuration (`AUTHHOOKS_INGEST_AUTH=iam`); by default
 //! it is on and an unsigned event is refused with 401.
 
-// Shared with the admin contract tests; this one needs only part of it.
-#[allow(dead_code)]
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
