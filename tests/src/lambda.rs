@@ -84,18 +84,7 @@ impl AwsPipeline {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", format!("Bearer {ADMIN_TOKEN}"));
-        let body = match body {
-            Some(json) => {
-                request = request.header("content-type", "application/json");
-                Body::from(serde_json::to_vec(&json).unwrap())
-            }
-            None => Body::empty(),
-        };
-        call(&self.admin, request.body(body).unwrap()).await
+        call_admin(&self.admin, ADMIN_TOKEN, method, path, body).await
     }
 
     /// Creates an endpoint through the admin API; returns its id and secret.
@@ -231,6 +220,28 @@ pub fn signed_ingest_request(
             |request, (name, value)| request.header(name, value),
         )
         .body(Body::from(body))
+}
+
+/// An admin call with a bearer token; `body` as JSON.
+pub async fn call_admin(
+    router: &Router,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"));
+    let body = match body {
+        Some(json) => {
+            request = request.header("content-type", "application/json");
+            Body::from(serde_json::to_vec(&json).unwrap())
+        }
+        None => Body::empty(),
+    };
+    call(router, request.body(body).unwrap()).await
 }
 
 pub async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Value) {

@@ -22,7 +22,7 @@ use authhooks::domain::signature::{signature_header, Secret};
 use authhooks::local::pump::received;
 use authhooks::ports::Clock;
 use authhooks::system::{MemoryBackend, Settings};
-use authhooks_tests::lambda::call;
+use authhooks_tests::lambda::{call, call_admin};
 use authhooks_tests::ScriptedSender;
 
 pub const ADMIN_TOKEN: &str = "contract-admin-token";
@@ -93,18 +93,7 @@ impl System {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", format!("Bearer {ADMIN_TOKEN}"));
-        let body = match body {
-            Some(json) => {
-                request = request.header("content-type", "application/json");
-                Body::from(serde_json::to_vec(&json).unwrap())
-            }
-            None => Body::empty(),
-        };
-        call(&self.router, request.body(body).unwrap()).await
+        call_admin(&self.router, ADMIN_TOKEN, method, path, body).await
     }
 
     /// Creates an endpoint through the admin API; its id and secret.
