@@ -10,12 +10,13 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use super::config::{self, ConfigError, Resources};
 use super::metrics::emf_lines;
 use super::sqs_batch::{batch_response, received};
-use crate::adapters::http::{HttpSender, SenderConfig};
+use crate::adapters::http::{HttpSender, LazyHttpSender, SenderConfig};
 use crate::api::admin::AdminApi;
 use crate::api::ingest::IngestApi;
 use crate::app::admin::AdminSettings;
 use crate::app::ingest::IngestSettings;
 use crate::domain::event::EventLimits;
+use crate::ports::Sender;
 use crate::system::{AwsBackend, Settings, System};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +34,7 @@ pub async fn sdk_config() -> SdkConfig {
 }
 
 /// The deployment's system over clients from the default chain.
-async fn system(resources: &Resources, settings: Settings, sender: HttpSender) -> System {
+async fn system(resources: &Resources, settings: Settings, sender: Arc<dyn Sender>) -> System {
     let sdk = sdk_config().await;
     let backend = AwsBackend::new(
         &aws_sdk_dynamodb::Client::new(&sdk),
@@ -41,18 +42,23 @@ async fn system(resources: &Resources, settings: Settings, sender: HttpSender) -
         &resources.tables(),
         (&resources.deliveries_queue_url, &resources.dlq_url),
     );
-    backend
-        .deployed(Arc::new(sender))
-        .settings(settings)
-        .build()
+    backend.deployed(sender).settings(settings).build()
 }
 
-fn sender(allow_private: bool) -> Result<HttpSender, WiringError> {
-    HttpSender::new(SenderConfig {
+/// The worker's sender, built now: a client that cannot be built fails the cold start.
+fn sender(allow_private: bool) -> Result<Arc<dyn Sender>, WiringError> {
+    let sender = HttpSender::new(SenderConfig {
         allow_private,
         ..SenderConfig::default()
     })
-    .map_err(|e| WiringError::Http(e.to_string()))
+    .map_err(|e| WiringError::Http(e.to_string()))?;
+    Ok(Arc::new(sender))
+}
+
+/// For the functions that never deliver: the system needs a sender, the cold start need
+/// not build its TLS client.
+fn unused_sender() -> Arc<dyn Sender> {
+    Arc::new(LazyHttpSender::new(SenderConfig::default()))
 }
 
 /// The ingest function's API, configured from the environment.
@@ -70,7 +76,7 @@ pub async fn ingest_api() -> Result<IngestApi, WiringError> {
         endpoint_cache: config::endpoint_cache_from_env()?,
         ..Settings::default()
     };
-    Ok(system(&resources, settings, sender(false)?)
+    Ok(system(&resources, settings, unused_sender())
         .await
         .ingest_api())
 }
@@ -86,7 +92,7 @@ pub async fn admin_api() -> Result<AdminApi, WiringError> {
         admin_token: config::admin_token_from_env(),
         ..Settings::default()
     };
-    Ok(system(&resources, settings, sender(false)?)
+    Ok(system(&resources, settings, unused_sender())
         .await
         .admin_api())
 }
@@ -143,7 +149,7 @@ pub struct Recorder {
 impl Recorder {
     pub async fn from_env() -> Result<Self, WiringError> {
         let resources = Resources::from_env()?;
-        let system = system(&resources, Settings::default(), sender(false)?).await;
+        let system = system(&resources, Settings::default(), unused_sender()).await;
         Ok(Self::new(&system))
     }
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use authhooks::adapters::http::{HttpSender, SenderConfig};
+use authhooks::adapters::http::{HttpSender, LazyHttpSender, SenderConfig};
 use authhooks::domain::delivery::MAX_SNIPPET_CHARS;
 use authhooks::domain::outcome::{classify, AttemptResult, TransportFailure, Verdict};
 use authhooks::domain::signature::{signature_header, Secret};
@@ -280,6 +280,24 @@ async fn a_status_counts_even_when_the_body_breaks_off() {
         .await;
     assert_eq!(stalled.result, expected);
     assert_quicker_than(started, Duration::from_millis(1500));
+}
+
+#[tokio::test]
+async fn a_sender_built_at_its_first_delivery_sends_and_guards_like_the_eager_one() {
+    let receiver = Receiver::start().await;
+    receiver.set_reply(|_| Reply::status(503).with_body("busy"));
+    let allowed = LazyHttpSender::new(SenderConfig {
+        allow_private: true,
+        ..SenderConfig::default()
+    });
+    let report = allowed.send(post(&receiver.url(), WAIT)).await;
+    assert_eq!(report.result, response(503, None, Some("busy")));
+
+    // The default configuration keeps the SSRF guard: loopback is refused unsent.
+    let guarded = LazyHttpSender::new(SenderConfig::default());
+    let refused = guarded.send(post(&receiver.url(), WAIT)).await;
+    assert!(forbidden_message(&refused).ends_with("is a loopback address"));
+    assert_eq!(receiver.requests().len(), 1);
 }
 
 #[tokio::test]

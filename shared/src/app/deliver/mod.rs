@@ -176,12 +176,11 @@ impl Worker {
         .await;
         for (endpoint_id, outcome) in outcomes {
             let mut stats = outcome.stats;
-            // The batch counts its dead letters once the DLQ took them (in `flush`).
-            report.totals += &EndpointStats {
-                dead_lettered: 0,
-                latencies_ms: Vec::new(),
-                ..stats.clone()
-            };
+            // The batch counts its dead letters once the DLQ took them (in `flush`), and
+            // keeps latencies per endpoint only: moved aside rather than cloned.
+            let latencies = std::mem::take(&mut stats.latencies_ms);
+            report.totals += &stats;
+            stats.latencies_ms = latencies;
             stats.dead_lettered = count(&outcome.follow_ups, |f| {
                 matches!(f, FollowUp::DeadLetter { .. })
             });
