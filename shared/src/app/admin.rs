@@ -132,6 +132,7 @@ impl Admin {
             subject: None,
             tenant_id: None,
             correlation_id: None,
+            sequence: None,
         };
         let id = event.id.clone();
         // Its attempts are listed like any event's, from the delivery's own record.

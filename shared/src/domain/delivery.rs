@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::Event;
 use super::ids::{DeliveryId, EndpointId, EventId};
+use super::order::OrderKey;
 use super::outcome::{AttemptResult, FailureReason, TransportFailure};
 
 /// SQS refuses `DelaySeconds` above 15 minutes; longer waits hop through `not_before`.
@@ -85,6 +86,27 @@ pub struct DeliveryJob {
     pub first_attempt_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<AttemptRecord>,
+    /// Set for an ordered delivery: the line it waits in (its endpoint and subject). Such a
+    /// job travels on the ordered (FIFO) queue and is never re-enqueued: a retry holds its
+    /// message in place, and its attempts live in its claim ([`Progress`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_key: Option<OrderKey>,
+}
+
+/// An ordered delivery's attempts so far, kept with its claim between receives: its message
+/// waits on a FIFO queue unchanged, so the job in it always says "no attempt yet".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The replay generation these attempts belong to; a replay starts over.
+    pub generation: u32,
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_attempt_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<AttemptRecord>,
+    /// The next attempt is not due before this (a wait longer than one hold of the message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 impl DeliveryJob {
@@ -98,7 +120,31 @@ impl DeliveryJob {
             not_before: None,
             first_attempt_at: None,
             history: Vec::new(),
+            order_key: None,
         }
+    }
+
+    /// What to keep with the claim when this job's message is held for a later attempt.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            generation: self.generation,
+            attempts: self.attempts,
+            first_attempt_at: self.first_attempt_at,
+            history: self.history.clone(),
+            not_before: self.not_before,
+        }
+    }
+
+    /// The job with the attempts a claim kept for it, if they belong to this generation and
+    /// are further along than the job itself.
+    pub fn resumed(mut self, progress: Progress) -> Self {
+        if progress.generation == self.generation && progress.attempts >= self.attempts {
+            self.attempts = progress.attempts;
+            self.first_attempt_at = progress.first_attempt_at;
+            self.history = progress.history;
+            self.not_before = progress.not_before;
+        }
+        self
     }
 
     /// Orders claims on the delivery's idempotency key: a later attempt or a replay
@@ -307,6 +353,23 @@ mod tests {
         assert_eq!(failure.last_error.as_deref(), Some("timeout"));
         assert_eq!(failure.first_attempt_at, Some(t(0)));
         assert_eq!(failure.event_type, "user.created");
+    }
+
+    #[test]
+    fn progress_resumes_only_its_own_generation() {
+        let fresh = job();
+        let mut tried = fresh
+            .after_attempt(record(1, 0))
+            .after_attempt(record(2, 5));
+        tried.not_before = Some(t(60));
+        let resumed = fresh.clone().resumed(tried.progress());
+        assert_eq!(resumed, tried);
+        assert_eq!(resumed.claim_token(), tried.claim_token());
+        // A replay starts over whatever an earlier generation left.
+        let replay = tried.replayed();
+        assert_eq!(replay.clone().resumed(tried.progress()), replay);
+        // Progress behind the job (a stale record) changes nothing.
+        assert_eq!(tried.clone().resumed(fresh.progress()), tried);
     }
 
     #[test]

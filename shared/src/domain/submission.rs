@@ -230,6 +230,7 @@ impl Parser<'_> {
             subject,
             tenant_id,
             correlation_id,
+            sequence: None,
         };
         Some((path, event))
     }

@@ -17,6 +17,7 @@ pub fn received<T: DeserializeOwned>(event: SqsEvent) -> Vec<Received<T>> {
         .map(|record| {
             Received::decode(
                 record.message_id.unwrap_or_default(),
+                record.receipt_handle.unwrap_or_default(),
                 &record.body.unwrap_or_default(),
             )
         })

@@ -16,7 +16,8 @@ use crate::domain::outcome::AttemptResult;
 mod queue;
 
 pub use queue::{
-    DeadLetterQueue, DecodeError, DeliveryQueue, Enqueue, QueueConsumer, QueueMessage, Received,
+    DeadLetterQueue, DecodeError, DeliveryQueue, Enqueue, Hold, QueueConsumer, QueueHold,
+    QueueMessage, Received, MAX_HOLD,
 };
 
 /// The one error type of the ports layer. Adapters map their SDK errors into it and keep

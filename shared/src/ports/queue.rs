@@ -42,8 +42,33 @@ pub struct QueueMessage {
 
 impl QueueMessage {
     pub fn decode<T: DeserializeOwned>(&self) -> Received<T> {
-        Received::decode(self.message_id.clone(), &self.body)
+        Received::decode(
+            self.message_id.clone(),
+            self.receipt_handle.clone(),
+            &self.body,
+        )
     }
+}
+
+/// Keep a received message hidden `delay` longer, counted from now (zero: visible again at
+/// once). How an ordered delivery waits for its retry without leaving its place in line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub receipt_handle: String,
+    pub delay: Duration,
+}
+
+/// The longest one hold may be: SQS counts at most 12 hours of invisibility from a
+/// receive; a little is left for the time between the receive and the hold.
+pub const MAX_HOLD: Duration = Duration::from_secs(12 * 3600 - 300);
+
+/// Changes the visibility of messages received from a queue (`ChangeMessageVisibility`):
+/// the ordered queue's retries and deferrals, which must keep each message in its group.
+#[async_trait]
+pub trait QueueHold: Send + Sync {
+    /// Applies every hold or fails; delays above [`MAX_HOLD`] are cut to it. A hold whose
+    /// receipt is stale (the message was received again since) is skipped, as SQS does.
+    async fn hold(&self, holds: Vec<Hold>) -> Result<(), PortError>;
 }
 
 /// Where consumers take messages from (in memory, or an SQS queue).
@@ -58,13 +83,16 @@ pub trait QueueConsumer: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received<T> {
     pub message_id: String,
+    /// What holds the message in place (an ordered delivery's retry).
+    pub receipt_handle: String,
     pub body: Result<T, DecodeError>,
 }
 
 impl<T: DeserializeOwned> Received<T> {
-    pub fn decode(message_id: String, body: &str) -> Self {
+    pub fn decode(message_id: String, receipt_handle: String, body: &str) -> Self {
         Self {
             message_id,
+            receipt_handle,
             body: serde_json::from_str(body).map_err(|e| DecodeError {
                 kind: e.classify(),
                 line: e.line(),

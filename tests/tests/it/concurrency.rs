@@ -73,6 +73,7 @@ fn jobs(endpoint: &Endpoint, prefix: &str, n: usize) -> Vec<Received<DeliveryJob
             let job = DeliveryJob::new(event, endpoint.id.clone());
             Received::decode(
                 format!("{prefix}_{i}_{}", endpoint.id),
+                String::new(),
                 &serde_json::to_string(&job).unwrap(),
             )
         })

@@ -133,6 +133,7 @@ async fn an_in_progress_claim_holds_for_the_timeout_plus_the_margin_and_no_longe
         .worker;
     let worker_a = worker.deliver(vec![Received::decode(
         "copy-a".into(),
+        String::new(),
         &serde_json::to_string(&job).unwrap(),
     )]);
 

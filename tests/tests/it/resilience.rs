@@ -132,6 +132,7 @@ fn worker_thread(world: Arc<World>, jobs: Vec<DeliveryJob>) -> std::thread::Join
             .map(|job| {
                 Received::decode(
                     job.delivery_id.to_string(),
+                    String::new(),
                     &serde_json::to_string(job).unwrap(),
                 )
             })

@@ -110,6 +110,12 @@ pub struct Event {
     pub tenant_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+    /// Stamped by ingest, increasing in acceptance order
+    /// ([`next_sequence`](super::order::next_sequence)): what a receiver compares to drop
+    /// a stale update of the subject ([`freshness`](super::order::freshness)). Producers
+    /// cannot set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
 }
 
 impl Event {
@@ -139,6 +145,9 @@ impl Event {
             if let Some(value) = value {
                 body.push_str(&format!(r#","{name}":{}"#, text(value)));
             }
+        }
+        if let Some(sequence) = self.sequence {
+            body.push_str(&format!(r#","sequence":{sequence}"#));
         }
         body.push('}');
         body.into_bytes()

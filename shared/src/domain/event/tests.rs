@@ -119,6 +119,7 @@ fn a_full_event_is_normalized() {
         subject: Some("u_1".into()),
         tenant_id: Some("acme".into()),
         correlation_id: Some("req-xyz".into()),
+        sequence: None,
     };
     assert_eq!(events, std::slice::from_ref(&expected));
     let body: Value = serde_json::from_slice(&expected.to_body()).unwrap();

@@ -37,6 +37,7 @@ fn event(event_type: &str, tenant: Option<&str>, origin: Option<&str>) -> Event 
         subject: None,
         tenant_id: tenant.map(str::to_owned),
         correlation_id: None,
+        sequence: None,
     }
 }
 
