@@ -1,5 +1,6 @@
-//! A whole system in memory: ingest, the deliveries queue and its DLQ, the worker and the
-//! dlq function, pumped by hand under a manual clock the way SQS and Lambda would drive it.
+//! A whole system in memory: ingest, the deliveries queues (standard and ordered) and the
+//! DLQ, the worker and the dlq function, pumped by hand under a manual clock the way SQS and
+//! Lambda would drive it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,6 +30,8 @@ pub struct World {
     pub state: Arc<MemoryStateStore>,
     pub failures: Arc<MemoryFailureStore>,
     pub queue: Arc<MemoryQueue>,
+    /// The ordered (FIFO) deliveries queue.
+    pub ordered: Arc<MemoryQueue>,
     pub dlq: Arc<MemoryQueue>,
     pub sender: Arc<ScriptedSender>,
     /// The system over all of the above (http and loopback destinations allowed).
@@ -60,6 +63,7 @@ impl World {
             state: backend.state,
             failures: backend.failures,
             queue: backend.deliveries,
+            ordered: backend.ordered,
             dlq: backend.dlq,
             sender,
             clock,
@@ -99,28 +103,39 @@ impl World {
         queue: Arc<dyn DeliveryQueue>,
         body: &Value,
     ) -> Result<Vec<Accepted>, IngestError> {
-        let system = self.builder().with(|ports| ports.queue = queue).build();
+        let system = self
+            .builder()
+            .with(|ports| {
+                ports.queue = queue.clone();
+                ports.ordered_queue = queue;
+            })
+            .build();
         let bytes = serde_json::to_vec(body).unwrap();
         system.ingest.ingest(&bytes, None).await
     }
 
-    /// One round of what SQS and Lambda do: a batch of up to ten visible deliveries to the
-    /// worker and a batch of dead letters to the dlq function, acknowledging what they did
-    /// not report as failed. Whether anything was received.
+    /// One round of what SQS and Lambda do: a batch of up to ten visible deliveries from
+    /// each deliveries queue to the worker and a batch of dead letters to the dlq function,
+    /// acknowledging what they did not report as failed. Whether anything was received.
     pub async fn step(&self) -> bool {
-        let batch = self.queue.receive(10);
-        let letters = self.dlq.receive(10);
-        if batch.is_empty() && letters.is_empty() {
-            return false;
-        }
-        if !batch.is_empty() {
+        let mut busy = false;
+        for queue in [&self.queue, &self.ordered] {
+            let batch = queue.receive(10);
+            if batch.is_empty() {
+                continue;
+            }
+            busy = true;
             let report = self.system.worker.deliver(received(&batch)).await;
             for message in &batch {
                 if !report.failed.contains(&message.message_id) {
-                    self.queue.delete(&message.receipt_handle);
+                    queue.delete(&message.receipt_handle);
                 }
             }
             self.reports.lock().unwrap().0 += &report;
+        }
+        let letters = self.dlq.receive(10);
+        if !busy && letters.is_empty() {
+            return false;
         }
         if !letters.is_empty() {
             let report = self.system.recorder.record(received(&letters)).await;
@@ -171,7 +186,11 @@ impl World {
                 }
                 continue;
             }
-            let next = [self.queue.next_visible_at(), self.dlq.next_visible_at()]
+            let next = [
+                self.queue.next_visible_at(),
+                self.ordered.next_visible_at(),
+                self.dlq.next_visible_at(),
+            ]
                 .into_iter()
                 .flatten()
                 .min();
@@ -192,11 +211,13 @@ impl World {
         let report = self.worker_totals();
         let t = &report.totals;
         format!(
-            "the deliveries queue holds {} message(s), next visible at {}; the DLQ holds {}, \
-             next visible at {} (so far: delivered {}, retried {}, deferred {}+{}, hopped {}, \
-             duplicates {}, dead-lettered {})",
+            "the deliveries queue holds {} message(s), next visible at {}; the ordered queue {}, \
+             next visible at {}; the DLQ holds {}, next visible at {} (so far: delivered {}, \
+             retried {}, deferred {}+{}, hopped {}, held {}, duplicates {}, dead-lettered {})",
             self.queue.len(),
             at(self.queue.next_visible_at()),
+            self.ordered.len(),
+            at(self.ordered.next_visible_at()),
             self.dlq.len(),
             at(self.dlq.next_visible_at()),
             t.delivered,
@@ -204,6 +225,7 @@ impl World {
             t.deferred_circuit,
             t.deferred_rate,
             report.hopped,
+            t.held,
             t.duplicates,
             t.dead_lettered
         )

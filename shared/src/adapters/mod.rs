@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod memory;
+pub mod queues;
 
 #[cfg(feature = "aws")]
 pub mod dynamodb;

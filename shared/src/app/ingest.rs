@@ -6,6 +6,8 @@
 //! whose deterministic delivery ids make the worker send them once. This is what keeps a
 //! delivery at two DynamoDB writes in all (BENCHMARKS.md §3).
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +18,7 @@ use crate::domain::delivery::DeliveryJob;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::event::{parse_submission, Event, EventLimits, SubmissionError};
 use crate::domain::ids::{seeded_random, DeliveryId, EndpointId};
+use crate::domain::order::next_sequence;
 use crate::domain::signature::{verify, Secret, SignedHeaders, VerifyError};
 use crate::ports::{
     Clock, DeliveryQueue, EndpointStore, Enqueue, Entropy, IdempotencyKey, IdempotencyStore,
@@ -69,7 +72,24 @@ pub struct Ingest {
     pub queue: Arc<dyn DeliveryQueue>,
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
+    pub sequencer: Arc<Sequencer>,
     pub settings: IngestSettings,
+}
+
+/// The last sequence this process stamped, so that its events strictly increase (see
+/// [`next_sequence`]).
+#[derive(Debug, Default)]
+pub struct Sequencer(AtomicU64);
+
+impl Sequencer {
+    pub fn next(&self, now: DateTime<Utc>) -> u64 {
+        let step = |last| Some(next_sequence(last, now));
+        // The closure always answers Some, so both arms carry the value it started from.
+        let last = match self.0.fetch_update(Ordering::AcqRel, Ordering::Acquire, step) {
+            Ok(last) | Err(last) => last,
+        };
+        next_sequence(last, now)
+    }
 }
 
 /// Checks the producer's Standard Webhooks signature when a secret is configured, and
@@ -131,9 +151,12 @@ impl Ingest {
             })?,
         };
         let endpoints = crate::ports::list_all_endpoints(self.endpoints.as_ref()).await?;
+        let by_id: HashMap<&EndpointId, &Endpoint> = endpoints.iter().map(|e| (&e.id, e)).collect();
+        // Stamped in the order accepted: what receivers compare to drop a stale update.
         let submitted: Vec<(Event, Vec<EndpointId>)> = events
             .into_iter()
-            .map(|event| {
+            .map(|mut event| {
+                event.sequence = Some(self.sequencer.next(now));
                 let targets = targets(&endpoints, &event);
                 (event, targets)
             })
@@ -172,9 +195,15 @@ impl Ingest {
                 deliveries: targets.len(),
                 duplicate,
             });
-            jobs.extend(fresh.into_iter().map(|endpoint| Enqueue {
-                job: DeliveryJob::new(event.clone(), endpoint),
-                delay: Duration::ZERO,
+            jobs.extend(fresh.into_iter().map(|endpoint| {
+                let mut job = DeliveryJob::new(event.clone(), endpoint);
+                job.order_key = by_id
+                    .get(&job.endpoint_id)
+                    .and_then(|endpoint| endpoint.order_key(&event));
+                Enqueue {
+                    job,
+                    delay: Duration::ZERO,
+                }
             }));
         }
         if !jobs.is_empty() {

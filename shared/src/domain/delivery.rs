@@ -218,8 +218,38 @@ pub struct FailureRecord {
     /// Set once replayed, so an operator sees what was already retried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayed_at: Option<DateTime<Utc>>,
+    /// Set for an ordered delivery: its line did not wait for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordered: Option<OrderedFailure>,
     /// The job itself, for replay and for the full attempt history.
     pub job: DeliveryJob,
+}
+
+/// What an ordered delivery's failure tells an operator: which subject it was, where it
+/// stood in the subject's order, and that the subject's later deliveries went on to the
+/// endpoint after it was given up (a line waits for a delivery, never for a failure).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderedFailure {
+    pub subject: String,
+    pub sequence: Option<u64>,
+    pub note: String,
+}
+
+impl OrderedFailure {
+    fn of(job: &DeliveryJob) -> Option<Self> {
+        job.order_key.as_ref()?;
+        let subject = job.event.subject.clone()?;
+        Some(Self {
+            note: format!(
+                "ordered by subject: later deliveries of {} were sent after this one was \
+                 given up; a replay arrives after them, with its original sequence, so a \
+                 receiver that checks sequences drops it if it is stale",
+                serde_json::Value::String(subject.clone())
+            ),
+            sequence: job.event.sequence,
+            subject,
+        })
+    }
 }
 
 impl FailureRecord {
@@ -245,6 +275,7 @@ impl FailureRecord {
             first_attempt_at: job.first_attempt_at,
             failed_at,
             replayed_at: None,
+            ordered: OrderedFailure::of(&job),
             job,
         }
     }

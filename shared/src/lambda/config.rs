@@ -46,13 +46,15 @@ fn flag(var: &'static str) -> Result<bool, ConfigError> {
     }
 }
 
-/// Where the state lives: the three tables and the two queues.
+/// Where the state lives: the three tables and the queues functions send to (the ordered
+/// queue's DLQ only fills by redrive and drains through the dlq function's event source).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resources {
     pub endpoints_table: String,
     pub state_table: String,
     pub failures_table: String,
     pub deliveries_queue_url: String,
+    pub ordered_queue_url: String,
     pub dlq_url: String,
 }
 
@@ -71,6 +73,7 @@ impl Resources {
             state_table: required("AUTHHOOKS_STATE_TABLE")?,
             failures_table: required("AUTHHOOKS_FAILURES_TABLE")?,
             deliveries_queue_url: required("AUTHHOOKS_DELIVERIES_QUEUE_URL")?,
+            ordered_queue_url: required("AUTHHOOKS_ORDERED_QUEUE_URL")?,
             dlq_url: required("AUTHHOOKS_DLQ_URL")?,
         })
     }

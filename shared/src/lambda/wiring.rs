@@ -17,7 +17,7 @@ use crate::app::admin::AdminSettings;
 use crate::app::ingest::IngestSettings;
 use crate::domain::event::EventLimits;
 use crate::ports::Sender;
-use crate::system::{AwsBackend, Settings, System};
+use crate::system::{AwsBackend, QueueUrls, Settings, System};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WiringError {
@@ -40,7 +40,13 @@ async fn system(resources: &Resources, settings: Settings, sender: Arc<dyn Sende
         &aws_sdk_dynamodb::Client::new(&sdk),
         &aws_sdk_sqs::Client::new(&sdk),
         &resources.tables(),
-        (&resources.deliveries_queue_url, &resources.dlq_url),
+        &QueueUrls {
+            deliveries: resources.deliveries_queue_url.clone(),
+            ordered: resources.ordered_queue_url.clone(),
+            dlq: resources.dlq_url.clone(),
+            // No function sends there; the harness field points at the DLQ functions do.
+            ordered_dlq: resources.dlq_url.clone(),
+        },
     );
     backend.deployed(sender).settings(settings).build()
 }
@@ -134,6 +140,7 @@ impl Worker {
             deferred_rate = t.deferred_rate,
             dead_lettered = t.dead_lettered,
             duplicates = t.duplicates,
+            held = t.held,
             redeliver = report.failed.len(),
             "batch done"
         );

@@ -21,8 +21,10 @@ const MAX_RECEIVES: u32 = 5;
 pub struct Backend {
     pub system: System,
     pub deliveries_inbox: Arc<dyn QueueConsumer>,
-    pub dlq_inbox: Arc<dyn QueueConsumer>,
-    memory_queues: Option<(Arc<MemoryQueue>, Arc<MemoryQueue>)>,
+    pub ordered_inbox: Arc<dyn QueueConsumer>,
+    /// The DLQs' inboxes: one in memory, the standard and the ordered (FIFO) one on SQS.
+    pub dlq_inboxes: Vec<Arc<dyn QueueConsumer>>,
+    memory_queues: Vec<Arc<MemoryQueue>>,
 }
 
 impl Backend {
@@ -43,15 +45,20 @@ impl Backend {
             max_receive_count: Some(MAX_RECEIVES),
         };
         let queues = MemoryQueues::new(Arc::new(SystemClock), queue);
-        let backend = MemoryBackend::with_queues(queues.deliveries.clone(), queues.dlq.clone());
+        let backend = MemoryBackend::with_queues(
+            queues.deliveries.clone(),
+            queues.ordered.clone(),
+            queues.dlq.clone(),
+        );
         Self {
             system: backend
                 .builder(Arc::new(SystemClock), Arc::new(SystemEntropy), sender)
                 .settings(settings)
                 .build(),
             deliveries_inbox: queues.deliveries_inbox,
-            dlq_inbox: queues.dlq_inbox,
-            memory_queues: Some((queues.deliveries, queues.dlq)),
+            ordered_inbox: queues.ordered_inbox,
+            dlq_inboxes: vec![queues.dlq_inbox],
+            memory_queues: vec![queues.deliveries, queues.ordered, queues.dlq],
         }
     }
 
@@ -73,27 +80,25 @@ impl Backend {
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let names = TableNames::named(|table| format!("authhooks-dev-{table}"));
         create_tables(&dynamo, &names).await?;
-        let (deliveries_url, dlq_url) = create_queues(
+        let urls = create_queues(
             &sqs,
-            "authhooks-dev-deliveries",
-            "authhooks-dev-deliveries-dlq",
+            "authhooks-dev",
             MAX_RECEIVES,
             u32::try_from(VISIBILITY.as_secs()).unwrap_or(60),
         )
         .await?;
-        let backend = AwsBackend::new(&dynamo, &sqs, &names, (&deliveries_url, &dlq_url));
+        let backend = AwsBackend::new(&dynamo, &sqs, &names, &urls);
         Ok(Self {
             system: backend.deployed(sender).settings(settings).build(),
             deliveries_inbox: backend.deliveries,
-            dlq_inbox: backend.dlq,
-            memory_queues: None,
+            ordered_inbox: backend.ordered,
+            dlq_inboxes: vec![backend.dlq, backend.ordered_dlq],
+            memory_queues: Vec::new(),
         })
     }
 
     /// Deliveries still queued in memory (0 with a real queue, which keeps them).
     pub fn pending(&self) -> usize {
-        self.memory_queues
-            .as_ref()
-            .map_or(0, |(deliveries, dlq)| deliveries.len() + dlq.len())
+        self.memory_queues.iter().map(|queue| queue.len()).sum()
     }
 }

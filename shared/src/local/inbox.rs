@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use crate::adapters::memory::{MemoryQueue, QueueSettings};
 use crate::adapters::sqs::SqsQueue;
 use crate::ports::{Clock, PortError, QueueConsumer, QueueMessage};
+use crate::system::ordered_settings;
 
 pub struct MemoryInbox {
     pub queue: Arc<MemoryQueue>,
@@ -68,12 +69,14 @@ impl QueueConsumer for SqsQueue {
     }
 }
 
-/// Local mode's in-memory queues: deliveries redriving to a DLQ, each waking a consumer on
-/// every send, with an inbox over each.
+/// Local mode's in-memory queues: the standard and the ordered deliveries queue, both
+/// redriving to one DLQ, each waking a consumer on every send, with an inbox over each.
 pub struct MemoryQueues {
     pub deliveries: Arc<MemoryQueue>,
+    pub ordered: Arc<MemoryQueue>,
     pub dlq: Arc<MemoryQueue>,
     pub deliveries_inbox: Arc<MemoryInbox>,
+    pub ordered_inbox: Arc<MemoryInbox>,
     pub dlq_inbox: Arc<MemoryInbox>,
 }
 
@@ -84,10 +87,17 @@ impl MemoryQueues {
             MemoryQueue::new(clock.clone(), settings).with_dead_letter(dlq.clone()),
             &clock,
         );
+        let (ordered, ordered_inbox) = woken(
+            MemoryQueue::fifo(clock.clone(), ordered_settings(settings))
+                .with_dead_letter(dlq.clone()),
+            &clock,
+        );
         Self {
             deliveries,
+            ordered,
             dlq,
             deliveries_inbox,
+            ordered_inbox,
             dlq_inbox,
         }
     }

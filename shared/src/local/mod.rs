@@ -98,18 +98,26 @@ impl LocalMode {
             }
         });
 
-        let worker = pump::WorkerParts {
-            inbox: backend.deliveries_inbox.clone(),
-            worker: (*system.worker).clone(),
-        };
-        let mut consumers: Vec<JoinHandle<()>> = (0..config.workers.max(1))
-            .map(|_| tokio::spawn(pump::run_worker(worker.clone(), stopped.clone())))
-            .collect();
-        consumers.push(tokio::spawn(pump::run_recorder(
-            backend.dlq_inbox.clone(),
-            system.recorder.clone(),
-            stopped,
-        )));
+        // As many consumers on the ordered queue as on the standard one: it serves as many
+        // lines at once as it has consumers.
+        let mut consumers: Vec<JoinHandle<()>> = Vec::new();
+        for inbox in [&backend.deliveries_inbox, &backend.ordered_inbox] {
+            let worker = pump::WorkerParts {
+                inbox: inbox.clone(),
+                worker: (*system.worker).clone(),
+            };
+            consumers.extend(
+                (0..config.workers.max(1))
+                    .map(|_| tokio::spawn(pump::run_worker(worker.clone(), stopped.clone()))),
+            );
+        }
+        for inbox in &backend.dlq_inboxes {
+            consumers.push(tokio::spawn(pump::run_recorder(
+                inbox.clone(),
+                system.recorder.clone(),
+                stopped.clone(),
+            )));
+        }
 
         Ok(Self {
             addr,

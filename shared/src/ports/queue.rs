@@ -62,6 +62,11 @@ pub struct Hold {
 /// receive; a little is left for the time between the receive and the hold.
 pub const MAX_HOLD: Duration = Duration::from_secs(12 * 3600 - 300);
 
+/// The ordered queue's redrive limit: SQS's highest. Every hold and every wait behind a
+/// line's head counts as a receive there, so a lower limit would dead-letter deliveries
+/// that are only waiting; the worker decides when to give up, as on the standard queue.
+pub const ORDERED_MAX_RECEIVES: u32 = 1000;
+
 /// Changes the visibility of messages received from a queue (`ChangeMessageVisibility`):
 /// the ordered queue's retries and deferrals, which must keep each message in its group.
 #[async_trait]

@@ -10,19 +10,25 @@ use crate::adapters::memory::{
 };
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
-    FailureStore, IdempotencyStore, Sender,
+    FailureStore, IdempotencyStore, QueueHold, Sender, ORDERED_MAX_RECEIVES,
 };
 
 /// A backend's stores and queues, kept typed for a harness that pumps or inspects them. One
 /// state store serves as the endpoint state and the idempotency store, one queue type as
-/// the deliveries queue and the DLQ.
+/// the deliveries queues (standard and ordered) and the DLQs.
 #[derive(Debug)]
 pub struct Backend<E, S, F, Q> {
     pub endpoints: Arc<E>,
     pub state: Arc<S>,
     pub failures: Arc<F>,
     pub deliveries: Arc<Q>,
+    /// The ordered deliveries queue (FIFO, a group per endpoint and subject).
+    pub ordered: Arc<Q>,
+    /// Where the worker's dead letters go, and the standard queue's redrive.
     pub dlq: Arc<Q>,
+    /// The ordered queue's redrive (a FIFO queue's DLQ must be FIFO too); the same queue as
+    /// `dlq` in memory.
+    pub ordered_dlq: Arc<Q>,
 }
 
 impl<E, S, F, Q> Clone for Backend<E, S, F, Q> {
@@ -32,7 +38,9 @@ impl<E, S, F, Q> Clone for Backend<E, S, F, Q> {
             state: self.state.clone(),
             failures: self.failures.clone(),
             deliveries: self.deliveries.clone(),
+            ordered: self.ordered.clone(),
             dlq: self.dlq.clone(),
+            ordered_dlq: self.ordered_dlq.clone(),
         }
     }
 }
@@ -42,7 +50,7 @@ where
     E: EndpointStore + 'static,
     S: EndpointStateStore + IdempotencyStore + 'static,
     F: FailureStore + 'static,
-    Q: DeliveryQueue + DeadLetterQueue + 'static,
+    Q: DeliveryQueue + DeadLetterQueue + QueueHold + 'static,
 {
     /// A builder over these stores and queues, on the clock, chance and network given.
     pub fn builder(
@@ -57,6 +65,8 @@ where
             idempotency: self.state.clone(),
             failures: self.failures.clone(),
             queue: self.deliveries.clone(),
+            ordered_queue: self.ordered.clone(),
+            holds: self.ordered.clone(),
             dead_letters: self.dlq.clone(),
             sender,
             clock,
@@ -69,27 +79,47 @@ pub type MemoryBackend =
     Backend<MemoryEndpointStore, MemoryStateStore, MemoryFailureStore, MemoryQueue>;
 
 impl MemoryBackend {
-    /// Fresh stores and a deliveries queue redriving to its DLQ.
+    /// Fresh stores, and the deliveries queues redriving to one DLQ: the standard queue
+    /// after `queue`'s receive limit, the ordered one after [`ORDERED_MAX_RECEIVES`].
     pub fn new(clock: Arc<dyn Clock>, queue: QueueSettings) -> Self {
         let dlq = Arc::new(MemoryQueue::new(clock.clone(), queue));
-        let deliveries = Arc::new(MemoryQueue::new(clock, queue).with_dead_letter(dlq.clone()));
-        Self::with_queues(deliveries, dlq)
+        let deliveries =
+            Arc::new(MemoryQueue::new(clock.clone(), queue).with_dead_letter(dlq.clone()));
+        let ordered = Arc::new(
+            MemoryQueue::fifo(clock, ordered_settings(queue)).with_dead_letter(dlq.clone()),
+        );
+        Self::with_queues(deliveries, ordered, dlq)
     }
 
     /// Fresh stores over queues built elsewhere (local mode's wake its consumers).
-    pub fn with_queues(deliveries: Arc<MemoryQueue>, dlq: Arc<MemoryQueue>) -> Self {
+    pub fn with_queues(
+        deliveries: Arc<MemoryQueue>,
+        ordered: Arc<MemoryQueue>,
+        dlq: Arc<MemoryQueue>,
+    ) -> Self {
         Self {
             endpoints: Arc::new(MemoryEndpointStore::new()),
             state: Arc::new(MemoryStateStore::new()),
             failures: Arc::new(MemoryFailureStore::new()),
             deliveries,
+            ordered,
+            ordered_dlq: dlq.clone(),
             dlq,
         }
     }
 }
 
+/// The ordered queue's settings from the standard one's: the same visibility, and a receive
+/// limit high enough for holds, which count as receives (the worker gives up by itself).
+pub fn ordered_settings(queue: QueueSettings) -> QueueSettings {
+    QueueSettings {
+        max_receive_count: queue.max_receive_count.map(|_| ORDERED_MAX_RECEIVES),
+        ..queue
+    }
+}
+
 #[cfg(feature = "aws")]
-pub use aws::AwsBackend;
+pub use aws::{AwsBackend, QueueUrls};
 
 #[cfg(feature = "aws")]
 mod aws {
@@ -103,23 +133,34 @@ mod aws {
     use crate::adapters::sqs::SqsQueue;
     use crate::ports::{Sender, SystemClock, SystemEntropy};
 
+    /// The four queues' URLs (as the Lambdas' environment names them).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct QueueUrls {
+        pub deliveries: String,
+        pub ordered: String,
+        pub dlq: String,
+        pub ordered_dlq: String,
+    }
+
     pub type AwsBackend =
         Backend<DynamoEndpointStore, DynamoStateStore, DynamoFailureStore, SqsQueue>;
 
     impl AwsBackend {
-        /// `queues`: the deliveries queue's URL and its DLQ's.
         pub fn new(
             dynamo: &aws_sdk_dynamodb::Client,
             sqs: &aws_sdk_sqs::Client,
             tables: &TableNames,
-            queues: (&str, &str),
+            queues: &QueueUrls,
         ) -> Self {
+            let queue = |url: &str| Arc::new(SqsQueue::new(sqs.clone(), url));
             Self {
                 endpoints: Arc::new(DynamoEndpointStore::new(dynamo.clone(), &tables.endpoints)),
                 state: Arc::new(DynamoStateStore::new(dynamo.clone(), &tables.state)),
                 failures: Arc::new(DynamoFailureStore::new(dynamo.clone(), &tables.failures)),
-                deliveries: Arc::new(SqsQueue::new(sqs.clone(), queues.0)),
-                dlq: Arc::new(SqsQueue::new(sqs.clone(), queues.1)),
+                deliveries: queue(&queues.deliveries),
+                ordered: queue(&queues.ordered),
+                dlq: queue(&queues.dlq),
+                ordered_dlq: queue(&queues.ordered_dlq),
             }
         }
 

@@ -8,15 +8,16 @@ mod settings;
 use std::sync::Arc;
 
 use crate::adapters::cache::CachedEndpointStore;
+use crate::adapters::queues::DeliveryQueues;
 use crate::app::{Admin, Ingest, Recorder, Worker};
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
-    FailureStore, IdempotencyStore, Sender,
+    FailureStore, IdempotencyStore, QueueHold, Sender,
 };
 
 #[cfg(feature = "aws")]
-pub use backend::AwsBackend;
-pub use backend::{Backend, MemoryBackend};
+pub use backend::{AwsBackend, QueueUrls};
+pub use backend::{ordered_settings, Backend, MemoryBackend};
 pub use settings::Settings;
 
 /// Every port the services run over. A builder starts from a backend's and may replace any.
@@ -26,7 +27,11 @@ pub struct Ports {
     pub state: Arc<dyn EndpointStateStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub failures: Arc<dyn FailureStore>,
+    /// The standard deliveries queue: unordered jobs, with per-message delays.
     pub queue: Arc<dyn DeliveryQueue>,
+    /// The ordered (FIFO) deliveries queue, and the holds on the messages received from it.
+    pub ordered_queue: Arc<dyn DeliveryQueue>,
+    pub holds: Arc<dyn QueueHold>,
     pub dead_letters: Arc<dyn DeadLetterQueue>,
     pub sender: Arc<dyn Sender>,
     pub clock: Arc<dyn Clock>,
@@ -74,19 +79,26 @@ impl SystemBuilder {
                 ))
             }
         };
+        // Every sender of jobs sends through both queues: each job goes to its own.
+        let queues: Arc<dyn DeliveryQueue> = Arc::new(DeliveryQueues {
+            standard: ports.queue.clone(),
+            ordered: ports.ordered_queue.clone(),
+        });
         let ingest = Ingest {
             endpoints: cached(),
             idempotency: ports.idempotency.clone(),
-            queue: ports.queue.clone(),
+            queue: queues.clone(),
             clock: ports.clock.clone(),
             entropy: ports.entropy.clone(),
+            sequencer: Arc::default(),
             settings: settings.ingest.clone(),
         };
         let worker = Worker {
             endpoints: cached(),
             state: ports.state.clone(),
             idempotency: ports.idempotency.clone(),
-            queue: ports.queue.clone(),
+            queue: queues.clone(),
+            holds: ports.holds.clone(),
             dead_letters: ports.dead_letters.clone(),
             sender: ports.sender.clone(),
             clock: ports.clock.clone(),
@@ -96,7 +108,7 @@ impl SystemBuilder {
         let admin = Admin {
             endpoints: ports.endpoints.clone(),
             failures: ports.failures.clone(),
-            queue: ports.queue.clone(),
+            queue: queues,
             idempotency: ports.idempotency.clone(),
             clock: ports.clock.clone(),
             entropy: ports.entropy.clone(),

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::delivery::FailureRecord;
+use crate::domain::delivery::{FailureRecord, OrderedFailure};
 use crate::domain::ids::{EndpointId, EventId};
 use crate::domain::outcome::FailureReason;
 
@@ -21,6 +21,9 @@ pub struct FailureItem {
     pub first_attempt_at: Option<DateTime<Utc>>,
     pub failed_at: DateTime<Utc>,
     pub replayed_at: Option<DateTime<Utc>>,
+    /// An ordered delivery's subject, sequence, and that its line went on without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordered: Option<OrderedFailure>,
 }
 
 impl From<FailureRecord> for FailureItem {
@@ -37,6 +40,7 @@ impl From<FailureRecord> for FailureItem {
             first_attempt_at: r.first_attempt_at,
             failed_at: r.failed_at,
             replayed_at: r.replayed_at,
+            ordered: r.ordered,
         }
     }
 }

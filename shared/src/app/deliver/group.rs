@@ -1,20 +1,15 @@
-//! One endpoint's share of a batch: admission for all of them at once, then a claim and a
-//! signed attempt per admitted job, then the circuit updated with the results.
+//! One endpoint's share of a batch: admission for all of them at once, then each line of
+//! jobs attempted (`line`), then the circuit updated with the results.
 
 use chrono::{DateTime, Utc};
-use futures::future::join_all;
 
-use tracing::Instrument;
-
-use super::{state, EndpointStats, FollowUp, Worker};
+use super::attempt::Attempted;
+use super::{line, state, EndpointStats, FollowUp, Taken, Worker};
 use crate::domain::admission::{self, Deferral};
-use crate::domain::delivery::{later, schedule, AttemptRecord, DeadLetter, DeliveryJob};
-use crate::domain::endpoint::Endpoint;
+use crate::domain::delivery::{schedule, DeadLetter, DeliveryJob};
 use crate::domain::ids::EndpointId;
-use crate::domain::outcome::{classify, decide, Decision, FailureReason};
-use crate::domain::retry::Jitter;
-use crate::domain::webhook;
-use crate::ports::{Claim, ClaimOutcome, Enqueue, IdempotencyKey, OutgoingRequest};
+use crate::domain::outcome::FailureReason;
+use crate::ports::{Enqueue, MAX_HOLD};
 
 #[derive(Debug, Default)]
 pub(super) struct GroupOutcome {
@@ -23,10 +18,13 @@ pub(super) struct GroupOutcome {
 }
 
 impl GroupOutcome {
-    fn all(jobs: Vec<(String, DeliveryJob)>, make: impl Fn(DeliveryJob) -> FollowUp) -> Self {
+    fn all(jobs: Vec<Taken>, make: impl Fn(DeliveryJob) -> FollowUp) -> Self {
         Self {
             stats: EndpointStats::default(),
-            follow_ups: jobs.into_iter().map(|(id, job)| (id, make(job))).collect(),
+            follow_ups: jobs
+                .into_iter()
+                .map(|taken| (taken.message_id, make(taken.job)))
+                .collect(),
         }
     }
 }
@@ -41,7 +39,7 @@ fn dead(reason: FailureReason) -> impl Fn(DeliveryJob) -> FollowUp {
 pub(super) async fn deliver(
     worker: &Worker,
     endpoint_id: EndpointId,
-    jobs: Vec<(String, DeliveryJob)>,
+    jobs: Vec<Taken>,
 ) -> GroupOutcome {
     let now = worker.clock.now();
     let mut endpoint = match worker.endpoints.get(&endpoint_id).await {
@@ -85,9 +83,13 @@ pub(super) async fn deliver(
 
     let mut outcome = GroupOutcome::default();
     let mut jobs = jobs.into_iter();
-    let to_send: Vec<(String, DeliveryJob)> =
-        jobs.by_ref().take(verdict.allowed as usize).collect();
-    for ((message_id, job), (why, due)) in jobs.zip(verdict.deferred) {
+    let to_send: Vec<Taken> = jobs.by_ref().take(verdict.allowed as usize).collect();
+    for (taken, (why, due)) in jobs.zip(verdict.deferred) {
+        let Taken {
+            message_id,
+            receipt_handle,
+            job,
+        } = taken;
         match why {
             Deferral::Circuit => outcome.stats.deferred_circuit += 1,
             Deferral::Rate => outcome.stats.deferred_rate += 1,
@@ -100,23 +102,14 @@ pub(super) async fn deliver(
             until = %due,
             "deferred"
         );
-        outcome.follow_ups.push((message_id, defer(job, due, now)));
+        outcome
+            .follow_ups
+            .push((message_id, defer(job, receipt_handle, due, now)));
     }
-
-    let attempts = join_all(to_send.into_iter().map(|(message_id, job)| {
-        let span = tracing::info_span!(
-            "delivery",
-            event_id = %job.event.id,
-            delivery_id = %job.delivery_id,
-            endpoint_id = %job.endpoint_id,
-        );
-        attempt(worker, &endpoint, message_id, job).instrument(span)
-    }))
-    .await;
 
     let mut results = Vec::new();
     let mut gone = false;
-    for done in attempts {
+    for done in line::run(worker, &endpoint, to_send).await {
         match done {
             Attempted::Skipped(message_id) => {
                 outcome.stats.duplicates += 1;
@@ -124,6 +117,10 @@ pub(super) async fn deliver(
             }
             Attempted::Failed(message_id) => {
                 outcome.follow_ups.push((message_id, FollowUp::Redeliver))
+            }
+            Attempted::Waiting(message_id, follow_up) => {
+                outcome.stats.held += 1;
+                outcome.follow_ups.push((message_id, follow_up));
             }
             Attempted::Sent {
                 message_id,
@@ -135,7 +132,9 @@ pub(super) async fn deliver(
                 outcome.stats.latencies_ms.push(latency_ms);
                 match follow_up.as_ref() {
                     FollowUp::Done => outcome.stats.delivered += 1,
-                    FollowUp::Enqueue { .. } => outcome.stats.retried += 1,
+                    FollowUp::Enqueue { .. } | FollowUp::Hold { .. } => {
+                        outcome.stats.retried += 1
+                    }
                     FollowUp::DeadLetter { letter, .. } => {
                         gone |= letter.reason == FailureReason::Gone
                     }
@@ -184,8 +183,22 @@ pub(super) async fn deliver(
     outcome
 }
 
-/// Re-enqueue a held-back job for `due`; no attempt is counted.
-fn defer(mut job: DeliveryJob, due: DateTime<Utc>, now: DateTime<Utc>) -> FollowUp {
+/// Puts a held-back job off until `due`, no attempt counted: an ordered one is held in
+/// place (admission decides again when it comes back, so a wait beyond one hold needs no
+/// record), an unordered one re-enqueued with a delay.
+fn defer(
+    mut job: DeliveryJob,
+    receipt_handle: String,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> FollowUp {
+    if job.order_key.is_some() {
+        let wait = (due - now).to_std().unwrap_or_default();
+        return FollowUp::Hold {
+            receipt_handle,
+            delay: wait.min(MAX_HOLD),
+        };
+    }
     let (delay, not_before) = schedule(due, now);
     job.not_before = not_before;
     FollowUp::Enqueue {
@@ -194,113 +207,3 @@ fn defer(mut job: DeliveryJob, due: DateTime<Utc>, now: DateTime<Utc>) -> Follow
     }
 }
 
-enum Attempted {
-    /// Already delivered, or being delivered by another worker right now.
-    Skipped(String),
-    Failed(String),
-    Sent {
-        message_id: String,
-        success: bool,
-        latency_ms: u64,
-        // Boxed: a follow-up carries a whole job, the other variants a message id.
-        follow_up: Box<FollowUp>,
-    },
-}
-
-async fn attempt(
-    worker: &Worker,
-    endpoint: &Endpoint,
-    message_id: String,
-    job: DeliveryJob,
-) -> Attempted {
-    let now = worker.clock.now();
-    let key = IdempotencyKey::delivery(&job.delivery_id);
-    let claim = Claim {
-        token: job.claim_token(),
-        now,
-        lease_until: later(now, endpoint.timeout() + worker.settings.claim_margin),
-        expires_at: later(now, worker.settings.delivered_ttl),
-    };
-    match worker.idempotency.claim(&key, &claim).await {
-        Ok(ClaimOutcome::Claimed) => {}
-        Ok(ClaimOutcome::Completed { .. }) => {
-            tracing::info!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, "already delivered; skipped");
-            return Attempted::Skipped(message_id);
-        }
-        Ok(ClaimOutcome::InProgress { .. }) => {
-            tracing::info!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, "being delivered by another worker; skipped");
-            return Attempted::Skipped(message_id);
-        }
-        Err(e) => {
-            tracing::warn!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, error = %e, "delivery claim unavailable; the job stays queued");
-            return Attempted::Failed(message_id);
-        }
-    }
-
-    let number = job.attempts + 1;
-    let body = job.event.to_body();
-    let request = OutgoingRequest {
-        url: endpoint.url.as_str().to_owned(),
-        headers: webhook::headers(endpoint, &job, number, &body, now),
-        body,
-        timeout: endpoint.timeout(),
-    };
-    let sent = worker.sender.send(request).await;
-    let finished = worker.clock.now();
-    let verdict = classify(&sent.result, finished);
-    let record = AttemptRecord::from_result(number, &sent.result, sent.latency, now);
-    let next = job.after_attempt(record);
-    let jitter = Jitter::from_unit(worker.entropy.unit());
-
-    let decision = decide(verdict, &endpoint.retry, number, jitter);
-    let record = next.history.last();
-    // Identifiers, status and timing only: never bodies, headers or signatures.
-    tracing::info!(
-        event_id = %next.event.id,
-        delivery_id = %next.delivery_id,
-        endpoint_id = %next.endpoint_id,
-        attempt = number,
-        status = record.and_then(|r| r.status),
-        error = record.and_then(|r| r.error.as_deref()),
-        latency_ms = record.map(|r| r.latency_ms),
-        outcome = outcome_name(&decision),
-        "attempt finished"
-    );
-    let follow_up = match decision {
-        Decision::Delivered => {
-            // Delivered either way; a lost completion only weakens duplicate suppression.
-            let _ = worker
-                .idempotency
-                .complete(&key, claim.token, &next.history, claim.expires_at)
-                .await;
-            FollowUp::Done
-        }
-        Decision::RetryIn(delay) => {
-            let (delay, not_before) = schedule(later(finished, delay), finished);
-            let mut job = next;
-            job.not_before = not_before;
-            FollowUp::Enqueue {
-                enqueue: Enqueue { job, delay },
-                claim: Some((key, claim.token)),
-            }
-        }
-        Decision::GiveUp(reason) => FollowUp::DeadLetter {
-            letter: DeadLetter { reason, job: next },
-            claim: Some((key, claim.token)),
-        },
-    };
-    Attempted::Sent {
-        message_id,
-        success: verdict.is_success(),
-        latency_ms: u64::try_from(sent.latency.as_millis()).unwrap_or(u64::MAX),
-        follow_up: Box::new(follow_up),
-    }
-}
-
-fn outcome_name(decision: &Decision) -> &'static str {
-    match decision {
-        Decision::Delivered => "delivered",
-        Decision::RetryIn(_) => "retry",
-        Decision::GiveUp(reason) => reason.as_str(),
-    }
-}

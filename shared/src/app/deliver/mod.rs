@@ -1,8 +1,12 @@
 //! The worker's use case: deliver a batch of jobs from the queue. Per job: not-before,
-//! circuit, rate, send, outcome, then ack, re-enqueue with a delay, or dead-letter. Only
-//! infrastructure errors leave a message unacknowledged, so the queue redelivers it.
+//! circuit, rate, send, outcome, then ack, re-enqueue with a delay, or dead-letter; an
+//! ordered job instead waits in place (its message held) and holds back the rest of its
+//! line. Otherwise only infrastructure errors leave a message unacknowledged, so the queue
+//! redelivers it.
 
+mod attempt;
 mod group;
+mod line;
 mod state;
 
 use std::collections::BTreeMap;
@@ -16,7 +20,7 @@ use crate::domain::delivery::{schedule, DeadLetter, DeliveryJob};
 use crate::domain::ids::EndpointId;
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue, Entropy,
-    IdempotencyKey, IdempotencyStore, Received, Sender,
+    Hold, IdempotencyKey, IdempotencyStore, QueueHold, Received, Sender,
 };
 
 #[derive(Debug, Clone)]
@@ -51,6 +55,8 @@ pub struct Worker {
     pub state: Arc<dyn EndpointStateStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub queue: Arc<dyn DeliveryQueue>,
+    /// Holds ordered jobs' messages in place on their (FIFO) queue.
+    pub holds: Arc<dyn QueueHold>,
     pub dead_letters: Arc<dyn DeadLetterQueue>,
     pub sender: Arc<dyn Sender>,
     pub clock: Arc<dyn Clock>,
@@ -67,6 +73,9 @@ pub struct EndpointStats {
     pub deferred_rate: u32,
     pub dead_lettered: u32,
     pub duplicates: u32,
+    /// Ordered jobs left waiting in place without an attempt: behind an unfinished earlier
+    /// job of their subject, or not due yet.
+    pub held: u32,
     /// One entry per HTTP attempt.
     pub latencies_ms: Vec<u64>,
 }
@@ -79,6 +88,7 @@ impl AddAssign<&EndpointStats> for EndpointStats {
         self.deferred_rate += other.deferred_rate;
         self.dead_lettered += other.dead_lettered;
         self.duplicates += other.duplicates;
+        self.held += other.held;
         self.latencies_ms.extend_from_slice(&other.latencies_ms);
     }
 }
@@ -121,8 +131,22 @@ pub(crate) enum FollowUp {
         /// The delivery claim to give up if dead-lettering fails, as for `Enqueue`.
         claim: Option<(IdempotencyKey, u64)>,
     },
+    /// An ordered job waits in place: its message is hidden for `delay` (zero: visible
+    /// again at once, behind its line's head) and not acknowledged.
+    Hold {
+        receipt_handle: String,
+        delay: Duration,
+    },
     /// Infrastructure trouble: leave the message for the queue to redeliver.
     Redeliver,
+}
+
+/// A job in hand, with the message it came in.
+#[derive(Debug)]
+pub(crate) struct Taken {
+    pub(crate) message_id: String,
+    pub(crate) receipt_handle: String,
+    pub(crate) job: DeliveryJob,
 }
 
 impl Worker {
@@ -131,7 +155,7 @@ impl Worker {
         let now = self.clock.now();
         let mut report = BatchReport::default();
         let mut follow_ups: Vec<(String, FollowUp)> = Vec::new();
-        let mut groups: BTreeMap<EndpointId, Vec<(String, DeliveryJob)>> = BTreeMap::new();
+        let mut groups: BTreeMap<EndpointId, Vec<Taken>> = BTreeMap::new();
 
         for message in messages {
             match message.body {
@@ -147,7 +171,9 @@ impl Worker {
                     );
                     report.failed.push(message.message_id);
                 }
-                Ok(job) => match job.not_before.filter(|t| *t > now) {
+                // An ordered job is never re-enqueued (that would leave its line); its wait
+                // is decided once its claim says how far it got.
+                Ok(job) => match job.not_before.filter(|t| *t > now && job.order_key.is_none()) {
                     Some(due) => {
                         let (delay, not_before) = schedule(due, now);
                         let mut job = job;
@@ -161,10 +187,11 @@ impl Worker {
                             },
                         ));
                     }
-                    None => groups
-                        .entry(job.endpoint_id.clone())
-                        .or_default()
-                        .push((message.message_id, job)),
+                    None => groups.entry(job.endpoint_id.clone()).or_default().push(Taken {
+                        message_id: message.message_id,
+                        receipt_handle: message.receipt_handle,
+                        job,
+                    }),
                 },
             }
         }
@@ -203,10 +230,22 @@ fn count(follow_ups: &[(String, FollowUp)], which: impl Fn(&FollowUp) -> bool) -
 async fn flush(worker: &Worker, follow_ups: Vec<(String, FollowUp)>, report: &mut BatchReport) {
     let mut enqueues = Vec::new();
     let mut letters = Vec::new();
+    let mut holds = Vec::new();
     for (message_id, follow_up) in follow_ups {
         match follow_up {
             FollowUp::Done => {}
             FollowUp::Redeliver => report.failed.push(message_id),
+            FollowUp::Hold {
+                receipt_handle,
+                delay,
+            } => {
+                // Never acknowledged: it waits on its queue whether the hold is taken or not.
+                report.failed.push(message_id);
+                holds.push(Hold {
+                    receipt_handle,
+                    delay,
+                });
+            }
             FollowUp::Enqueue { enqueue, claim } => enqueues.push((message_id, enqueue, claim)),
             FollowUp::DeadLetter { letter, claim } => letters.push((message_id, letter, claim)),
         }
@@ -220,6 +259,14 @@ async fn flush(worker: &Worker, follow_ups: Vec<(String, FollowUp)>, report: &mu
                 release(worker, claim).await;
                 report.failed.push(message_id);
             }
+        }
+    }
+    if !holds.is_empty() {
+        let count = holds.len();
+        if let Err(e) = worker.holds.hold(holds).await {
+            // The messages come back after the queue's visibility timeout instead, still
+            // in their lines' order.
+            tracing::warn!(error = %e, count, "holding ordered messages failed");
         }
     }
     if !letters.is_empty() {

@@ -1,0 +1,40 @@
+//! The two deliveries queues as one port: an ordered job (one with an order key) goes to
+//! the ordered (FIFO) queue, where it waits in its subject's line; any other to the
+//! standard queue with its delay. Ingest, replays and the worker's re-enqueues all send
+//! through it, so no caller can put a job on the wrong queue.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::ports::{DeliveryQueue, Enqueue, PortError};
+
+pub struct DeliveryQueues {
+    pub standard: Arc<dyn DeliveryQueue>,
+    pub ordered: Arc<dyn DeliveryQueue>,
+}
+
+#[async_trait]
+impl DeliveryQueue for DeliveryQueues {
+    async fn enqueue(&self, jobs: Vec<Enqueue>) -> Result<(), PortError> {
+        let (ordered, standard): (Vec<Enqueue>, Vec<Enqueue>) =
+            jobs.into_iter().partition(|e| e.job.order_key.is_some());
+        // Both are sent even if one fails: a job enqueued twice is delivered once, so the
+        // caller's retry of the whole set is safe.
+        let (a, b) = futures::join!(
+            async {
+                match standard.is_empty() {
+                    true => Ok(()),
+                    false => self.standard.enqueue(standard).await,
+                }
+            },
+            async {
+                match ordered.is_empty() {
+                    true => Ok(()),
+                    false => self.ordered.enqueue(ordered).await,
+                }
+            }
+        );
+        a.and(b)
+    }
+}

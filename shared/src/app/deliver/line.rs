@@ -1,0 +1,70 @@
+//! Lines: an endpoint's admitted jobs grouped by order key. An ordered line (one subject at
+//! one endpoint) is attempted one job after the other, in the order its queue handed them
+//! over, and stops at the first that does not finish: the jobs behind it are left on the
+//! queue, visible again at once, and the FIFO queue keeps them behind their held head.
+//! Unordered jobs are lines of one. All lines run concurrently.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::future::join_all;
+use tracing::Instrument;
+
+use super::attempt::{attempt, Attempted};
+use super::{FollowUp, Taken, Worker};
+use crate::domain::endpoint::Endpoint;
+
+/// The jobs' outcomes, each line's in its order.
+pub(super) async fn run(worker: &Worker, endpoint: &Endpoint, jobs: Vec<Taken>) -> Vec<Attempted> {
+    let lines = join_all(split(jobs).into_iter().map(|line| run_line(worker, endpoint, line)));
+    lines.await.into_iter().flatten().collect()
+}
+
+/// Groups jobs by order key, keeping their order within each line.
+fn split(jobs: Vec<Taken>) -> Vec<Vec<Taken>> {
+    let mut lines: Vec<Vec<Taken>> = Vec::new();
+    let mut by_key = HashMap::new();
+    for taken in jobs {
+        match taken.job.order_key.clone() {
+            Some(key) => {
+                let at = *by_key.entry(key).or_insert_with(|| {
+                    lines.push(Vec::new());
+                    lines.len() - 1
+                });
+                if let Some(line) = lines.get_mut(at) {
+                    line.push(taken);
+                }
+            }
+            None => lines.push(vec![taken]),
+        }
+    }
+    lines
+}
+
+async fn run_line(worker: &Worker, endpoint: &Endpoint, line: Vec<Taken>) -> Vec<Attempted> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut open = true;
+    for taken in line {
+        if !open {
+            // Behind an unfinished head: not attempted, back on the queue now.
+            out.push(Attempted::Waiting(
+                taken.message_id,
+                FollowUp::Hold {
+                    receipt_handle: taken.receipt_handle,
+                    delay: Duration::ZERO,
+                },
+            ));
+            continue;
+        }
+        let span = tracing::info_span!(
+            "delivery",
+            event_id = %taken.job.event.id,
+            delivery_id = %taken.job.delivery_id,
+            endpoint_id = %taken.job.endpoint_id,
+        );
+        let done = attempt(worker, endpoint, taken).instrument(span).await;
+        open = done.lets_line_go_on();
+        out.push(done);
+    }
+    out
+}
