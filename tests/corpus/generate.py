@@ -383,6 +383,13 @@ def admin():
     c.add("GET on replay", 405, method="GET", path=R, headers={})
     c.add("unknown admin path", 404, method="GET", path="/v1/endpoint", headers={})
     c.add("admin path under events", 404, method="GET", path="/v1/events/evt_1", headers={})
+    # `ordering`: "subject" or "none" and nothing else (last, so earlier cases keep their numbers).
+    for label, value in [("fifo", "fifo"), ("uppercase", "Subject"), ("null", None), ("number", 1),
+                         ("array", ["subject"])]:
+        c.add(f"create ordering {label}", 422, {"json": new(ordering=value)}, ["ordering"], local=label == "fifo")
+    c.add("patch ordering fifo", 422, {"json": {"ordering": "fifo", "enabled": False}}, ["ordering"],
+          method="PATCH", path=ONE, local=True)
+    c.add("patch ordering null", 422, {"json": {"ordering": None}}, ["ordering"], method="PATCH", path=ONE)
     return c
 
 

@@ -1,6 +1,8 @@
 //! The flags of `endpoints add` and `endpoints update`, and the JSON bodies they become
 //! (docs/architecture.md §3.2). Only given fields are sent; the server validates and reports the rest.
 
+use authhooks::domain::order::DeliveryOrder;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use serde_json::{json, Map, Value};
 
 use crate::error::CliError;
@@ -29,6 +31,10 @@ pub struct FieldArgs {
     /// Only this tenant's events
     #[arg(long)]
     pub tenant: Option<String>,
+    /// Deliver each subject's events one at a time in acceptance order (subject, the default
+    /// for new endpoints), or in no order for raw throughput (none)
+    #[arg(long, value_name = "ORDER", value_parser = ordering_parser())]
+    pub ordering: Option<DeliveryOrder>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -106,6 +112,9 @@ fn put_fields(body: &mut Map<String, Value>, fields: &FieldArgs, empty_clears: b
     if let Some(ms) = fields.timeout_ms {
         body.insert("timeout_ms".into(), json!(ms));
     }
+    if let Some(order) = fields.ordering {
+        body.insert("ordering".into(), json!(order.as_str()));
+    }
     if !fields.headers.is_empty() {
         let headers: Map<String, Value> = fields
             .headers
@@ -139,6 +148,12 @@ pub fn patch_body(args: &UpdateArgs) -> Result<Value, CliError> {
     Ok(Value::Object(body))
 }
 
+/// The names the server accepts, listed in `--help` and in the error for any other.
+fn ordering_parser() -> impl TypedValueParser<Value = DeliveryOrder> {
+    let names = [DeliveryOrder::Subject, DeliveryOrder::None].map(DeliveryOrder::as_str);
+    PossibleValuesParser::new(names).try_map(|name| DeliveryOrder::parse(&name))
+}
+
 fn parse_header(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.trim().is_empty() => {
@@ -165,6 +180,7 @@ mod tests {
                 headers: vec![("x-team".into(), "cms".into())],
                 origin: Some("payload".into()),
                 tenant: None,
+                ordering: Some(DeliveryOrder::None),
             },
             enable: false,
             disable: true,
@@ -177,7 +193,8 @@ mod tests {
         assert_eq!(
             patch_body(&update("ep_1")).unwrap(),
             json!({"description": null, "origin": "payload", "timeout_ms": 5000,
-                   "headers": {"x-team": "cms"}, "enabled": false, "rate_limit": null})
+                   "headers": {"x-team": "cms"}, "enabled": false, "rate_limit": null,
+                   "ordering": "none"})
         );
     }
 
@@ -192,6 +209,7 @@ mod tests {
             headers: vec![],
             origin: None,
             tenant: None,
+            ordering: None,
         };
         args.disable = false;
         args.no_rate_limit = false;

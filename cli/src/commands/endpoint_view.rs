@@ -4,7 +4,7 @@ use authhooks::wire::EndpointView;
 
 use crate::output::field;
 
-pub const LIST_HEADER: [&str; 5] = ["id", "url", "events", "enabled", "description"];
+pub const LIST_HEADER: [&str; 6] = ["id", "url", "events", "enabled", "ordering", "description"];
 
 pub fn list_rows(view: &EndpointView) -> Vec<String> {
     vec![
@@ -12,6 +12,7 @@ pub fn list_rows(view: &EndpointView) -> Vec<String> {
         field(&view.url),
         field(&view.event_types),
         enabled(view),
+        field(&view.ordering),
         field(&view.description),
     ]
 }
@@ -22,6 +23,7 @@ pub fn view_rows(view: &EndpointView) -> Vec<(&'static str, String)> {
         ("url", field(&view.url)),
         ("event_types", field(&view.event_types)),
         ("enabled", enabled(view)),
+        ("ordering", field(&view.ordering)),
         ("tenant_id", field(&view.tenant_id)),
         ("origin", field(&view.origin)),
         ("description", field(&view.description)),
@@ -79,7 +81,7 @@ mod tests {
             "headers": {"x-team": "cms"}, "rate_limit": {"requests_per_second": 10.0, "burst_size": 20},
             "circuit": {"failure_threshold": 5, "success_threshold": 2, "open_timeout_secs": 60,
                         "half_open_max_requests": 3},
-            "retry": {"schedule_secs": [5]},
+            "retry": {"schedule_secs": [5]}, "ordering": "none",
             "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z",
         }))
         .unwrap();
@@ -89,6 +91,8 @@ mod tests {
         assert_eq!(get("headers"), "x-team=cms");
         assert_eq!(get("rate_limit"), "10.0/s, burst 20");
         assert_eq!(get("tenant_id"), "-");
+        assert_eq!(get("ordering"), "none");
         assert_eq!(list_rows(&view)[2], "user.*");
+        assert_eq!(list_rows(&view)[4], "none");
     }
 }

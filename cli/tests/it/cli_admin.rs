@@ -63,6 +63,7 @@ async fn an_endpoint_is_added_shown_changed_rotated_and_removed() {
     assert_eq!(field(&printed, "event_types"), "user.*,session.revoked");
     assert_eq!(field(&printed, "rate_limit"), "10.0/s, burst 20");
     assert_eq!(field(&printed, "headers"), "x-team=cms");
+    assert_eq!(field(&printed, "ordering"), "subject", "the default");
     let (label, secret) = printed
         .rsplit_once('\n')
         .map(|(a, _)| a.rsplit_once('\n').unwrap())
@@ -74,9 +75,13 @@ async fn an_endpoint_is_added_shown_changed_rotated_and_removed() {
     Secret::parse(secret.trim()).unwrap();
 
     let listed = stdout(&cli(&url, &["endpoints", "list"]).await);
-    assert!(listed
-        .lines()
-        .any(|l| l.contains(&id) && l.contains("https://cms.example.com/hook")));
+    assert!(
+        listed.lines().next().unwrap().contains("ORDERING"),
+        "{listed}"
+    );
+    assert!(listed.lines().any(|l| l.contains(&id)
+        && l.contains("https://cms.example.com/hook")
+        && l.contains(" subject ")));
 
     let out = cli(
         &url,
@@ -88,6 +93,8 @@ async fn an_endpoint_is_added_shown_changed_rotated_and_removed() {
             "--description",
             "",
             "--no-rate-limit",
+            "--ordering",
+            "none",
         ],
     )
     .await;
@@ -95,6 +102,30 @@ async fn an_endpoint_is_added_shown_changed_rotated_and_removed() {
     assert_eq!(field(&printed, "enabled"), "no");
     assert_eq!(field(&printed, "description"), "-");
     assert_eq!(field(&printed, "rate_limit"), "unlimited");
+    assert_eq!(field(&printed, "ordering"), "none");
+    let shown = stdout(&cli(&url, &["endpoints", "get", &id]).await);
+    assert_eq!(field(&shown, "ordering"), "none", "{shown}");
+    let args = ["endpoints", "update", &id, "--ordering", "subject"];
+    assert_eq!(
+        field(&stdout(&cli(&url, &args).await), "ordering"),
+        "subject"
+    );
+
+    let hook = "https://billing.example.com/hook";
+    let args = [
+        "endpoints",
+        "add",
+        "--url",
+        hook,
+        "--events",
+        "*",
+        "--ordering",
+        "none",
+    ];
+    let created: Value =
+        serde_json::from_slice(&cli(&url, &[&args[..], &["--json"]].concat()).await.stdout)
+            .unwrap();
+    assert_eq!(created["ordering"], "none", "{created}");
 
     let out = cli(&url, &["endpoints", "rotate-secret", &id, "--json"]).await;
     let rotated: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -98,7 +98,7 @@ fn bad_values_are_usage_errors() {
 
 #[test]
 fn clap_errors_are_folded_into_one_line() {
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 9] = [
         (&[], "error: a command is missing: authhooks [OPTIONS] <COMMAND> (see --help)"),
         (&["endpoints"], "error: a command is missing: authhooks endpoints [OPTIONS] <COMMAND> (see --help)"),
         (&["frobnicate"], "error: unrecognized subcommand 'frobnicate' (see --help)"),
@@ -118,6 +118,14 @@ fn clap_errors_are_folded_into_one_line() {
         (
             &["endpoints", "update", "ep_1", "--enable", "--disable"],
             "error: the argument '--enable' cannot be used with '--disable' (see --help)",
+        ),
+        (
+            &["endpoints", "add", "--url", "https://cms.example.com/hook", "--events", "*", "--ordering", "fifo"],
+            "error: invalid value 'fifo' for '--ordering <ORDER>' [possible values: subject, none] (see --help)",
+        ),
+        (
+            &["endpoints", "update", "ep_1", "--ordering", "Subject"],
+            "error: invalid value 'Subject' for '--ordering <ORDER>' [possible values: subject, none] (see --help)",
         ),
     ];
     for (args, expected) in cases {

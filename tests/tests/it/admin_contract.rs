@@ -1,12 +1,15 @@
 //! docs/architecture.md §3.2–3.4 through the admin router: a rotated-out secret keeps
 //! signing for the 24 h grace and not after, `POST /v1/endpoints/{id}/test` reaches that
-//! endpoint alone, and the list routes page with `limit`, `cursor` and `next_cursor`.
+//! endpoint alone, the list routes page with `limit`, `cursor` and `next_cursor`, and
+//! `ordering` defaults to `"subject"`, changes both ways, and refuses anything else.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use serde_json::{json, Value};
+use tower::ServiceExt;
 
 use authhooks::app::ingest::IngestSettings;
 use authhooks::domain::delivery::{DeliveryJob, FailureRecord};
@@ -218,4 +221,130 @@ async fn the_list_routes_page_by_limit_and_cursor() {
     );
     assert_eq!(seen.iter().cloned().collect::<BTreeSet<_>>(), failures);
     assert_eq!(pages, 3, "the last page did not say it was the last");
+}
+
+/// A PATCH with `body`; its status, content type and JSON answer.
+async fn patch_raw(sys: &System, id: &str, body: &Value) -> (StatusCode, String, Value) {
+    let request = Request::patch(format!("/v1/endpoints/{id}"))
+        .header(
+            "authorization",
+            format!("Bearer {}", crate::contract::ADMIN_TOKEN),
+        )
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = sys.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        content_type,
+        serde_json::from_slice(&bytes).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn ordering_defaults_to_subject_changes_both_ways_and_refuses_other_values() {
+    let sys = System::new(IngestSettings::default());
+    let url = "https://hooks.example.com/in";
+    let (code, created) = sys
+        .admin(
+            "POST",
+            "/v1/endpoints",
+            Some(json!({"url": url, "event_types": ["*"]})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["ordering"], "subject",
+        "the default for new endpoints"
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (code, opted_out) = sys
+        .admin(
+            "POST",
+            "/v1/endpoints",
+            Some(json!({"url": url, "event_types": ["*"], "ordering": "none"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::CREATED, "{opted_out}");
+    assert_eq!(opted_out["ordering"], "none");
+
+    // Every view shows it: read and list.
+    let (_, read) = sys.admin("GET", &format!("/v1/endpoints/{id}"), None).await;
+    assert_eq!(read["ordering"], "subject", "{read}");
+    let (_, listed) = sys.admin("GET", "/v1/endpoints", None).await;
+    let mut shown: Vec<(&str, &str)> = (listed["items"].as_array().unwrap().iter())
+        .map(|i| (i["id"].as_str().unwrap(), i["ordering"].as_str().unwrap()))
+        .collect();
+    shown.sort_unstable();
+    let mut expected = vec![
+        (id.as_str(), "subject"),
+        (opted_out["id"].as_str().unwrap(), "none"),
+    ];
+    expected.sort_unstable();
+    assert_eq!(shown, expected, "{listed}");
+
+    // Off, kept by a patch that does not name it, and back on.
+    let path = format!("/v1/endpoints/{id}");
+    for (body, ordering) in [
+        (json!({"ordering": "none"}), "none"),
+        (json!({"description": "CMS"}), "none"),
+        (json!({"ordering": "subject"}), "subject"),
+        (json!({"timeout_ms": 5000}), "subject"),
+    ] {
+        let (code, view) = sys.admin("PATCH", &path, Some(body.clone())).await;
+        assert_eq!(code, StatusCode::OK, "{body}: {view}");
+        assert_eq!(view["ordering"], ordering, "after {body}");
+        let (_, read) = sys.admin("GET", &path, None).await;
+        assert_eq!(read["ordering"], ordering, "stored after {body}");
+    }
+
+    // Anything else is a 422 problem naming the field and the allowed values, on create and
+    // on patch, and changes nothing.
+    let (_, before) = sys.admin("GET", &path, None).await;
+    for value in [
+        json!("fifo"),
+        json!("NONE"),
+        Value::Null,
+        json!(0),
+        json!(["subject"]),
+    ] {
+        let (code, content_type, problem) = patch_raw(
+            &sys,
+            &id,
+            &json!({"ordering": value, "description": "changed"}),
+        )
+        .await;
+        assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{value}: {problem}");
+        assert_eq!(content_type, "application/problem+json", "{value}");
+        assert_eq!(problem["status"], 422, "{problem}");
+        let errors = problem["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{problem}");
+        assert_eq!(errors[0]["field"], "ordering", "{problem}");
+        let message = errors[0]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("must be \"subject\" or \"none\""),
+            "{message}"
+        );
+
+        let body = json!({"url": url, "event_types": ["*"], "ordering": value});
+        let (code, problem) = sys.admin("POST", "/v1/endpoints", Some(body)).await;
+        assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{value}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "ordering", "{problem}");
+    }
+    let (_, after) = sys.admin("GET", &path, None).await;
+    assert_eq!(after, before, "a refused patch changed the endpoint");
+    let (_, listed) = sys.admin("GET", "/v1/endpoints", None).await;
+    assert_eq!(
+        listed["items"].as_array().unwrap().len(),
+        2,
+        "a refused create stored an endpoint"
+    );
 }

@@ -11,6 +11,7 @@ use super::destination::{classify_ip, is_allowed, AddressClass};
 use super::event::Event;
 use super::filter::{Subscription, TypePattern};
 use super::ids::EndpointId;
+use super::order::{DeliveryOrder, OrderKey};
 use super::rate_limit::RateLimit;
 use super::retry::RetryPolicy;
 use super::signature::Secret;
@@ -83,6 +84,11 @@ pub struct Endpoint {
     pub rate_limit: Option<RateLimit>,
     pub circuit: CircuitConfig,
     pub retry: RetryPolicy,
+    /// Whether each subject's deliveries queue behind each other. An endpoint stored before
+    /// the field existed loads as [`DeliveryOrder::None`], so an upgrade changes no
+    /// endpoint's behaviour; the API gives new endpoints [`DeliveryOrder::FOR_NEW_ENDPOINTS`].
+    #[serde(default)]
+    pub ordering: DeliveryOrder,
     #[serde(default)]
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -240,6 +246,17 @@ impl Endpoint {
     /// Whether `event` goes to this endpoint.
     pub fn receives(&self, event: &Event) -> bool {
         self.subscription().selects(event)
+    }
+
+    /// The line `event`'s delivery to this endpoint waits in: its subject's (within its
+    /// tenant) when the endpoint orders by subject, none when it does not or when the event
+    /// has no subject (such events are not ordered).
+    pub fn order_key(&self, event: &Event) -> Option<OrderKey> {
+        match self.ordering {
+            DeliveryOrder::Subject => (event.subject.as_deref())
+                .map(|subject| OrderKey::new(&self.id, event.tenant_id.as_deref(), subject)),
+            DeliveryOrder::None => None,
+        }
     }
 
     /// The delivery timeout, clamped to the allowed bounds in case a stored record was

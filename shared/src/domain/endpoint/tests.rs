@@ -38,6 +38,7 @@ fn endpoint() -> Endpoint {
         rate_limit: None,
         circuit: CircuitConfig::default(),
         retry: RetryPolicy::default(),
+        ordering: DeliveryOrder::None,
         description: None,
         created_at: at(0),
         updated_at: at(0),
@@ -349,8 +350,83 @@ fn timeout_and_disable() {
 fn storage_form_round_trips_with_secrets() {
     let mut ep = endpoint();
     ep.rotate_secret(secret(2), at(1), Duration::hours(1));
-    let json = serde_json::to_string(&ep).unwrap();
-    assert_eq!(serde_json::from_str::<Endpoint>(&json).unwrap(), ep);
+    for ordering in [DeliveryOrder::Subject, DeliveryOrder::None] {
+        ep.ordering = ordering;
+        let json = serde_json::to_string(&ep).unwrap();
+        assert!(
+            json.contains(&format!("\"ordering\":\"{ordering}\"")),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Endpoint>(&json).unwrap(), ep);
+    }
+}
+
+#[test]
+fn an_endpoint_stored_before_ordering_existed_loads_unordered() {
+    // Written by a release without `ordering`: it kept no order then, and must not start to.
+    let stored = r#"{
+        "id": "ep_1", "url": "https://cms.example.com/hook",
+        "secrets": [{"secret": "whsec_AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="}],
+        "event_types": ["*"], "tenant_id": null, "origin": null, "enabled": true,
+        "disabled_reason": null, "headers": {}, "timeout_ms": 15000, "rate_limit": null,
+        "circuit": {"failure_threshold": 5, "success_threshold": 2, "open_timeout_secs": 60,
+                    "half_open_max_requests": 3},
+        "retry": {"schedule_secs": [5, 300]}, "description": null,
+        "created_at": "2023-11-14T22:13:20Z", "updated_at": "2023-11-14T22:13:20Z"
+    }"#;
+    let ep: Endpoint = serde_json::from_str(stored).unwrap();
+    assert_eq!(ep.ordering, DeliveryOrder::None);
+    assert_eq!(ep.secrets, endpoint().secrets);
+    assert_eq!(ep.order_key(&event(Some("u_1"), None)), None);
+    // An unknown value is a corrupt record, not silently unordered.
+    let bad = stored.replacen(
+        "\"description\"",
+        "\"ordering\": \"fifo\", \"description\"",
+        1,
+    );
+    assert!(serde_json::from_str::<Endpoint>(&bad).is_err());
+}
+
+fn event(subject: Option<&str>, tenant: Option<&str>) -> Event {
+    serde_json::from_value(serde_json::json!({
+        "id": "evt_1", "type": "user.updated", "timestamp": "2026-11-22T10:00:00Z",
+        "data": {}, "subject": subject, "tenant_id": tenant
+    }))
+    .unwrap()
+}
+
+#[test]
+fn an_ordered_endpoint_keys_events_by_tenant_and_subject() {
+    let mut ep = endpoint();
+    ep.ordering = DeliveryOrder::Subject;
+    let id = ep.id.clone();
+    assert_eq!(
+        ep.order_key(&event(Some("u_1"), None)),
+        Some(OrderKey::new(&id, None, "u_1"))
+    );
+    assert_eq!(
+        ep.order_key(&event(Some("u_1"), Some("acme"))),
+        Some(OrderKey::new(&id, Some("acme"), "u_1"))
+    );
+    // Same subject in another tenant, or another subject: another line.
+    assert_ne!(
+        ep.order_key(&event(Some("u_1"), Some("acme"))),
+        ep.order_key(&event(Some("u_1"), Some("globex")))
+    );
+    assert_ne!(
+        ep.order_key(&event(Some("u_1"), None)),
+        ep.order_key(&event(Some("u_2"), None))
+    );
+    // Events without a subject are not ordered.
+    assert_eq!(ep.order_key(&event(None, Some("acme"))), None);
+}
+
+#[test]
+fn an_unordered_endpoint_keys_nothing() {
+    let ep = endpoint();
+    assert_eq!(ep.ordering, DeliveryOrder::None);
+    assert_eq!(ep.order_key(&event(Some("u_1"), Some("acme"))), None);
+    assert_eq!(ep.order_key(&event(None, None)), None);
 }
 
 proptest! {

@@ -1,5 +1,6 @@
 //! Readers for an endpoint body's structured fields (event types, headers, rate limit,
-//! circuit, retry) and the error collector they share, so one bad field never hides another.
+//! circuit, retry, ordering) and the error collector they share, so one bad field never
+//! hides another.
 
 use serde_json::{Map, Value};
 
@@ -7,6 +8,7 @@ use super::MAX_EVENT_TYPES;
 use crate::domain::circuit::CircuitConfig;
 use crate::domain::endpoint::{escaped_field_path, ExtraHeaders};
 use crate::domain::filter::TypePattern;
+use crate::domain::order::DeliveryOrder;
 use crate::domain::rate_limit::RateLimit;
 use crate::domain::retry::RetryPolicy;
 use crate::domain::validation::{check_label, field_path, FieldError};
@@ -144,6 +146,18 @@ pub(super) fn retry(v: &Value, e: &mut Errors) -> Option<RetryPolicy> {
         return None;
     };
     e.validated(before, policy.validate(F), policy)
+}
+
+/// `"subject"` or `"none"`; `null` is refused like any other value (there is nothing to
+/// clear: omit the field to keep the current setting, or to take the default on create).
+pub(super) fn ordering(v: &Value, e: &mut Errors) -> Option<DeliveryOrder> {
+    // A long string is not echoed back into the error.
+    const ECHOED_CHARS: usize = 32;
+    let parsed = match v.as_str() {
+        Some(s) if s.chars().count() <= ECHOED_CHARS => DeliveryOrder::parse(s),
+        _ => Err("must be \"subject\" or \"none\"".to_owned()),
+    };
+    e.take("ordering", parsed)
 }
 
 /// Collects field errors; each reader returns `None` after recording why.

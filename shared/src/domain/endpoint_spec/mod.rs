@@ -12,13 +12,14 @@ use super::endpoint::{
 };
 use super::filter::TypePattern;
 use super::ids::EndpointId;
+use super::order::DeliveryOrder;
 use super::rate_limit::RateLimit;
 use super::retry::RetryPolicy;
 use super::signature::Secret;
 use super::validation::FieldError;
 
 mod fields;
-use fields::{circuit, event_types, headers, rate_limit, retry, Errors};
+use fields::{circuit, event_types, headers, ordering, rate_limit, retry, Errors};
 
 pub const MAX_EVENT_TYPES: usize = 100;
 /// `tenant_id` and `origin`: generous, so any tenant or origin an event carries can be
@@ -44,6 +45,9 @@ pub struct EndpointView {
     pub rate_limit: Option<RateLimit>,
     pub circuit: CircuitConfig,
     pub retry: RetryPolicy,
+    /// Absent from an older server's answer, which orders nothing.
+    #[serde(default)]
+    pub ordering: DeliveryOrder,
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -64,6 +68,7 @@ impl From<&Endpoint> for EndpointView {
             rate_limit: ep.rate_limit,
             circuit: ep.circuit,
             retry: ep.retry.clone(),
+            ordering: ep.ordering,
             description: ep.description.clone(),
             created_at: ep.created_at,
             updated_at: ep.updated_at,
@@ -80,8 +85,10 @@ impl Endpoint {
 
 /// Validates a create body. `url` and a non-empty `event_types` are required (there is no
 /// implicit `["*"]`: subscribing to everything should be a visible choice); `secret` is
-/// generated from `secret_bytes` when absent or null; every other field takes its §3.2
-/// default. Returns the endpoint and the secret to show once.
+/// generated from `secret_bytes` when absent or null; `ordering` defaults to
+/// [`DeliveryOrder::FOR_NEW_ENDPOINTS`] (stored endpoints without it load as unordered);
+/// every other field takes its §3.2 default. Returns the endpoint and the secret to show
+/// once.
 pub fn parse_new(
     body: &Value,
     policy: &UrlPolicy,
@@ -130,6 +137,7 @@ pub fn parse_new(
         rate_limit: c.rate_limit.flatten(),
         circuit: c.circuit.unwrap_or_default(),
         retry: c.retry.unwrap_or_default(),
+        ordering: c.ordering.unwrap_or(DeliveryOrder::FOR_NEW_ENDPOINTS),
         description: c.description.flatten(),
         created_at: now,
         updated_at: now,
@@ -167,6 +175,7 @@ pub fn apply_patch(
     next.rate_limit = c.rate_limit.unwrap_or(next.rate_limit);
     next.circuit = c.circuit.unwrap_or(next.circuit);
     next.retry = c.retry.unwrap_or(next.retry);
+    next.ordering = c.ordering.unwrap_or(next.ordering);
     if let Some(enabled) = c.enabled {
         // The reason explains a disabling by the system; it is stale once a person turns the
         // endpoint back on, or turns off one that was running.
@@ -198,6 +207,7 @@ struct Changes {
     rate_limit: Option<Option<RateLimit>>,
     circuit: Option<CircuitConfig>,
     retry: Option<RetryPolicy>,
+    ordering: Option<DeliveryOrder>,
 }
 
 /// Reads every field but `secret`, whose rules differ between create and patch.
@@ -233,6 +243,7 @@ fn read_changes(
             "rate_limit" => c.rate_limit = rate_limit(v, e).map(Some),
             "circuit" => c.circuit = circuit(v, circuit_base, e),
             "retry" => c.retry = retry(v, e),
+            "ordering" => c.ordering = ordering(v, e),
             "secret" => {}
             _ if READ_ONLY.contains(&f) => e.push(f, "is set by the server and cannot be given"),
             _ => e.push(&escaped_field_path("", f), "unknown field"),

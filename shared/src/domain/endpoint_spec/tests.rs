@@ -45,7 +45,7 @@ fn design_example() -> Value {
         "rate_limit": {"requests_per_second": 10, "burst_size": 20},
         "circuit": {"failure_threshold": 5, "success_threshold": 2, "open_timeout_secs": 60, "half_open_max_requests": 3},
         "retry": {"schedule_secs": [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]},
-        "description": "Payload CMS users collection"
+        "ordering": "subject", "description": "Payload CMS users collection"
     })
 }
 
@@ -86,6 +86,7 @@ fn creates_the_design_example() {
     );
     let schedule_secs = vec![5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400];
     assert_eq!(ep.retry, RetryPolicy::Schedule { schedule_secs });
+    assert_eq!(ep.ordering, DeliveryOrder::Subject);
     assert_eq!(
         ep.description.as_deref(),
         Some("Payload CMS users collection")
@@ -110,6 +111,9 @@ fn omitted_fields_take_the_defaults() {
     assert_eq!(ep.rate_limit, None);
     assert_eq!(ep.circuit, CircuitConfig::default());
     assert_eq!(ep.retry, RetryPolicy::default());
+    // New endpoints keep each subject's order unless they opt out.
+    assert_eq!(ep.ordering, DeliveryOrder::FOR_NEW_ENDPOINTS);
+    assert_eq!(ep.ordering, DeliveryOrder::Subject);
     assert_eq!(
         (ep.tenant_id, ep.origin, ep.description),
         (None, None, None)
@@ -140,6 +144,44 @@ fn a_given_secret_is_used_and_validated() {
         create(with("secret", Value::Null)).unwrap().1,
         Secret::generate([7; 32])
     );
+}
+
+#[test]
+fn ordering_can_be_turned_off_on_create() {
+    let (ep, _) = create(with("ordering", json!("none"))).unwrap();
+    assert_eq!(ep.ordering, DeliveryOrder::None);
+    let (ep, _) = create(with("ordering", json!("subject"))).unwrap();
+    assert_eq!(ep.ordering, DeliveryOrder::Subject);
+}
+
+#[test]
+fn ordering_refuses_anything_but_its_two_names() {
+    for (value, message) in [
+        (
+            json!("fifo"),
+            "must be \"subject\" or \"none\", not \"fifo\"",
+        ),
+        (
+            json!("Subject"),
+            "must be \"subject\" or \"none\", not \"Subject\"",
+        ),
+        (json!(""), "must be \"subject\" or \"none\", not \"\""),
+        (Value::Null, "must be \"subject\" or \"none\""),
+        (json!(true), "must be \"subject\" or \"none\""),
+        (json!(1), "must be \"subject\" or \"none\""),
+        (json!(["subject"]), "must be \"subject\" or \"none\""),
+        (json!({"by": "subject"}), "must be \"subject\" or \"none\""),
+        // Not echoed back.
+        (json!("x".repeat(33)), "must be \"subject\" or \"none\""),
+    ] {
+        assert_eq!(
+            one_error(with("ordering", value.clone())),
+            ("ordering".into(), message.into()),
+            "{value}"
+        );
+        let errs = patch(json!({ "ordering": value })).unwrap_err();
+        assert_eq!(errs, [FieldError::new("ordering", message)], "{value}");
+    }
 }
 
 #[test]
@@ -406,7 +448,7 @@ fn all_errors_are_reported_at_once() {
         "url": "https://10.0.0.1/", "event_types": ["nope"], "timeout_ms": 1,
         "headers": {"host": "x", "x-a": "b\nc"}, "rate_limit": {"requests_per_second": 0, "burst_size": 0},
         "circuit": {"success_threshold": 0}, "retry": {"schedule_secs": "5"}, "id": "ep_x", "extra": 1,
-        "secret": "whsec_short", "tenant_id": 7,
+        "secret": "whsec_short", "tenant_id": 7, "ordering": "fifo",
     });
     let fields: Vec<String> = errors(body).into_iter().map(|e| e.field).collect();
     let ours = [
@@ -420,6 +462,7 @@ fn all_errors_are_reported_at_once() {
         "extra",
         "secret",
         "tenant_id",
+        "ordering",
     ];
     for field in ours {
         assert_eq!(
@@ -450,6 +493,7 @@ fn the_view_omits_secrets_and_round_trips_through_create() {
     assert_eq!(view["event_types"], json!(["user.*", "session.revoked"]));
     assert_eq!(view["id"], json!(ep.id.as_str()));
     assert_eq!(view["disabled_reason"], Value::Null);
+    assert_eq!(view["ordering"], "subject");
     for read_only in ["id", "created_at", "updated_at", "disabled_reason"] {
         view.as_object_mut().unwrap().remove(read_only);
     }
@@ -466,6 +510,11 @@ fn the_view_omits_secrets_and_round_trips_through_create() {
     let back: EndpointView =
         serde_json::from_value(serde_json::to_value(ep.to_view()).unwrap()).unwrap();
     assert_eq!(back, ep.to_view());
+    // An older server's answer has no `ordering`: it orders nothing.
+    let mut old = serde_json::to_value(ep.to_view()).unwrap();
+    old.as_object_mut().unwrap().remove("ordering");
+    let old: EndpointView = serde_json::from_value(old).unwrap();
+    assert_eq!(old.ordering, DeliveryOrder::None);
 }
 
 fn current() -> Endpoint {
@@ -536,6 +585,38 @@ fn patch_replaces_headers_retry_and_url() {
 }
 
 #[test]
+fn patch_sets_ordering_and_keeps_it_when_not_given() {
+    let ordered = current();
+    assert_eq!(ordered.ordering, DeliveryOrder::Subject);
+    let off = apply_patch(&ordered, &json!({"ordering": "none"}), &DEPLOYED, at(60)).unwrap();
+    assert_eq!(
+        off,
+        Endpoint {
+            ordering: DeliveryOrder::None,
+            updated_at: at(60),
+            ..ordered.clone()
+        }
+    );
+    // A patch without it keeps the current value, either way.
+    let kept = apply_patch(&off, &json!({"description": "d"}), &DEPLOYED, at(70)).unwrap();
+    assert_eq!(kept.ordering, DeliveryOrder::None);
+    let kept = apply_patch(&ordered, &json!({"timeout_ms": 500}), &DEPLOYED, at(70)).unwrap();
+    assert_eq!(kept.ordering, DeliveryOrder::Subject);
+    let on = apply_patch(&off, &json!({"ordering": "subject"}), &DEPLOYED, at(80)).unwrap();
+    assert_eq!(on.ordering, DeliveryOrder::Subject);
+    // A bad value alongside good ones applies nothing.
+    let errs = apply_patch(
+        &off,
+        &json!({"ordering": "fifo", "description": "d"}),
+        &DEPLOYED,
+        at(90),
+    )
+    .unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].field, "ordering");
+}
+
+#[test]
 fn patch_null_clears_optional_fields_and_is_refused_for_required_ones() {
     let after =
         patch(json!({"origin": null, "description": null, "rate_limit": null, "tenant_id": null}))
@@ -557,6 +638,7 @@ fn patch_null_clears_optional_fields_and_is_refused_for_required_ones() {
         "timeout_ms",
         "circuit",
         "retry",
+        "ordering",
     ] {
         let errs = patch(json!({ field: null })).unwrap_err();
         assert_eq!(errs.len(), 1, "{field}");

@@ -1,14 +1,16 @@
 //! The endpoint store, the same checks against memory and DynamoDB: endpoints round-trip
 //! whole, put replaces, delete says whether there was one, and paging returns every
-//! endpoint exactly once.
+//! endpoint exactly once; an item stored before `ordering` existed loads unordered.
 
 use std::collections::BTreeSet;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 
 use authhooks::adapters::memory::{MemoryEndpointStore, SeededEntropy};
 use authhooks::domain::endpoint::{Endpoint, UrlPolicy};
 use authhooks::domain::endpoint_spec::parse_new;
+use authhooks::domain::order::DeliveryOrder;
 use authhooks::ports::{list_all_endpoints, EndpointStore, Entropy, PageRequest, PortError};
 use authhooks_tests::moto::aws_world;
 
@@ -35,7 +37,7 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
                     "rate_limit": {"requests_per_second": 2.5, "burst_size": 5},
                     "retry": {"initial_delay_ms": 1000, "backoff_multiplier": 1.5,
                               "max_delay_ms": 60000, "max_retries": 4},
-                    "description": format!("endpoint number {i}")
+                    "description": format!("endpoint number {i}"), "ordering": "none"
                 })
             };
             parse_new(&body, &policy, at(0), &mut || entropy.u128(), entropy.bytes32())
@@ -110,4 +112,31 @@ async fn endpoints_memory() {
 #[tokio::test]
 async fn endpoints_dynamodb() {
     endpoints_round_trip_and_page(&aws_world().await.endpoints).await;
+}
+
+#[tokio::test]
+async fn an_endpoint_item_without_ordering_loads_unordered_dynamodb() {
+    let world = aws_world().await;
+    let endpoint = endpoints().remove(0);
+    assert_eq!(endpoint.ordering, DeliveryOrder::Subject);
+    world.endpoints.put(&endpoint).await.unwrap();
+    // The item as a release before `ordering` wrote it.
+    world
+        .dynamodb
+        .update_item()
+        .table_name(&world.tables.endpoints)
+        .key("id", AttributeValue::S(endpoint.id.to_string()))
+        .update_expression("REMOVE ordering")
+        .send()
+        .await
+        .unwrap();
+    let loaded = world.endpoints.get(&endpoint.id).await.unwrap().unwrap();
+    assert_eq!(loaded.ordering, DeliveryOrder::None);
+    assert_eq!(
+        loaded,
+        Endpoint {
+            ordering: DeliveryOrder::None,
+            ..endpoint
+        }
+    );
 }
