@@ -222,7 +222,7 @@ async fn attempt(
         expires_at: later(now, worker.settings.delivered_ttl),
     };
     match worker.idempotency.claim(&key, &claim).await {
-        Ok(ClaimOutcome::Claimed) => {}
+        Ok(ClaimOutcome::Claimed { .. }) => {}
         Ok(ClaimOutcome::Completed { .. }) => {
             tracing::info!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, "already delivered; skipped");
             return Attempted::Skipped(message_id);
