@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::admission::EndpointState;
-use crate::domain::delivery::{AttemptRecord, FailureRecord};
+use crate::domain::delivery::{AttemptRecord, FailureRecord, Progress};
 use crate::domain::endpoint::Endpoint;
 use crate::domain::ids::{DeliveryId, EndpointId};
 use crate::domain::outcome::AttemptResult;
@@ -120,8 +120,10 @@ pub struct Claim {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimOutcome {
-    /// The caller owns the work now.
-    Claimed,
+    /// The caller owns the work now. `progress` is what an earlier holder left with
+    /// [`IdempotencyStore::pause`] on this unfinished record, if any; whether it applies
+    /// (its generation) is the caller's to decide.
+    Claimed { progress: Option<Progress> },
     /// The delivery was made; `history` is what `complete` stored: its attempts, oldest
     /// first.
     Completed { history: Vec<AttemptRecord> },
@@ -132,7 +134,8 @@ pub enum ClaimOutcome {
 /// Idempotency records with the in-progress / completed pattern. A claim succeeds when
 /// there is no live record, the record's lease has lapsed, or it is in progress under a
 /// lower token; a completed record is final until it expires. Expiry is checked on every
-/// read, since TTL deletion is lazy.
+/// read, since TTL deletion is lazy. An unfinished record may carry a [`Progress`] (see
+/// `pause`), which passes from claim to claim until the record completes or expires.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
     async fn claim(&self, key: &IdempotencyKey, claim: &Claim) -> Result<ClaimOutcome, PortError>;
@@ -145,8 +148,19 @@ pub trait IdempotencyStore: Send + Sync {
         history: &[AttemptRecord],
         expires_at: DateTime<Utc>,
     ) -> Result<(), PortError>;
-    /// Gives the claim up (the work failed half-way), if it is still the caller's.
+    /// Gives the claim up (the work failed half-way), if it is still the caller's. The
+    /// record goes, and any progress with it.
     async fn release(&self, key: &IdempotencyKey, token: u64) -> Result<(), PortError>;
+    /// Ends the caller's claim without completing it and keeps `progress` with the record for
+    /// whoever claims next (any token may claim at once, as after a lapsed lease): an ordered
+    /// delivery held for a retry. A no-op if the claim is no longer the caller's (by token).
+    /// The record keeps its expiry and still reads as seen (`InProgress`, lease lapsed).
+    async fn pause(
+        &self,
+        key: &IdempotencyKey,
+        token: u64,
+        progress: &Progress,
+    ) -> Result<(), PortError>;
     /// The live records under `keys`, in the order of `keys`, read in batches and possibly
     /// a moment stale: fit for "has this been seen?", where a stale `None` only sends work
     /// again that the claims then absorb, not for deciding who owns a key.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use authhooks::domain::delivery::{AttemptRecord, DeadLetter, DeliveryJob};
+use authhooks::domain::delivery::{AttemptRecord, DeadLetter, DeliveryJob, Progress};
 use authhooks::domain::signature::HEADER_WEBHOOK_ID;
 use authhooks::local::pump::WorkerParts;
 use authhooks::ports::{
@@ -235,6 +235,15 @@ impl IdempotencyStore for Watched<dyn IdempotencyStore> {
 
     async fn release(&self, key: &IdempotencyKey, token: u64) -> Result<(), PortError> {
         self.inner.release(key, token).await
+    }
+
+    async fn pause(
+        &self,
+        key: &IdempotencyKey,
+        token: u64,
+        progress: &Progress,
+    ) -> Result<(), PortError> {
+        self.inner.pause(key, token, progress).await
     }
 
     async fn peek_many(

@@ -8,6 +8,7 @@ mod errors;
 mod failures;
 mod sqs;
 mod state;
+mod state_progress;
 mod state_reads;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -16,6 +17,7 @@ use serde_json::json;
 use authhooks::domain::delivery::{AttemptRecord, DeliveryJob};
 use authhooks::domain::event::Event;
 use authhooks::domain::ids::EndpointId;
+use authhooks::ports::ClaimOutcome;
 
 /// `secs` after a fixed start; whole seconds, which both adapters store exactly.
 fn at(secs: i64) -> DateTime<Utc> {
@@ -44,6 +46,9 @@ fn history(label: &str) -> Vec<AttemptRecord> {
         },
     ]
 }
+
+/// A claim won over no earlier progress.
+const CLAIMED: ClaimOutcome = ClaimOutcome::Claimed { progress: None };
 
 fn endpoint_id(id: &str) -> EndpointId {
     EndpointId::parse(id).unwrap()

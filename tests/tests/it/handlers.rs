@@ -100,7 +100,7 @@ async fn the_function_url_request_is_accepted_once_and_its_replay_is_a_duplicate
     let key = IdempotencyKey::delivery(&copies[0].delivery_id);
     assert_eq!(
         idempotency.claim(&key, &claim).await.unwrap(),
-        ClaimOutcome::Claimed
+        ClaimOutcome::Claimed { progress: None }
     );
     let (status, body) = call(&router, function_url_request(&raw)).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -21,8 +21,10 @@
 //!
 //! State items: `pk` is `dlv#<delivery id>` for idempotency records
 //! (`token` N, `status` S `in_progress`|`completed`, `lease_until` N in epoch
-//! **milliseconds**, `expires_at` N in epoch **seconds**, `detail` S: the attempt history
-//! as a JSON string) and `ep#<endpoint id>` for endpoint state (`version` N, `state` M).
+//! **milliseconds**, 0 once paused, `expires_at` N in epoch **seconds**, `detail` S: the
+//! attempt history as a JSON string once completed, `progress` S: a paused delivery's
+//! attempts as a JSON string while unfinished) and `ep#<endpoint id>` for endpoint state
+//! (`version` N, `state` M).
 //! Times written are rounded up (a record is never forgotten or a lease given up early);
 //! conditions compare them with the exact time.
 

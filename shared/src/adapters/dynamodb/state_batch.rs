@@ -38,9 +38,9 @@ impl DynamoStateStore {
             for item in self.get_chunk(chunk).await? {
                 let record: Record = from_item("idempotency record", item)?;
                 // Expired but not yet deleted by TTL counts as absent.
-                if record.expires_at > now.timestamp() {
+                if !record.expired(now) {
                     let pk = record.pk.clone();
-                    found.insert(pk, Self::outcome(record)?);
+                    found.insert(pk, record.outcome()?);
                 }
             }
         }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::lock;
 use crate::domain::admission::EndpointState;
-use crate::domain::delivery::AttemptRecord;
+use crate::domain::delivery::{AttemptRecord, Progress};
 use crate::domain::ids::EndpointId;
 use crate::ports::{
     Claim, ClaimOutcome, EndpointStateStore, IdempotencyKey, IdempotencyStore, PortError, Versioned,
@@ -17,8 +17,15 @@ use crate::ports::{
 
 #[derive(Debug, Clone)]
 enum Status {
-    InProgress { lease_until: DateTime<Utc> },
-    Completed { history: Vec<AttemptRecord> },
+    /// `progress` is what a paused holder left (`pause`); it passes to each later claim on
+    /// the live record, as the DynamoDB adapter's attribute does.
+    InProgress {
+        lease_until: DateTime<Utc>,
+        progress: Option<Progress>,
+    },
+    Completed {
+        history: Vec<AttemptRecord>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -44,24 +51,23 @@ impl MemoryStateStore {
 impl IdempotencyStore for MemoryStateStore {
     async fn claim(&self, key: &IdempotencyKey, claim: &Claim) -> Result<ClaimOutcome, PortError> {
         let mut records = lock(&self.records);
-        if let Some(existing) = records.get(key) {
-            // Expired records count as absent: DynamoDB's TTL deletes lazily.
-            if existing.expires_at > claim.now {
-                match &existing.status {
-                    Status::Completed { history } => {
-                        return Ok(ClaimOutcome::Completed {
-                            history: history.clone(),
-                        })
-                    }
-                    Status::InProgress { lease_until }
-                        if *lease_until > claim.now && existing.token >= claim.token =>
-                    {
-                        return Ok(ClaimOutcome::InProgress {
-                            lease_until: *lease_until,
-                        })
-                    }
-                    Status::InProgress { .. } => {}
+        let mut progress = None;
+        // Expired records count as absent, progress and all: DynamoDB's TTL deletes lazily.
+        if let Some(existing) = records.get(key).filter(|r| r.expires_at > claim.now) {
+            match &existing.status {
+                Status::Completed { history } => {
+                    return Ok(ClaimOutcome::Completed {
+                        history: history.clone(),
+                    })
                 }
+                Status::InProgress { lease_until, .. }
+                    if *lease_until > claim.now && existing.token >= claim.token =>
+                {
+                    return Ok(ClaimOutcome::InProgress {
+                        lease_until: *lease_until,
+                    })
+                }
+                Status::InProgress { progress: kept, .. } => progress.clone_from(kept),
             }
         }
         records.insert(
@@ -70,11 +76,12 @@ impl IdempotencyStore for MemoryStateStore {
                 token: claim.token,
                 status: Status::InProgress {
                     lease_until: claim.lease_until,
+                    progress: progress.clone(),
                 },
                 expires_at: claim.expires_at,
             },
         );
-        Ok(ClaimOutcome::Claimed)
+        Ok(ClaimOutcome::Claimed { progress })
     }
 
     async fn complete(
@@ -111,6 +118,27 @@ impl IdempotencyStore for MemoryStateStore {
         Ok(())
     }
 
+    async fn pause(
+        &self,
+        key: &IdempotencyKey,
+        token: u64,
+        progress: &Progress,
+    ) -> Result<(), PortError> {
+        let mut records = lock(&self.records);
+        if let Some(record) = records.get_mut(key).filter(|r| r.token == token) {
+            if let Status::InProgress {
+                lease_until,
+                progress: kept,
+            } = &mut record.status
+            {
+                // Lapsed at once: the next receive of the message, whatever its token, claims.
+                *lease_until = DateTime::UNIX_EPOCH;
+                *kept = Some(progress.clone());
+            }
+        }
+        Ok(())
+    }
+
     async fn peek_many(
         &self,
         keys: &[IdempotencyKey],
@@ -134,7 +162,7 @@ fn live(
             Status::Completed { history } => ClaimOutcome::Completed {
                 history: history.clone(),
             },
-            Status::InProgress { lease_until } => ClaimOutcome::InProgress {
+            Status::InProgress { lease_until, .. } => ClaimOutcome::InProgress {
                 lease_until: *lease_until,
             },
         })

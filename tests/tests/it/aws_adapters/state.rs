@@ -13,7 +13,7 @@ use authhooks::domain::rate_limit::TokenBucket;
 use authhooks::ports::{Claim, ClaimOutcome, EndpointStateStore, IdempotencyKey, IdempotencyStore};
 use authhooks_tests::moto::aws_world;
 
-use super::{at, endpoint_id, history};
+use super::{at, endpoint_id, history, CLAIMED};
 
 fn claim(token: u64, now: i64, lease_until: i64, expires_at: i64) -> Claim {
     Claim {
@@ -46,24 +46,15 @@ async fn claims_follow_leases_tokens_and_expiry(store: &dyn IdempotencyStore) {
         let key = key.clone();
         async move { store.claim(&key, &c).await.unwrap() }
     };
-    assert_eq!(
-        try_claim(claim(1, 0, 30, 3600)).await,
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(try_claim(claim(1, 0, 30, 3600)).await, CLAIMED);
     // Another copy of the same attempt, or an older one, waits for the lease.
     assert_eq!(try_claim(claim(1, 1, 31, 3601)).await, in_progress(30));
     assert_eq!(try_claim(claim(0, 29, 59, 3629)).await, in_progress(30));
     // The lease lapses at its end exactly.
-    assert_eq!(
-        try_claim(claim(1, 30, 60, 3630)).await,
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(try_claim(claim(1, 30, 60, 3630)).await, CLAIMED);
     assert_eq!(try_claim(claim(1, 31, 61, 3631)).await, in_progress(60));
     // A later attempt supersedes an unfinished one at once.
-    assert_eq!(
-        try_claim(claim(2, 32, 90, 3632)).await,
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(try_claim(claim(2, 32, 90, 3632)).await, CLAIMED);
     assert_eq!(try_claim(claim(2, 33, 93, 3633)).await, in_progress(90));
 
     store
@@ -79,10 +70,7 @@ async fn claims_follow_leases_tokens_and_expiry(store: &dyn IdempotencyStore) {
         try_claim(claim(2, 7199, 7229, 9999)).await,
         completed("3 deliveries")
     );
-    assert_eq!(
-        try_claim(claim(1, 7200, 7230, 9999)).await,
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(try_claim(claim(1, 7200, 7230, 9999)).await, CLAIMED);
 
     // An expired in-progress record counts as absent, whatever its lease and token.
     let other = IdempotencyKey::delivery(&DeliveryId::parse("dlv_expiring").unwrap());
@@ -91,7 +79,7 @@ async fn claims_follow_leases_tokens_and_expiry(store: &dyn IdempotencyStore) {
             .claim(&other, &claim(5, 0, 10_000, 100))
             .await
             .unwrap(),
-        ClaimOutcome::Claimed
+        CLAIMED
     );
     assert_eq!(
         store.claim(&other, &claim(1, 99, 130, 200)).await.unwrap(),
@@ -99,7 +87,7 @@ async fn claims_follow_leases_tokens_and_expiry(store: &dyn IdempotencyStore) {
     );
     assert_eq!(
         store.claim(&other, &claim(1, 100, 130, 200)).await.unwrap(),
-        ClaimOutcome::Claimed
+        CLAIMED
     );
 }
 
@@ -114,7 +102,7 @@ async fn stale_tokens_change_nothing(store: &dyn IdempotencyStore) {
                 .unwrap()
         }
     };
-    assert_eq!(probe(2, 0).await, ClaimOutcome::Claimed);
+    assert_eq!(probe(2, 0).await, CLAIMED);
 
     store
         .complete(&key, 1, &history("stale"), at(7200))
@@ -130,7 +118,7 @@ async fn stale_tokens_change_nothing(store: &dyn IdempotencyStore) {
     store.release(&key, 2).await.unwrap();
     assert_eq!(
         probe(1, 2).await,
-        ClaimOutcome::Claimed,
+        CLAIMED,
         "release by the holder frees the key"
     );
 
@@ -148,11 +136,7 @@ async fn stale_tokens_change_nothing(store: &dyn IdempotencyStore) {
         completed("done"),
         "a completed record changed"
     );
-    assert_eq!(
-        probe(3, 7200).await,
-        ClaimOutcome::Claimed,
-        "its expiry changed"
-    );
+    assert_eq!(probe(3, 7200).await, CLAIMED, "its expiry changed");
 
     let absent = delivery_key("dlv_never_claimed");
     store
@@ -162,7 +146,7 @@ async fn stale_tokens_change_nothing(store: &dyn IdempotencyStore) {
     store.release(&absent, 1).await.unwrap();
     assert_eq!(
         store.claim(&absent, &claim(1, 0, 30, 60)).await.unwrap(),
-        ClaimOutcome::Claimed
+        CLAIMED
     );
 }
 

@@ -8,7 +8,7 @@ use authhooks::ports::{Claim, ClaimOutcome, IdempotencyKey, IdempotencyStore};
 use authhooks_tests::moto::aws_world;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{at, history};
+use super::{at, history, CLAIMED};
 
 fn key(n: usize) -> IdempotencyKey {
     IdempotencyKey::delivery(&DeliveryId::parse(&format!("dlv_batch_{n:04}")).unwrap())
@@ -31,7 +31,7 @@ async fn reads_answer_in_order(store: &dyn IdempotencyStore) {
         let expires = if n == 7 { 100 } else { 3600 };
         assert_eq!(
             store.claim(&key(n), &claim(expires)).await.unwrap(),
-            ClaimOutcome::Claimed
+            CLAIMED
         );
         if n % 5 == 0 {
             store

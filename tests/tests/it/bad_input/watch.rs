@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use authhooks::adapters::memory::{MemoryEndpointStore, MemoryQueue, MemoryStateStore};
-use authhooks::domain::delivery::AttemptRecord;
+use authhooks::domain::delivery::{AttemptRecord, Progress};
 use authhooks::domain::endpoint::Endpoint;
 use authhooks::domain::ids::EndpointId;
 use authhooks::ports::{
@@ -79,6 +79,15 @@ impl IdempotencyStore for Watched<MemoryStateStore> {
     async fn release(&self, key: &IdempotencyKey, token: u64) -> Result<(), PortError> {
         self.wrote();
         self.inner.release(key, token).await
+    }
+    async fn pause(
+        &self,
+        key: &IdempotencyKey,
+        token: u64,
+        progress: &Progress,
+    ) -> Result<(), PortError> {
+        self.wrote();
+        self.inner.pause(key, token, progress).await
     }
     async fn peek_many(
         &self,
