@@ -1,44 +1,35 @@
-//! The SQS adapter: the deliveries queue and the dead-letter queue as ports (sending in
-//! batches of ten, retrying what a batch reports as failed), plus receive and delete for the
-//! consumers that are not Lambda (local mode against SQS, the test harness); queue creation
-//! with the redrive policy is in `setup`.
+//! The SQS adapter: the deliveries queues (standard, or FIFO for ordered jobs) and the
+//! dead-letter queue as ports (sending in batches of ten, retrying what a batch reports as
+//! failed: `send`), holding received messages in place (`hold`), plus receive and delete
+//! for the consumers that are not Lambda (local mode against SQS, the test harness); queue
+//! creation with the redrive policy is in `setup`.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{
     BatchResultErrorEntry, DeleteMessageBatchRequestEntry, MessageSystemAttributeName,
-    SendMessageBatchRequestEntry,
 };
 use aws_sdk_sqs::Client;
-use serde::Serialize;
 
 use super::dynamodb::error::{build_error, sdk_error};
-use crate::domain::delivery::{DeadLetter, MAX_QUEUE_DELAY};
+use crate::domain::delivery::DeadLetter;
 use crate::ports::{DeadLetterQueue, DeliveryQueue, Enqueue, PortError, QueueMessage};
 
+mod hold;
+mod send;
 mod setup;
-pub use setup::create_queues;
+pub use setup::{create_ordered_queues, create_queues};
 
 /// SQS's limit on one message, and on all the messages of one batch call together.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// Entries per batch call.
 const BATCH_SIZE: usize = 10;
-/// Further rounds for entries a batch call reports as failed, and the wait before the first.
-const RETRY_ROUNDS: u32 = 3;
-const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
     pub client: Client,
     pub queue_url: String,
-}
-
-/// One message to send.
-struct Outgoing {
-    body: String,
-    delay_secs: i32,
 }
 
 impl SqsQueue {
@@ -49,7 +40,14 @@ impl SqsQueue {
         }
     }
 
-    /// Up to `max` messages (1 to 10), waiting up to `wait_secs` (0 to 20) for the first.
+    /// Whether this is a FIFO queue: SQS requires their names, so their urls, to end in
+    /// `.fifo`, and allows no dot in any other queue's name.
+    pub fn is_fifo(&self) -> bool {
+        self.queue_url.ends_with(".fifo")
+    }
+
+    /// Up to `max` messages (1 to 10; from a FIFO queue, each group's in order), waiting up
+    /// to `wait_secs` (0 to 20) for the first.
     pub async fn receive(&self, max: i32, wait_secs: i32) -> Result<Vec<QueueMessage>, PortError> {
         let out = self
             .client
@@ -129,86 +127,6 @@ impl SqsQueue {
             .map_err(|e| sdk_error("ChangeMessageVisibility", e))?;
         Ok(())
     }
-
-    /// Sends everything or fails; every body is checked before the first is sent.
-    async fn send_all(&self, messages: Vec<Outgoing>) -> Result<(), PortError> {
-        if let Some(big) = messages.iter().find(|m| m.body.len() > MAX_MESSAGE_BYTES) {
-            return Err(PortError::Rejected(format!(
-                "message of {} bytes exceeds SQS's {MAX_MESSAGE_BYTES}",
-                big.body.len()
-            )));
-        }
-        for batch in batches(messages) {
-            self.send_batch(&batch).await?;
-        }
-        Ok(())
-    }
-
-    /// One batch, sent again for the entries SQS did not accept, until none is left.
-    async fn send_batch(&self, batch: &[Outgoing]) -> Result<(), PortError> {
-        let mut pending: Vec<usize> = (0..batch.len()).collect();
-        let mut backoff = FIRST_BACKOFF;
-        for round in 0..=RETRY_ROUNDS {
-            if round > 0 {
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-            }
-            let entries = pending
-                .iter()
-                .map(|&i| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .message_body(&batch[i].body)
-                        .delay_seconds(batch[i].delay_secs)
-                        .build()
-                        .map_err(build_error)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let out = self
-                .client
-                .send_message_batch()
-                .queue_url(&self.queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| sdk_error("SendMessageBatch", e))?;
-            // A message SQS finds fault with would be refused again.
-            if out.failed().iter().any(|f| f.sender_fault()) {
-                return Err(refused("SendMessageBatch", out.failed(), pending.len()));
-            }
-            // Whatever SQS did not report as sent is sent again, reported failed or not.
-            let sent: HashSet<&str> = out.successful().iter().map(|s| s.id()).collect();
-            pending.retain(|i| !sent.contains(i.to_string().as_str()));
-            if pending.is_empty() {
-                return Ok(());
-            }
-        }
-        Err(PortError::Unavailable(format!(
-            "SendMessageBatch: {} of {} messages still not accepted after {RETRY_ROUNDS} retries",
-            pending.len(),
-            batch.len()
-        )))
-    }
-}
-
-/// Groups messages into batch calls: at most ten, and at most `MAX_MESSAGE_BYTES` together.
-fn batches(messages: Vec<Outgoing>) -> Vec<Vec<Outgoing>> {
-    let mut out: Vec<Vec<Outgoing>> = Vec::new();
-    let mut bytes = 0;
-    for message in messages {
-        let fits = out.last().is_some_and(|last| {
-            last.len() < BATCH_SIZE && bytes + message.body.len() <= MAX_MESSAGE_BYTES
-        });
-        if !fits {
-            out.push(Vec::new());
-            bytes = 0;
-        }
-        bytes += message.body.len();
-        if let Some(last) = out.last_mut() {
-            last.push(message);
-        }
-    }
-    out
 }
 
 /// The error for entries a batch call refused: `Rejected` if any was the sender's fault.
@@ -226,62 +144,24 @@ fn refused(operation: &str, failed: &[BatchResultErrorEntry], of: usize) -> Port
     }
 }
 
-fn outgoing<T: Serialize>(value: &T, delay: Duration) -> Result<Outgoing, PortError> {
-    let body = serde_json::to_string(value)
-        .map_err(|e| PortError::Rejected(format!("unserializable message: {e}")))?;
-    Ok(Outgoing {
-        body,
-        delay_secs: delay_secs(delay),
-    })
-}
-
-/// Whole seconds rounded up, so a job never arrives early, and at most SQS's 900.
-fn delay_secs(delay: Duration) -> i32 {
-    let secs = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
-    i32::try_from(secs.min(MAX_QUEUE_DELAY.as_secs())).unwrap_or(0)
-}
-
 #[async_trait]
 impl DeliveryQueue for SqsQueue {
+    /// Refuses the whole call, before anything is sent, if any job cannot go (see
+    /// `send`): an ordered job with a delay, or an unordered one on a FIFO queue.
     async fn enqueue(&self, jobs: Vec<Enqueue>) -> Result<(), PortError> {
-        let messages = jobs.iter().map(|e| outgoing(&e.job, e.delay));
+        let messages = jobs.iter().map(|e| self.outgoing(&e.job, &e.job, e.delay));
         self.send_all(messages.collect::<Result<_, _>>()?).await
     }
 }
 
 #[async_trait]
 impl DeadLetterQueue for SqsQueue {
+    /// On a FIFO queue (the ordered queue's own dead-letter queue) a letter keeps its job's
+    /// group and deduplication id; the worker's letters go to a standard queue.
     async fn dead_letter(&self, letters: Vec<DeadLetter>) -> Result<(), PortError> {
-        let messages = letters.iter().map(|l| outgoing(l, Duration::ZERO));
+        let messages = letters
+            .iter()
+            .map(|l| self.outgoing(l, &l.job, Duration::ZERO));
         self.send_all(messages.collect::<Result<_, _>>()?).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sizes(bodies: &[usize]) -> Vec<usize> {
-        let messages = bodies.iter().map(|&n| Outgoing {
-            body: "x".repeat(n),
-            delay_secs: 0,
-        });
-        batches(messages.collect()).iter().map(Vec::len).collect()
-    }
-
-    #[test]
-    fn batches_hold_ten_messages_and_256_kib() {
-        assert_eq!(sizes(&[10; 25]), [10, 10, 5]);
-        assert_eq!(sizes(&[100 * 1024; 5]), [2, 2, 1]);
-        assert!(sizes(&[]).is_empty());
-    }
-
-    #[test]
-    fn delays_are_whole_seconds_up_to_900() {
-        let secs = |ms| delay_secs(Duration::from_millis(ms));
-        assert_eq!(
-            [secs(0), secs(1500), secs(900_000), secs(86_400_000)],
-            [0, 2, 900, 900]
-        );
     }
 }

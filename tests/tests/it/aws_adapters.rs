@@ -6,6 +6,7 @@ mod cache;
 mod endpoints;
 mod errors;
 mod failures;
+mod fifo;
 mod sqs;
 mod state;
 mod state_progress;

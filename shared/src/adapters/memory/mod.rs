@@ -10,7 +10,7 @@ mod state;
 pub use clock::{ManualClock, SeededEntropy};
 pub use endpoints::MemoryEndpointStore;
 pub use failures::MemoryFailureStore;
-pub use queue::{MemoryQueue, QueueSettings, Wakeup};
+pub use queue::{MemoryQueue, QueueSettings, Wakeup, DEDUP_WINDOW};
 pub use state::MemoryStateStore;
 
 use std::sync::{Mutex, MutexGuard};

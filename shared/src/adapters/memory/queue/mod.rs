@@ -1,18 +1,25 @@
-//! A queue with SQS's semantics in memory: per-message delays, a visibility timeout after
-//! each receive, and redrive to a dead-letter queue after `max_receive_count` receives.
+//! A queue with SQS's semantics in memory, standard or FIFO. Standard: per-message delays,
+//! a visibility timeout after each receive, and redrive to a dead-letter queue after
+//! `max_receive_count` receives. FIFO ([`MemoryQueue::fifo`]): the same, with messages in
+//! groups served one line at a time, deduplication, and no per-message delay (`fifo.rs`).
 //! Bodies are stored as JSON text, exactly as they would cross SQS.
 
-use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::lock;
-use crate::domain::delivery::{later, DeadLetter};
-use crate::ports::{Clock, DeadLetterQueue, DeliveryQueue, Enqueue, PortError, QueueMessage};
+use crate::domain::delivery::later;
+use crate::ports::{Clock, QueueMessage};
+
+mod fifo;
+mod ports;
+mod standard;
+
+use fifo::Fifo;
+pub use fifo::DEDUP_WINDOW;
+use standard::Standard;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueSettings {
@@ -30,74 +37,84 @@ impl Default for QueueSettings {
     }
 }
 
-#[derive(Debug)]
-struct Stored {
-    id: String,
-    body: String,
-    visible_at: DateTime<Utc>,
-    receive_count: u32,
-    receipt: Option<String>,
-}
-
-/// Messages by sequence number, indexed by when they become visible (then by sequence, so
-/// equal times come out in the order sent) and by their current receipt handle: a receive
-/// touches only the messages it returns, a delete only its own, however long the backlog.
+/// Message sequence numbers and receipt handles, from one counter.
 #[derive(Debug, Default)]
-struct Inner {
-    messages: HashMap<u64, Stored>,
-    by_visibility: BTreeSet<(DateTime<Utc>, u64)>,
-    by_receipt: HashMap<String, u64>,
-    next: u64,
-}
+struct Receipts(u64);
 
-impl Inner {
-    /// Moves message `seq` to become visible at `at`.
-    fn reschedule(&mut self, seq: u64, at: DateTime<Utc>) {
-        if let Some(message) = self.messages.get_mut(&seq) {
-            self.by_visibility.remove(&(message.visible_at, seq));
-            message.visible_at = at;
-            self.by_visibility.insert((at, seq));
-        }
+impl Receipts {
+    fn next(&mut self) -> u64 {
+        self.0 += 1;
+        self.0
     }
 
-    fn remove(&mut self, seq: u64) -> Option<Stored> {
-        let message = self.messages.remove(&seq)?;
-        self.by_visibility.remove(&(message.visible_at, seq));
-        if let Some(receipt) = &message.receipt {
-            self.by_receipt.remove(receipt);
-        }
-        Some(message)
+    fn receipt(&mut self) -> String {
+        format!("rh-{}", self.next())
     }
 }
 
-/// Called after every send, so a consumer can wake up instead of polling.
+/// What one receive took out of a backlog: messages to hand over, and messages over their
+/// receive limit, to redrive.
+#[derive(Debug, Default)]
+struct Taken {
+    messages: Vec<QueueMessage>,
+    redriven: Vec<Redriven>,
+}
+
+/// A message on its way to the dead-letter queue; a FIFO queue's keeps its group.
+#[derive(Debug)]
+struct Redriven {
+    body: String,
+    group: Option<String>,
+}
+
+#[derive(Debug)]
+enum Backlog {
+    Standard(Standard),
+    Fifo(Fifo),
+}
+
+/// Called after every send, so a consumer can wake up instead of polling; also when a
+/// message is made visible again at once or a FIFO group is freed by a delete.
 pub type Wakeup = Box<dyn Fn() + Send + Sync>;
 
+/// One type for both kinds, so whatever holds queues holds any of them.
 pub struct MemoryQueue {
     clock: Arc<dyn Clock>,
     settings: QueueSettings,
     dead_letter: Option<Arc<MemoryQueue>>,
     wakeup: Option<Wakeup>,
-    inner: Mutex<Inner>,
+    backlog: Mutex<Backlog>,
 }
 
 impl std::fmt::Debug for MemoryQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryQueue")
             .field("settings", &self.settings)
+            .field("fifo", &self.is_fifo())
             .field("len", &self.len())
             .finish_non_exhaustive()
     }
 }
 
 impl MemoryQueue {
+    /// A standard queue.
     pub fn new(clock: Arc<dyn Clock>, settings: QueueSettings) -> Self {
+        Self::with_backlog(clock, settings, Backlog::Standard(Standard::default()))
+    }
+
+    /// A FIFO queue: messages sent with a group ([`MemoryQueue::send_grouped`], or a job's
+    /// order key through the `DeliveryQueue` port) come out one group-line at a time.
+    pub fn fifo(clock: Arc<dyn Clock>, settings: QueueSettings) -> Self {
+        Self::with_backlog(clock, settings, Backlog::Fifo(Fifo::default()))
+    }
+
+    fn with_backlog(clock: Arc<dyn Clock>, settings: QueueSettings, backlog: Backlog) -> Self {
         Self {
             clock,
             settings,
             dead_letter: None,
             wakeup: None,
-            inner: Mutex::new(Inner::default()),
+            backlog: Mutex::new(backlog),
         }
     }
 
@@ -106,164 +123,147 @@ impl MemoryQueue {
         self
     }
 
-    /// Messages received `max_receive_count` times without being deleted move there.
+    /// Messages received `max_receive_count` times without being deleted move there (a
+    /// FIFO queue's into the same group, if the dead-letter queue is FIFO too).
     pub fn with_dead_letter(mut self, dead_letter: Arc<MemoryQueue>) -> Self {
         self.dead_letter = Some(dead_letter);
         self
     }
 
+    pub fn is_fifo(&self) -> bool {
+        matches!(*lock(&self.backlog), Backlog::Fifo(_))
+    }
+
+    /// Sends a message visible after `delay`; returns its id. On a FIFO queue it goes in a
+    /// group of its own, so it waits for nothing and nothing waits for it.
     pub fn send(&self, body: String, delay: Duration) -> String {
         let now = self.clock.now();
-        let mut inner = lock(&self.inner);
-        inner.next += 1;
-        let seq = inner.next;
-        let id = format!("msg-{seq}");
         let visible_at = later(now, delay);
-        inner.messages.insert(
-            seq,
-            Stored {
-                id: id.clone(),
-                body,
-                visible_at,
-                receive_count: 0,
-                receipt: None,
-            },
-        );
-        inner.by_visibility.insert((visible_at, seq));
-        drop(inner);
-        if let Some(wakeup) = &self.wakeup {
-            wakeup();
+        let id = match &mut *lock(&self.backlog) {
+            Backlog::Standard(backlog) => backlog.send(body, visible_at),
+            Backlog::Fifo(backlog) => backlog
+                .send(None, None, body, now, visible_at)
+                .unwrap_or_default(),
+        };
+        self.wake();
+        id
+    }
+
+    /// Sends a message to the end of `group` (SQS's MessageGroupId) with `dedup_id`
+    /// (MessageDeduplicationId); returns its id, or `None` if the id was already sent to the
+    /// group within [`DEDUP_WINDOW`] (accepted and dropped, as SQS does). A standard queue
+    /// has no groups: there it is an ordinary send.
+    pub fn send_grouped(&self, group: &str, dedup_id: &str, body: String) -> Option<String> {
+        let now = self.clock.now();
+        let id = match &mut *lock(&self.backlog) {
+            Backlog::Standard(backlog) => Some(backlog.send(body, now)),
+            Backlog::Fifo(backlog) => backlog.send(Some(group), Some(dedup_id), body, now, now),
+        };
+        if id.is_some() {
+            self.wake();
         }
         id
     }
 
-    /// Up to `max` visible messages, oldest-visible first, each hidden for the visibility
-    /// timeout. A message over its receive limit is redriven instead of returned.
+    /// Up to `max` visible messages, each hidden for the visibility timeout: a standard
+    /// queue's oldest-visible first; a FIFO queue's from its available groups, oldest group
+    /// first, each group's in the order sent. A message over its receive limit is redriven
+    /// instead of returned.
     pub fn receive(&self, max: usize) -> Vec<QueueMessage> {
         let now = self.clock.now();
         let hidden_until = later(now, self.settings.visibility_timeout);
-        let mut redriven = Vec::new();
-        let mut out = Vec::new();
-        {
-            let mut inner = lock(&self.inner);
-            let mut taken = Vec::new();
-            while out.len() < max {
-                let Some(&(visible_at, seq)) = inner.by_visibility.first() else {
-                    break;
-                };
-                if visible_at > now {
-                    break;
-                }
-                inner.by_visibility.pop_first();
-                let Some(message) = inner.messages.get(&seq) else {
-                    continue;
-                };
-                let over_limit = self
-                    .settings
-                    .max_receive_count
-                    .is_some_and(|limit| message.receive_count >= limit);
-                if over_limit && self.dead_letter.is_some() {
-                    if let Some(message) = inner.remove(seq) {
-                        redriven.push(message.body);
-                    }
-                    continue;
-                }
-                inner.next += 1;
-                let receipt = format!("rh-{}", inner.next);
-                if let Some(message) = inner.messages.get_mut(&seq) {
-                    message.receive_count += 1;
-                    message.visible_at = hidden_until;
-                    let stale = message.receipt.replace(receipt.clone());
-                    out.push(QueueMessage {
-                        message_id: message.id.clone(),
-                        receipt_handle: receipt.clone(),
-                        body: message.body.clone(),
-                        receive_count: message.receive_count,
-                    });
-                    if let Some(stale) = stale {
-                        inner.by_receipt.remove(&stale);
-                    }
-                    inner.by_receipt.insert(receipt, seq);
-                }
-                taken.push(seq);
-            }
-            // Indexed again only now: with a zero visibility timeout a message taken here
-            // would otherwise come up again in this same receive.
-            for seq in taken {
-                inner.by_visibility.insert((hidden_until, seq));
-            }
-        }
+        // Without a dead-letter queue there is nowhere to redrive to: no limit then.
+        let limit = self
+            .settings
+            .max_receive_count
+            .filter(|_| self.dead_letter.is_some());
+        let taken = match &mut *lock(&self.backlog) {
+            Backlog::Standard(backlog) => backlog.receive(now, hidden_until, max, limit),
+            Backlog::Fifo(backlog) => backlog.receive(now, hidden_until, max, limit),
+        };
         if let Some(dlq) = &self.dead_letter {
-            for body in redriven {
-                dlq.send(body, Duration::ZERO);
+            for redriven in taken.redriven {
+                dlq.take_redriven(redriven);
             }
         }
-        out
+        taken.messages
     }
 
     /// Deletes a received message; false if the handle is stale (received again since).
     pub fn delete(&self, receipt_handle: &str) -> bool {
-        let mut inner = lock(&self.inner);
-        match inner.by_receipt.get(receipt_handle).copied() {
-            Some(seq) => inner.remove(seq).is_some(),
-            None => false,
+        let now = self.clock.now();
+        let (deleted, freed) = match &mut *lock(&self.backlog) {
+            Backlog::Standard(backlog) => (backlog.delete(receipt_handle), false),
+            Backlog::Fifo(backlog) => backlog.delete(receipt_handle, now),
+        };
+        if freed {
+            self.wake();
         }
+        deleted
     }
 
-    /// Makes a received message visible again after `delay` (ChangeMessageVisibility).
+    /// Makes a received message visible again after `delay` (ChangeMessageVisibility);
+    /// false if the handle is stale, or, on a FIFO queue, the message is not in flight.
     pub fn change_visibility(&self, receipt_handle: &str, delay: Duration) -> bool {
         let now = self.clock.now();
-        let mut inner = lock(&self.inner);
-        match inner.by_receipt.get(receipt_handle).copied() {
-            Some(seq) => {
-                inner.reschedule(seq, later(now, delay));
-                true
-            }
-            None => false,
+        let at = later(now, delay);
+        let changed = match &mut *lock(&self.backlog) {
+            Backlog::Standard(backlog) => backlog.change_visibility(receipt_handle, at),
+            Backlog::Fifo(backlog) => backlog.change_visibility(receipt_handle, now, at),
+        };
+        if changed && delay.is_zero() {
+            self.wake();
         }
+        changed
     }
 
     /// Messages held, visible or not.
     pub fn len(&self) -> usize {
-        lock(&self.inner).messages.len()
+        match &*lock(&self.backlog) {
+            Backlog::Standard(backlog) => backlog.len(),
+            Backlog::Fifo(backlog) => backlog.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// When the next message becomes visible, if any is held.
+    /// When the next message becomes visible (on a FIFO queue: the next group available),
+    /// if any is held.
     pub fn next_visible_at(&self) -> Option<DateTime<Utc>> {
-        lock(&self.inner).by_visibility.first().map(|&(at, _)| at)
-    }
-
-    fn send_json<T: Serialize>(&self, value: &T, delay: Duration) -> Result<(), PortError> {
-        let body = serde_json::to_string(value)
-            .map_err(|e| PortError::Rejected(format!("unserializable message: {e}")))?;
-        self.send(body, delay);
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl DeliveryQueue for MemoryQueue {
-    async fn enqueue(&self, jobs: Vec<Enqueue>) -> Result<(), PortError> {
-        for Enqueue { job, delay } in &jobs {
-            self.send_json(job, *delay)?;
+        match &*lock(&self.backlog) {
+            Backlog::Standard(backlog) => backlog.next_visible_at(),
+            Backlog::Fifo(backlog) => backlog.next_visible_at(),
         }
-        Ok(())
     }
-}
 
-#[async_trait]
-impl DeadLetterQueue for MemoryQueue {
-    async fn dead_letter(&self, letters: Vec<DeadLetter>) -> Result<(), PortError> {
-        for letter in &letters {
-            self.send_json(letter, Duration::ZERO)?;
+    fn take_redriven(&self, redriven: Redriven) {
+        let now = self.clock.now();
+        match &mut *lock(&self.backlog) {
+            Backlog::Standard(backlog) => {
+                backlog.send(redriven.body, now);
+            }
+            // No deduplication: SQS moves the message itself, it is not sent again.
+            Backlog::Fifo(backlog) => {
+                backlog.send(redriven.group.as_deref(), None, redriven.body, now, now);
+            }
         }
-        Ok(())
+        self.wake();
+    }
+
+    fn wake(&self) {
+        if let Some(wakeup) = &self.wakeup {
+            wakeup();
+        }
     }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fifo_tests;
+
+#[cfg(test)]
+mod ports_tests;

@@ -8,6 +8,7 @@ use chrono::{TimeZone, Utc};
 
 use super::*;
 use crate::adapters::memory::ManualClock;
+use futures::executor::block_on;
 
 fn queue(visibility_secs: u64, max_receive_count: Option<u32>) -> (Arc<ManualClock>, MemoryQueue) {
     let clock = Arc::new(ManualClock::new(
@@ -119,4 +120,33 @@ fn a_long_backlog_is_served_a_batch_at_a_time() {
     }
     assert_eq!(seen, 50_000);
     assert!(q.is_empty());
+}
+
+#[test]
+fn holds_change_the_visibility_of_current_receipts_only() {
+    use crate::ports::{Hold, QueueHold, MAX_HOLD};
+    let (clock, q) = queue(30, None);
+    q.send("a".into(), Duration::ZERO);
+    q.send("b".into(), Duration::ZERO);
+    let first = q.receive(10);
+    let hold = |m: &QueueMessage, secs| Hold {
+        receipt_handle: m.receipt_handle.clone(),
+        delay: Duration::from_secs(secs),
+    };
+    block_on(q.hold(vec![hold(&first[0], 100 * 3600), hold(&first[1], 0)])).unwrap();
+    let again = q.receive(10);
+    assert_eq!(bodies(&again), ["b"]);
+    block_on(q.hold(vec![hold(&first[1], 0)])).unwrap();
+    assert!(
+        q.receive(10).is_empty(),
+        "a stale receipt's hold was applied"
+    );
+    clock.advance(MAX_HOLD - Duration::from_secs(1));
+    assert_eq!(bodies(&q.receive(10)), ["b"]);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        bodies(&q.receive(10)),
+        ["a"],
+        "held longer than the maximum"
+    );
 }

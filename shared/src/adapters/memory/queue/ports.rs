@@ -1,0 +1,108 @@
+//! The in-memory queue as the queue ports. On a FIFO queue a job's order key is its group
+//! and its failure-record id its deduplication id, as on SQS; a job that cannot travel
+//! there is refused before anything of the call is sent.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use super::MemoryQueue;
+use crate::domain::delivery::{DeadLetter, DeliveryJob, FailureRecord};
+use crate::ports::{DeadLetterQueue, DeliveryQueue, Enqueue, Hold, PortError, QueueHold, MAX_HOLD};
+
+/// A message ready to send: its body, and its group and deduplication id if ordered.
+struct Outgoing {
+    body: String,
+    delay: Duration,
+    group: Option<(String, String)>,
+}
+
+fn body<T: Serialize>(value: &T) -> Result<String, PortError> {
+    serde_json::to_string(value)
+        .map_err(|e| PortError::Rejected(format!("unserializable message: {e}")))
+}
+
+impl MemoryQueue {
+    /// What `job` becomes on this queue, or why it cannot go: an ordered job never waits
+    /// by a delay (SQS FIFO has none per message), and a FIFO queue takes only grouped ones.
+    fn outgoing<T: Serialize>(
+        &self,
+        value: &T,
+        job: &DeliveryJob,
+        delay: Duration,
+    ) -> Result<Outgoing, PortError> {
+        if job.order_key.is_some() && !delay.is_zero() {
+            return Err(PortError::Rejected(format!(
+                "ordered job {} with a delay of {delay:?}: an ordered job is held, never delayed",
+                FailureRecord::id_for(job)
+            )));
+        }
+        let group = match &job.order_key {
+            Some(key) => Some((key.to_string(), FailureRecord::id_for(job))),
+            None if self.is_fifo() => {
+                return Err(PortError::Rejected(format!(
+                    "job {} without an order key on a FIFO queue (no MessageGroupId)",
+                    FailureRecord::id_for(job)
+                )))
+            }
+            None => None,
+        };
+        Ok(Outgoing {
+            body: body(value)?,
+            delay,
+            group,
+        })
+    }
+
+    fn send_all(&self, messages: Vec<Outgoing>) {
+        for message in messages {
+            match message.group {
+                Some((group, dedup_id)) => {
+                    self.send_grouped(&group, &dedup_id, message.body);
+                }
+                None => {
+                    self.send(message.body, message.delay);
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl DeliveryQueue for MemoryQueue {
+    async fn enqueue(&self, jobs: Vec<Enqueue>) -> Result<(), PortError> {
+        let messages = jobs
+            .iter()
+            .map(|e| self.outgoing(&e.job, &e.job, e.delay))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.send_all(messages);
+        Ok(())
+    }
+}
+
+/// On a FIFO queue (the ordered queue's own dead-letter queue) a letter keeps its job's
+/// group and deduplication id; the worker's letters go to a standard queue.
+#[async_trait]
+impl DeadLetterQueue for MemoryQueue {
+    async fn dead_letter(&self, letters: Vec<DeadLetter>) -> Result<(), PortError> {
+        let messages = letters
+            .iter()
+            .map(|l| self.outgoing(l, &l.job, Duration::ZERO))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.send_all(messages);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl QueueHold for MemoryQueue {
+    /// A hold with a stale receipt (or, on a FIFO queue, of a message no longer in flight)
+    /// changes nothing and is skipped, as SQS refuses it.
+    async fn hold(&self, holds: Vec<Hold>) -> Result<(), PortError> {
+        for hold in &holds {
+            self.change_visibility(&hold.receipt_handle, hold.delay.min(MAX_HOLD));
+        }
+        Ok(())
+    }
+}
