@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use authhooks::adapters::dynamodb::{create_tables, TableNames};
 use authhooks::adapters::http::{HttpSender, SenderConfig};
-use authhooks::adapters::sqs::{create_queues, SqsQueue};
+use authhooks::adapters::sqs::{create_all_queues, SqsQueue};
 use authhooks::app::ingest::IngestSettings;
 use authhooks::domain::signature::Secret;
 use authhooks::lambda::wiring::Worker;
@@ -41,6 +41,7 @@ pub struct Stack {
     pub queue: SqsQueue,
     pub dlq_url: String,
     pub queue_url: String,
+    pub ordered_url: String,
     pub secret: Secret,
     pub tables: TableNames,
 }
@@ -66,10 +67,9 @@ impl Stack {
         let (dynamo, sqs) = counted_clients(sdk, counter);
         let tables = TableNames::named(Moto::unique);
         create_tables(&dynamo, &tables).await?;
-        let urls = create_queues(
+        let urls = create_all_queues(
             &sqs,
-            &Moto::unique("deliveries"),
-            &Moto::unique("dlq"),
+            &Moto::unique("bench"),
             QueueOptions::default().max_receive_count,
             QueueOptions::default().visibility_timeout_secs,
         )
@@ -90,7 +90,7 @@ impl Stack {
             ..Settings::permissive()
         };
         settings.admin.rotation_grace = Duration::from_secs(3600);
-        let system = AwsBackend::new(&dynamo, &sqs, &tables, (&urls.0, &urls.1))
+        let system = AwsBackend::new(&dynamo, &sqs, &tables, &urls)
             .deployed(Arc::new(sender))
             .settings(settings)
             .build();
@@ -103,22 +103,28 @@ impl Stack {
             ingest,
             admin,
             worker,
-            queue: SqsQueue::new(sqs, urls.0.clone()),
-            dlq_url: urls.1,
-            queue_url: urls.0,
+            queue: SqsQueue::new(sqs, urls.deliveries.clone()),
+            dlq_url: urls.dlq,
+            ordered_url: urls.ordered,
+            queue_url: urls.deliveries,
             secret,
             tables,
         })
     }
 
-    /// The deliveries queue and DLQ URLs.
-    pub fn queue_urls(&self) -> (String, String) {
-        (self.queue_url.clone(), self.dlq_url.clone())
+    /// The deliveries queue, ordered queue and DLQ URLs.
+    pub fn queue_urls(&self) -> (String, String, String) {
+        (
+            self.queue_url.clone(),
+            self.ordered_url.clone(),
+            self.dlq_url.clone(),
+        )
     }
 
     /// Creates an endpoint for every event type, with `extra` fields (retry, circuit…).
     pub async fn add_endpoint(&self, url: &str, extra: Option<Value>) -> anyhow::Result<()> {
-        let mut spec = json!({"url": url, "event_types": ["*"]});
+        // Unordered unless `extra` says otherwise: these cases measure the standard queue.
+        let mut spec = json!({"url": url, "event_types": ["*"], "ordering": "none"});
         if let (Some(Value::Object(fields)), Some(spec)) = (extra, spec.as_object_mut()) {
             spec.extend(fields);
         }

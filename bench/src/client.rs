@@ -29,7 +29,8 @@ impl Target {
 
     /// Creates an endpoint for every event type, with `extra` fields (retry, circuit…).
     pub async fn add_endpoint(&self, url: &str, extra: Option<Value>) -> anyhow::Result<String> {
-        let mut spec = json!({"url": url, "event_types": ["*"]});
+        // Unordered unless `extra` says otherwise: its events share one subject.
+        let mut spec = json!({"url": url, "event_types": ["*"], "ordering": "none"});
         if let (Some(Value::Object(fields)), Some(spec)) = (extra, spec.as_object_mut()) {
             spec.extend(fields);
         }

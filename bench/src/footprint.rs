@@ -26,7 +26,7 @@ pub struct InitArgs {
 
 /// The environment a deployed function gets, pointed at moto and at `stack`'s resources.
 async fn environment(stack: &Stack) -> anyhow::Result<Vec<(&'static str, String)>> {
-    let (queue, dlq) = stack.queue_urls();
+    let (queue, ordered, dlq) = stack.queue_urls();
     Ok(vec![
         ("AWS_ENDPOINT_URL", Moto::shared().endpoint_url().to_owned()),
         ("AWS_ACCESS_KEY_ID", "test".into()),
@@ -36,6 +36,7 @@ async fn environment(stack: &Stack) -> anyhow::Result<Vec<(&'static str, String)
         ("AUTHHOOKS_STATE_TABLE", stack.tables.state.clone()),
         ("AUTHHOOKS_FAILURES_TABLE", stack.tables.failures.clone()),
         ("AUTHHOOKS_DELIVERIES_QUEUE_URL", queue),
+        ("AUTHHOOKS_ORDERED_QUEUE_URL", ordered),
         ("AUTHHOOKS_DLQ_URL", dlq),
         ("AUTHHOOKS_INGEST_SECRET", stack.secret.expose()),
         ("AUTHHOOKS_ADMIN_TOKEN", "bench".into()),

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::config::Credentials;
 use authhooks::adapters::dynamodb::{
     create_tables, DynamoEndpointStore, DynamoFailureStore, DynamoStateStore, TableNames,
 };
-use authhooks::adapters::sqs::{create_queues, SqsQueue};
+use authhooks::adapters::sqs::{create_all_queues, SqsQueue};
 use authhooks::system::AwsBackend;
 
 const BINARY: &str = "moto_server";
@@ -170,7 +170,10 @@ pub struct AwsWorld {
     pub state: DynamoStateStore,
     pub failures: DynamoFailureStore,
     pub queue: SqsQueue,
+    /// The ordered (FIFO) deliveries queue.
+    pub ordered: SqsQueue,
     pub dlq: SqsQueue,
+    pub ordered_dlq: SqsQueue,
     /// The same tables and queues, for building a system over them.
     pub backend: AwsBackend,
 }
@@ -189,22 +192,23 @@ impl AwsWorld {
         create_tables(&dynamodb, &tables)
             .await
             .unwrap_or_else(|e| panic!("creating tables on moto: {e}"));
-        let (queue_url, dlq_url) = create_queues(
+        let urls = create_all_queues(
             &sqs,
-            &Moto::unique("deliveries"),
-            &Moto::unique("deliveries-dlq"),
+            &Moto::unique("q"),
             options.max_receive_count,
             options.visibility_timeout_secs,
         )
         .await
         .unwrap_or_else(|e| panic!("creating queues on moto: {e}"));
-        let backend = AwsBackend::new(&dynamodb, &sqs, &tables, (&queue_url, &dlq_url));
+        let backend = AwsBackend::new(&dynamodb, &sqs, &tables, &urls);
         AwsWorld {
             endpoints: (*backend.endpoints).clone(),
             state: (*backend.state).clone(),
             failures: (*backend.failures).clone(),
             queue: (*backend.deliveries).clone(),
+            ordered: (*backend.ordered).clone(),
             dlq: (*backend.dlq).clone(),
+            ordered_dlq: (*backend.ordered_dlq).clone(),
             backend,
             dynamodb,
             sqs,

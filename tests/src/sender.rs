@@ -16,6 +16,9 @@ use crate::receiver::Recorded;
 /// Decides the answer to the n-th request (1-based) to one URL.
 pub type Reply = Box<dyn Fn(u32) -> AttemptResult + Send + Sync>;
 
+/// Decides the answer from the request itself (its body, its headers) and its number.
+pub type RequestReply = Box<dyn Fn(&OutgoingRequest, u32) -> AttemptResult + Send + Sync>;
+
 /// A request as the scripted network received it.
 #[derive(Debug, Clone)]
 pub struct Sent {
@@ -53,7 +56,7 @@ impl Sent {
 
 pub struct ScriptedSender {
     clock: Arc<dyn Clock>,
-    replies: Mutex<HashMap<String, Reply>>,
+    replies: Mutex<HashMap<String, RequestReply>>,
     sent: Mutex<Vec<Sent>>,
 }
 
@@ -68,6 +71,11 @@ impl ScriptedSender {
 
     /// Scripts `url`; unscripted URLs answer connection refused.
     pub fn script(&self, url: &str, reply: Reply) {
+        self.script_requests(url, Box::new(move |_, n| reply(n)));
+    }
+
+    /// Scripts `url` with answers that depend on what was sent.
+    pub fn script_requests(&self, url: &str, reply: RequestReply) {
         self.replies.lock().unwrap().insert(url.to_owned(), reply);
     }
 
@@ -102,7 +110,7 @@ impl Sender for ScriptedSender {
     async fn send(&self, request: OutgoingRequest) -> SendReport {
         let n = 1 + u32::try_from(self.sent_to(&request.url).len()).unwrap();
         let result = match self.replies.lock().unwrap().get(&request.url) {
-            Some(reply) => reply(n),
+            Some(reply) => reply(&request, n),
             None => AttemptResult::Transport(TransportFailure::Connect("refused".into())),
         };
         self.sent.lock().unwrap().push(Sent {

@@ -21,20 +21,21 @@ impl DeliveryQueue for DeliveryQueues {
             jobs.into_iter().partition(|e| e.job.order_key.is_some());
         // Both are sent even if one fails: a job enqueued twice is delivered once, so the
         // caller's retry of the whole set is safe.
-        let (a, b) = futures::join!(
-            async {
-                match standard.is_empty() {
-                    true => Ok(()),
-                    false => self.standard.enqueue(standard).await,
-                }
-            },
-            async {
-                match ordered.is_empty() {
-                    true => Ok(()),
-                    false => self.ordered.enqueue(ordered).await,
+        let send = |queue: &Arc<dyn DeliveryQueue>, jobs: Vec<Enqueue>| {
+            let queue = queue.clone();
+            async move {
+                if jobs.is_empty() {
+                    Ok(())
+                } else {
+                    queue.enqueue(jobs).await
                 }
             }
-        );
+        };
+        let (a, b) = futures::future::join(
+            send(&self.standard, standard),
+            send(&self.ordered, ordered),
+        )
+        .await;
         a.and(b)
     }
 }

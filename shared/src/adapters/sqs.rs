@@ -17,8 +17,10 @@ use crate::domain::delivery::DeadLetter;
 use crate::ports::{DeadLetterQueue, DeliveryQueue, Enqueue, PortError, QueueMessage};
 
 mod hold;
+mod layout;
 mod send;
 mod setup;
+pub use layout::{create_all_queues, QueueUrls};
 pub use setup::{create_ordered_queues, create_queues};
 
 /// SQS's limit on one message, and on all the messages of one batch call together.

@@ -10,7 +10,7 @@ use aws_config::{BehaviorVersion, Region};
 use super::inbox::MemoryQueues;
 use crate::adapters::dynamodb::{create_tables, TableNames};
 use crate::adapters::memory::{MemoryQueue, QueueSettings};
-use crate::adapters::sqs::create_queues;
+use crate::adapters::sqs::create_all_queues;
 use crate::ports::{PortError, QueueConsumer, Sender, SystemClock, SystemEntropy};
 use crate::system::{AwsBackend, MemoryBackend, Settings, System};
 
@@ -80,7 +80,7 @@ impl Backend {
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let names = TableNames::named(|table| format!("authhooks-dev-{table}"));
         create_tables(&dynamo, &names).await?;
-        let urls = create_queues(
+        let urls = create_all_queues(
             &sqs,
             "authhooks-dev",
             MAX_RECEIVES,

@@ -130,17 +130,9 @@ mod aws {
     use crate::adapters::dynamodb::{
         DynamoEndpointStore, DynamoFailureStore, DynamoStateStore, TableNames,
     };
+    pub use crate::adapters::sqs::QueueUrls;
     use crate::adapters::sqs::SqsQueue;
     use crate::ports::{Sender, SystemClock, SystemEntropy};
-
-    /// The four queues' URLs (as the Lambdas' environment names them).
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct QueueUrls {
-        pub deliveries: String,
-        pub ordered: String,
-        pub dlq: String,
-        pub ordered_dlq: String,
-    }
 
     pub type AwsBackend =
         Backend<DynamoEndpointStore, DynamoStateStore, DynamoFailureStore, SqsQueue>;

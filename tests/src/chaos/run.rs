@@ -95,32 +95,48 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
             ..Settings::default()
         })
         .build();
-    let parts = WorkerParts {
-        inbox: world.deliveries_inbox.clone(),
-        worker: (*system.worker).clone(),
-    };
+    // A pool of workers on each deliveries queue, each pool with its killer, as Lambda
+    // runs one event source per queue.
     let (stop, stopped) = watch::channel(false);
-    let pool = Arc::new(Pool::start(
-        &parts,
-        config.workers.max(1),
-        &stopped,
-        world.causes.clone(),
-        config.queue.visibility,
-    ));
-    let recorder = tokio::spawn(run_recorder(
-        world.dlq_inbox.clone(),
-        system.recorder.clone(),
-        stopped.clone(),
-    ));
-    let killer = config.kill_every.map(|every| {
-        tokio::spawn(kill_loop(
-            pool.clone(),
-            parts.clone(),
-            stopped,
-            every,
-            config.seed,
-        ))
-    });
+    let mut pools = Vec::new();
+    let mut killers = Vec::new();
+    for (n, inbox) in [&world.deliveries_inbox, &world.ordered_inbox]
+        .into_iter()
+        .enumerate()
+    {
+        let parts = WorkerParts {
+            inbox: inbox.clone(),
+            worker: (*system.worker).clone(),
+        };
+        let pool = Arc::new(Pool::start(
+            &parts,
+            config.workers.max(1),
+            &stopped,
+            world.causes.clone(),
+            config.queue.visibility,
+        ));
+        if let Some(every) = config.kill_every {
+            killers.push(tokio::spawn(kill_loop(
+                pool.clone(),
+                parts,
+                stopped.clone(),
+                every,
+                config.seed.rotate_left(n as u32 * 17),
+            )));
+        }
+        pools.push(pool);
+    }
+    let recorders: Vec<_> = world
+        .dlq_inboxes
+        .iter()
+        .map(|inbox| {
+            tokio::spawn(run_recorder(
+                inbox.clone(),
+                system.recorder.clone(),
+                stopped.clone(),
+            ))
+        })
+        .collect();
 
     let progress = config.progress.then(|| {
         let world = world.clone();
@@ -143,14 +159,18 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
         Err(_) => false,
     };
     let _ = stop.send(true);
-    if let Some(killer) = killer {
+    for killer in killers {
         killer.abort();
     }
-    pool.abort_all();
+    for pool in &pools {
+        pool.abort_all();
+    }
     if let Some(progress) = progress {
         progress.abort();
     }
-    recorder.abort();
+    for recorder in recorders {
+        recorder.abort();
+    }
     let ingested = ingested?;
 
     let failures = super::tally::all_failures(world.failures.as_ref()).await?;
@@ -161,9 +181,12 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
         &ingested,
         &failures,
         Stats {
-            kills: pool.kills.load(Ordering::Relaxed),
-            kills_mid_batch: pool.kills_mid_batch.load(Ordering::Relaxed),
-            duplicated_jobs: world.queue.duplicated(),
+            kills: pools.iter().map(|p| p.kills.load(Ordering::Relaxed)).sum(),
+            kills_mid_batch: pools
+                .iter()
+                .map(|p| p.kills_mid_batch.load(Ordering::Relaxed))
+                .sum(),
+            duplicated_jobs: world.queue.duplicated() + world.ordered_queue.duplicated(),
             enqueue_errors: queue.refused(),
             dead_letter_errors: dead_letters.refused(),
             causes: world.causes.snapshot(),

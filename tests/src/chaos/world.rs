@@ -1,5 +1,5 @@
-//! The system under test, built from local mode's pieces: the stores, the deliveries queue
-//! and its DLQ, and their inboxes — in memory with a short visibility timeout, or on an
+//! The system under test, built from local mode's pieces: the stores, the deliveries queues
+//! (standard and ordered) and the DLQs, and their inboxes — in memory with a short visibility timeout, or on an
 //! SQS/DynamoDB API (moto) under fresh, uniquely named tables and queues. Every job the
 //! pipeline enqueues may be sent twice, as SQS's at-least-once delivery allows.
 
@@ -15,7 +15,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 
 use authhooks::adapters::dynamodb::{create_tables, TableNames};
 use authhooks::adapters::memory::{MemoryQueue, QueueSettings};
-use authhooks::adapters::sqs::create_queues;
+use authhooks::adapters::sqs::create_all_queues;
 use authhooks::domain::ids::DeliveryId;
 use authhooks::local::inbox::MemoryQueues;
 use authhooks::ports::{
@@ -38,7 +38,7 @@ pub struct QueueTuning {
 }
 
 enum Backlog {
-    Memory(Arc<MemoryQueue>, Arc<MemoryQueue>),
+    Memory(Vec<Arc<MemoryQueue>>),
     Sqs(aws_sdk_sqs::Client, Vec<String>),
 }
 
@@ -47,11 +47,14 @@ pub struct ChaosWorld {
     pub state: Arc<dyn EndpointStateStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub failures: Arc<dyn FailureStore>,
-    /// The deliveries queue behind the duplicating wrapper: what ingest and workers send to.
+    /// The deliveries queues behind the duplicating wrapper: what ingest and workers send
+    /// to (on the ordered one FIFO deduplication drops the copies).
     pub queue: Arc<DuplicatingQueue>,
+    pub ordered_queue: Arc<DuplicatingQueue>,
     pub dead_letters: Arc<dyn DeadLetterQueue>,
     pub deliveries_inbox: Arc<dyn QueueConsumer>,
-    pub dlq_inbox: Arc<dyn QueueConsumer>,
+    pub ordered_inbox: Arc<dyn QueueConsumer>,
+    pub dlq_inboxes: Vec<Arc<dyn QueueConsumer>>,
     pub clock: Arc<dyn Clock>,
     /// What may send a delivery twice, noted by the duplicating queue and the workers'
     /// wrappers.
@@ -74,18 +77,22 @@ impl ChaosWorld {
             max_receive_count: Some(tuning.max_receive_count),
         };
         let queues = MemoryQueues::new(clock.clone(), settings);
-        let (deliveries, dlq) = (queues.deliveries, queues.dlq);
-        let builder = MemoryBackend::with_queues(deliveries.clone(), dlq.clone()).builder(
-            clock,
-            Arc::new(SystemEntropy),
-            sender,
-        );
+        let builder = MemoryBackend::with_queues(
+            queues.deliveries.clone(),
+            queues.ordered.clone(),
+            queues.dlq.clone(),
+        )
+        .builder(clock, Arc::new(SystemEntropy), sender);
         Self::over(
             builder,
-            (queues.deliveries_inbox, queues.dlq_inbox),
+            Inboxes {
+                deliveries: queues.deliveries_inbox,
+                ordered: queues.ordered_inbox,
+                dlqs: vec![queues.dlq_inbox],
+            },
             duplicate_rate,
             seed,
-            Backlog::Memory(deliveries, dlq),
+            Backlog::Memory(vec![queues.deliveries, queues.ordered, queues.dlq]),
         )
     }
 
@@ -102,40 +109,51 @@ impl ChaosWorld {
         let sqs = aws_sdk_sqs::Client::new(config);
         let names = TableNames::named(|table| format!("{prefix}-{table}"));
         create_tables(&dynamo, &names).await?;
-        let (deliveries_url, dlq_url) = create_queues(
+        let urls = create_all_queues(
             &sqs,
-            &format!("{prefix}-deliveries"),
-            &format!("{prefix}-dlq"),
+            prefix,
             tuning.max_receive_count,
             u32::try_from(tuning.visibility.as_secs().max(1)).unwrap_or(30),
         )
         .await?;
-        let backend = AwsBackend::new(&dynamo, &sqs, &names, (&deliveries_url, &dlq_url));
+        let backend = AwsBackend::new(&dynamo, &sqs, &names, &urls);
+        let all = urls.all().map(str::to_owned).to_vec();
         Ok(Self::over(
             backend.deployed(sender),
-            (backend.deliveries, backend.dlq),
+            Inboxes {
+                deliveries: backend.deliveries,
+                ordered: backend.ordered,
+                dlqs: vec![backend.dlq, backend.ordered_dlq],
+            },
             duplicate_rate,
             seed,
-            Backlog::Sqs(sqs, vec![deliveries_url, dlq_url]),
+            Backlog::Sqs(sqs, all),
         ))
     }
 
-    /// The world over a backend's ports, its deliveries queue behind the duplicating one.
+    /// The world over a backend's ports, its deliveries queues behind duplicating ones.
     fn over(
         builder: SystemBuilder,
-        inboxes: (Arc<dyn QueueConsumer>, Arc<dyn QueueConsumer>),
+        inboxes: Inboxes,
         duplicate_rate: f64,
         seed: u64,
         backlog: Backlog,
     ) -> Self {
         let causes = Arc::new(CauseLog::default());
-        let queue = Arc::new(DuplicatingQueue::new(
-            builder.ports.queue.clone(),
-            duplicate_rate,
-            seed,
-            causes.clone(),
-        ));
-        let builder = builder.with(|ports| ports.queue = queue.clone());
+        let duplicating = |inner: &Arc<dyn DeliveryQueue>, salt: u64| {
+            Arc::new(DuplicatingQueue::new(
+                inner.clone(),
+                duplicate_rate,
+                seed ^ salt,
+                causes.clone(),
+            ))
+        };
+        let queue = duplicating(&builder.ports.queue, 0);
+        let ordered_queue = duplicating(&builder.ports.ordered_queue, 0x0bde_2ed0);
+        let builder = builder.with(|ports| {
+            ports.queue = queue.clone();
+            ports.ordered_queue = ordered_queue.clone();
+        });
         let ports = &builder.ports;
         Self {
             endpoints: ports.endpoints.clone(),
@@ -143,9 +161,11 @@ impl ChaosWorld {
             idempotency: ports.idempotency.clone(),
             failures: ports.failures.clone(),
             queue,
+            ordered_queue,
             dead_letters: ports.dead_letters.clone(),
-            deliveries_inbox: inboxes.0,
-            dlq_inbox: inboxes.1,
+            deliveries_inbox: inboxes.deliveries,
+            ordered_inbox: inboxes.ordered,
+            dlq_inboxes: inboxes.dlqs,
             clock: ports.clock.clone(),
             causes,
             backlog,
@@ -156,7 +176,7 @@ impl ChaosWorld {
     /// Messages held by both queues, visible, in flight or delayed.
     pub async fn backlog(&self) -> Result<usize, ChaosError> {
         match &self.backlog {
-            Backlog::Memory(deliveries, dlq) => Ok(deliveries.len() + dlq.len()),
+            Backlog::Memory(queues) => Ok(queues.iter().map(|q| q.len()).sum()),
             Backlog::Sqs(client, urls) => {
                 let mut total = 0;
                 for url in urls {
@@ -180,6 +200,13 @@ impl ChaosWorld {
             }
         }
     }
+}
+
+/// Where the workers and the recorders take messages from.
+struct Inboxes {
+    deliveries: Arc<dyn QueueConsumer>,
+    ordered: Arc<dyn QueueConsumer>,
+    dlqs: Vec<Arc<dyn QueueConsumer>>,
 }
 
 /// SDK configuration for an SQS/DynamoDB API at `url` with dummy credentials.

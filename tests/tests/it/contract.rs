@@ -49,16 +49,12 @@ impl System {
         let clock = Arc::new(ManualClock::new(start_time()));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let entropy = Arc::new(SeededEntropy::new(11));
-        // Two queues apart: the deliveries queue redrives nothing to the DLQ here.
+        // Queues apart: the deliveries queues redrive nothing to the DLQ here.
+        let queue = || Arc::new(MemoryQueue::new(dyn_clock.clone(), QueueSettings::default()));
         let backend = MemoryBackend::with_queues(
-            Arc::new(MemoryQueue::new(
-                dyn_clock.clone(),
-                QueueSettings::default(),
-            )),
-            Arc::new(MemoryQueue::new(
-                dyn_clock.clone(),
-                QueueSettings::default(),
-            )),
+            queue(),
+            Arc::new(MemoryQueue::fifo(dyn_clock.clone(), QueueSettings::default())),
+            queue(),
         );
         let sender = Arc::new(ScriptedSender::new(dyn_clock.clone()));
         let system = backend

@@ -18,6 +18,7 @@ mod ingest_http;
 mod pipeline;
 mod pipeline_claims;
 mod pipeline_endpoint_state;
+mod pipeline_ordering;
 mod pipeline_signing;
 mod pipeline_timing;
 mod resilience;

@@ -9,7 +9,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use authhooks::adapters::dynamodb::{create_tables, TableNames};
-use authhooks::adapters::sqs::{create_queues, SqsQueue};
+use authhooks::adapters::sqs::{create_all_queues, SqsQueue};
 use authhooks::api::admin::{self, not_found_fallback};
 use authhooks::api::ingest;
 use authhooks::domain::signature::{signature_header, Secret};
@@ -41,15 +41,9 @@ async fn deploy() -> (SqsQueue, SqsQueue) {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let tables = TableNames::named(Moto::unique);
     create_tables(&dynamodb, &tables).await.unwrap();
-    let (queue_url, dlq_url) = create_queues(
-        &sqs,
-        &Moto::unique("deliveries"),
-        &Moto::unique("deliveries-dlq"),
-        5,
-        30,
-    )
-    .await
-    .unwrap();
+    let urls = create_all_queues(&sqs, &Moto::unique("logs"), 5, 30)
+        .await
+        .unwrap();
     // This test binary's only test that reads the environment, so setting it is safe.
     for (var, value) in [
         ("AWS_ENDPOINT_URL", moto.endpoint_url()),
@@ -59,8 +53,9 @@ async fn deploy() -> (SqsQueue, SqsQueue) {
         ("AUTHHOOKS_ENDPOINTS_TABLE", &tables.endpoints),
         ("AUTHHOOKS_STATE_TABLE", &tables.state),
         ("AUTHHOOKS_FAILURES_TABLE", &tables.failures),
-        ("AUTHHOOKS_DELIVERIES_QUEUE_URL", &queue_url),
-        ("AUTHHOOKS_DLQ_URL", &dlq_url),
+        ("AUTHHOOKS_DELIVERIES_QUEUE_URL", &urls.deliveries),
+        ("AUTHHOOKS_ORDERED_QUEUE_URL", &urls.ordered),
+        ("AUTHHOOKS_DLQ_URL", &urls.dlq),
         ("AUTHHOOKS_ADMIN_TOKEN", ADMIN_TOKEN),
         ("AUTHHOOKS_ALLOW_HTTP", "true"),
         ("AUTHHOOKS_ALLOW_PRIVATE_DESTINATIONS", "true"),
@@ -69,8 +64,8 @@ async fn deploy() -> (SqsQueue, SqsQueue) {
         std::env::set_var(var, value);
     }
     (
-        SqsQueue::new(sqs.clone(), queue_url),
-        SqsQueue::new(sqs, dlq_url),
+        SqsQueue::new(sqs.clone(), urls.deliveries.clone()),
+        SqsQueue::new(sqs, urls.dlq.clone()),
     )
 }
 
