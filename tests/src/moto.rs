@@ -29,11 +29,30 @@ const INSTALL_HINT: &str = "install it with `pip install 'moto[server]'` and mak
 /// Instead a small shell starts it and polls the test process's pid: when that pid is gone
 /// (the tests finished, panicked or were killed), the shell kills moto. The shell also
 /// exits if moto dies, which is how a failed start is noticed.
+///
+/// moto runs through `python3 -c` with [`FIFO_ORDER_FIX`] applied first.
 const WATCHER: &str = r#"
-"$1" -H 127.0.0.1 -p "$2" >/dev/null 2>&1 &
+python3 -c "$1" -H 127.0.0.1 -p "$2" >/dev/null 2>&1 &
 moto=$!
 trap 'kill "$moto" 2>/dev/null' EXIT HUP INT TERM
 while kill -0 "$3" 2>/dev/null && kill -0 "$moto" 2>/dev/null; do sleep 0.5; done
+"#;
+
+/// moto 5.2 counts a FIFO message group as in flight while any message it once handed out
+/// sits in its pending set, even after the message became visible again; so when a
+/// consumer's messages of a group all time out together, moto skips the visible head and
+/// hands out the group's last message first — an order AWS never produces, and one that
+/// would show up as false inversions in the ordered-delivery tests. The fix counts a
+/// group as in flight only while one of its messages is invisible, as AWS does. Then
+/// moto's own server starts with the arguments given.
+const FIFO_ORDER_FIX: &str = r#"
+import sys
+from moto.sqs import models
+models.Queue.pending_message_groups = property(lambda queue: {
+    m.group_id for m in queue._pending_messages if m.group_id is not None and not m.visible
+})
+from moto.server import main
+main(sys.argv[1:])
 "#;
 
 pub struct Moto {
@@ -90,7 +109,7 @@ impl Moto {
 
     fn start_on(port: u16) -> Result<Moto, String> {
         let mut watcher = Command::new("sh")
-            .args(["-c", WATCHER, "moto-watcher", BINARY])
+            .args(["-c", WATCHER, "moto-watcher", FIFO_ORDER_FIX])
             .arg(port.to_string())
             .arg(std::process::id().to_string())
             .stdin(Stdio::null())

@@ -191,9 +191,9 @@ impl World {
                 self.ordered.next_visible_at(),
                 self.dlq.next_visible_at(),
             ]
-                .into_iter()
-                .flatten()
-                .min();
+            .into_iter()
+            .flatten()
+            .min();
             match next {
                 None => return Ok(()),
                 Some(at) if at <= deadline => {

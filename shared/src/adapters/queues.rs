@@ -31,11 +31,9 @@ impl DeliveryQueue for DeliveryQueues {
                 }
             }
         };
-        let (a, b) = futures::future::join(
-            send(&self.standard, standard),
-            send(&self.ordered, ordered),
-        )
-        .await;
+        let (a, b) =
+            futures::future::join(send(&self.standard, standard), send(&self.ordered, ordered))
+                .await;
         a.and(b)
     }
 }

@@ -85,7 +85,10 @@ impl Sequencer {
     pub fn next(&self, now: DateTime<Utc>) -> u64 {
         let step = |last| Some(next_sequence(last, now));
         // The closure always answers Some, so both arms carry the value it started from.
-        let last = match self.0.fetch_update(Ordering::AcqRel, Ordering::Acquire, step) {
+        let last = match self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, step)
+        {
             Ok(last) | Err(last) => last,
         };
         next_sequence(last, now)

@@ -15,9 +15,9 @@ use crate::ports::{
     FailureStore, IdempotencyStore, QueueHold, Sender,
 };
 
+pub use backend::{ordered_settings, Backend, MemoryBackend};
 #[cfg(feature = "aws")]
 pub use backend::{AwsBackend, QueueUrls};
-pub use backend::{ordered_settings, Backend, MemoryBackend};
 pub use settings::Settings;
 
 /// Every port the services run over. A builder starts from a backend's and may replace any.

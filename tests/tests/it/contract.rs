@@ -50,10 +50,18 @@ impl System {
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let entropy = Arc::new(SeededEntropy::new(11));
         // Queues apart: the deliveries queues redrive nothing to the DLQ here.
-        let queue = || Arc::new(MemoryQueue::new(dyn_clock.clone(), QueueSettings::default()));
+        let queue = || {
+            Arc::new(MemoryQueue::new(
+                dyn_clock.clone(),
+                QueueSettings::default(),
+            ))
+        };
         let backend = MemoryBackend::with_queues(
             queue(),
-            Arc::new(MemoryQueue::fifo(dyn_clock.clone(), QueueSettings::default())),
+            Arc::new(MemoryQueue::fifo(
+                dyn_clock.clone(),
+                QueueSettings::default(),
+            )),
             queue(),
         );
         let sender = Arc::new(ScriptedSender::new(dyn_clock.clone()));

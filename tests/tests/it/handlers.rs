@@ -42,7 +42,9 @@ async fn the_function_url_request_is_accepted_once_and_its_replay_is_a_duplicate
     // Unordered: the copies below are the standard queue's (on the ordered queue FIFO
     // deduplication drops them, which `aws_adapters::fifo` covers).
     world
-        .add_endpoint(json!({"url": "http://cms.test/hook", "event_types": ["user.*"], "ordering": "none"}))
+        .add_endpoint(
+            json!({"url": "http://cms.test/hook", "event_types": ["user.*"], "ordering": "none"}),
+        )
         .await;
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 22, 10, 1, 0).unwrap(),

@@ -20,7 +20,11 @@ const USERS: usize = 5;
 const HOUR: Duration = Duration::from_secs(3600);
 
 fn change(user: usize, round: usize) -> Value {
-    let event_type = if round == 0 { "user.created" } else { "user.updated" };
+    let event_type = if round == 0 {
+        "user.created"
+    } else {
+        "user.updated"
+    };
     json!({
         "id": format!("evt_u{user}_r{round}"),
         "type": event_type,
@@ -45,12 +49,17 @@ fn final_names(sent: &[Sent], guard: bool) -> BTreeMap<String, String> {
     for request in sent.iter().filter(|s| delivered(s)) {
         let event = body(request);
         let subject = event["subject"].as_str().unwrap().to_owned();
-        let sequence = event["sequence"].as_u64().expect("every delivery carries a sequence");
+        let sequence = event["sequence"]
+            .as_u64()
+            .expect("every delivery carries a sequence");
         if guard && freshness(applied.get(&subject).copied(), sequence) != Freshness::New {
             continue;
         }
         applied.insert(subject.clone(), sequence);
-        names.insert(subject, event["data"]["user"]["name"].as_str().unwrap().to_owned());
+        names.insert(
+            subject,
+            event["data"]["user"]["name"].as_str().unwrap().to_owned(),
+        );
     }
     names
 }
@@ -72,7 +81,11 @@ fn hiccups(world: &World, url: &str) {
                 .iter()
                 .find(|(name, _)| name == "webhook-attempt")
                 .map(|(_, value)| value.as_str());
-            status(if (user + round) % 2 == 0 && attempt == Some("1") { 503 } else { 200 })
+            status(if (user + round) % 2 == 0 && attempt == Some("1") {
+                503
+            } else {
+                200
+            })
         }),
     );
 }
@@ -95,10 +108,15 @@ async fn rapid_renames_end_on_the_last_name_at_an_ordered_endpoint() {
     }
     world.run_until_idle(HOUR).await;
 
-    let last: BTreeMap<String, String> =
-        (0..USERS).map(|u| (format!("u_{u}"), "name 3".to_owned())).collect();
+    let last: BTreeMap<String, String> = (0..USERS)
+        .map(|u| (format!("u_{u}"), "name 3".to_owned()))
+        .collect();
     let ordered = world.sender.sent_to(ORDERED);
-    assert_eq!(final_names(&ordered, false), last, "the ordered endpoint ends stale");
+    assert_eq!(
+        final_names(&ordered, false),
+        last,
+        "the ordered endpoint ends stale"
+    );
 
     // Each subject's attempts went out in acceptance order, retries included: no attempt
     // of a later change before the earlier one was delivered.
@@ -107,10 +125,16 @@ async fn rapid_renames_end_on_the_last_name_at_an_ordered_endpoint() {
         let event = body(request);
         let id = event["id"].as_str().unwrap();
         let round: usize = id.rsplit('r').next().unwrap().parse().unwrap();
-        rounds.entry(event["subject"].as_str().unwrap().to_owned()).or_default().push(round);
+        rounds
+            .entry(event["subject"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(round);
     }
     for (subject, rounds) in &rounds {
-        assert!(rounds.windows(2).all(|w| w[0] <= w[1]), "{subject}: attempts in order {rounds:?}");
+        assert!(
+            rounds.windows(2).all(|w| w[0] <= w[1]),
+            "{subject}: attempts in order {rounds:?}"
+        );
     }
     // Sequences increase with acceptance order, per subject.
     for user in 0..USERS {
@@ -129,7 +153,10 @@ async fn rapid_renames_end_on_the_last_name_at_an_ordered_endpoint() {
     // real — and a receiver that checks sequences ends right anyway.
     let unordered = world.sender.sent_to(UNORDERED);
     let plain = final_names(&unordered, false);
-    assert!(plain != last, "expected a stale user without ordering: {plain:?}");
+    assert!(
+        plain != last,
+        "expected a stale user without ordering: {plain:?}"
+    );
     assert_eq!(final_names(&unordered, true), last);
 }
 
@@ -143,22 +170,43 @@ async fn a_retry_longer_than_one_hold_keeps_its_time_and_its_line() {
         }))
         .await;
     // The first change fails once; the retry is due a day later, beyond one 12-hour hold.
-    world.sender.script(ORDERED, Box::new(|n| status(if n == 1 { 500 } else { 200 })));
+    world.sender.script(
+        ORDERED,
+        Box::new(|n| status(if n == 1 { 500 } else { 200 })),
+    );
     world.ingest(&change(1, 0)).await.unwrap();
     world.ingest(&change(1, 1)).await.unwrap();
     world.run_until_idle(72 * HOUR).await;
 
     let sent = world.sender.sent_to(ORDERED);
-    let ids: Vec<String> = sent.iter().map(|s| body(s)["id"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(ids, ["evt_u1_r0", "evt_u1_r0", "evt_u1_r1"], "the second change waited");
+    let ids: Vec<String> = sent
+        .iter()
+        .map(|s| body(s)["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        ids,
+        ["evt_u1_r0", "evt_u1_r0", "evt_u1_r1"],
+        "the second change waited"
+    );
     let waited = sent[1].at - sent[0].at;
     assert!(
         waited >= chrono::Duration::hours(19),
         "the retry came after {waited}, not a day (±20 %)"
     );
-    assert_eq!(sent[1].headers.iter().find(|(n, _)| n == "webhook-attempt").unwrap().1, "2");
+    assert_eq!(
+        sent[1]
+            .headers
+            .iter()
+            .find(|(n, _)| n == "webhook-attempt")
+            .unwrap()
+            .1,
+        "2"
+    );
     let totals = world.worker_totals().totals;
-    assert!(totals.held >= 1, "the long wait took more than one hold: {totals:?}");
+    assert!(
+        totals.held >= 1,
+        "the long wait took more than one hold: {totals:?}"
+    );
 }
 
 #[tokio::test]
@@ -184,19 +232,32 @@ async fn a_given_up_delivery_lets_its_line_go_on_and_says_so() {
     world.run_until_idle(HOUR).await;
 
     let sent = world.sender.sent_to(ORDERED);
-    let ids: Vec<String> = sent.iter().map(|s| body(s)["id"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<String> = sent
+        .iter()
+        .map(|s| body(s)["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(ids, ["evt_u1_r0", "evt_u1_r0", "evt_u1_r1", "evt_u1_r2"]);
     let failures = world
         .system
         .admin
-        .list_failures(&FailureFilter::default(), authhooks::ports::PageRequest::first(10))
+        .list_failures(
+            &FailureFilter::default(),
+            authhooks::ports::PageRequest::first(10),
+        )
         .await
         .unwrap();
     assert_eq!(failures.items.len(), 1);
     let failure = &failures.items[0];
     assert_eq!(failure.endpoint_id, endpoint.id);
-    let ordered = failure.ordered.as_ref().expect("an ordered failure says so");
+    let ordered = failure
+        .ordered
+        .as_ref()
+        .expect("an ordered failure says so");
     assert_eq!(ordered.subject, "u_1");
     assert_eq!(ordered.sequence, body(&sent[0])["sequence"].as_u64());
-    assert!(ordered.note.contains("later deliveries"), "{}", ordered.note);
+    assert!(
+        ordered.note.contains("later deliveries"),
+        "{}",
+        ordered.note
+    );
 }

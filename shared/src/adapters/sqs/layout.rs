@@ -18,7 +18,12 @@ pub struct QueueUrls {
 impl QueueUrls {
     /// Every URL, for a harness that counts what the queues hold.
     pub fn all(&self) -> [&str; 4] {
-        [&self.deliveries, &self.ordered, &self.dlq, &self.ordered_dlq]
+        [
+            &self.deliveries,
+            &self.ordered,
+            &self.dlq,
+            &self.ordered_dlq,
+        ]
     }
 }
 

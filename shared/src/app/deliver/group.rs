@@ -132,9 +132,7 @@ pub(super) async fn deliver(
                 outcome.stats.latencies_ms.push(latency_ms);
                 match follow_up.as_ref() {
                     FollowUp::Done => outcome.stats.delivered += 1,
-                    FollowUp::Enqueue { .. } | FollowUp::Hold { .. } => {
-                        outcome.stats.retried += 1
-                    }
+                    FollowUp::Enqueue { .. } | FollowUp::Hold { .. } => outcome.stats.retried += 1,
                     FollowUp::DeadLetter { letter, .. } => {
                         gone |= letter.reason == FailureReason::Gone
                     }
@@ -206,4 +204,3 @@ fn defer(
         claim: None,
     }
 }
-

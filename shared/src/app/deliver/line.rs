@@ -16,7 +16,11 @@ use crate::domain::endpoint::Endpoint;
 
 /// The jobs' outcomes, each line's in its order.
 pub(super) async fn run(worker: &Worker, endpoint: &Endpoint, jobs: Vec<Taken>) -> Vec<Attempted> {
-    let lines = join_all(split(jobs).into_iter().map(|line| run_line(worker, endpoint, line)));
+    let lines = join_all(
+        split(jobs)
+            .into_iter()
+            .map(|line| run_line(worker, endpoint, line)),
+    );
     lines.await.into_iter().flatten().collect()
 }
 

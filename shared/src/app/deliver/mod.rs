@@ -173,7 +173,10 @@ impl Worker {
                 }
                 // An ordered job is never re-enqueued (that would leave its line); its wait
                 // is decided once its claim says how far it got.
-                Ok(job) => match job.not_before.filter(|t| *t > now && job.order_key.is_none()) {
+                Ok(job) => match job
+                    .not_before
+                    .filter(|t| *t > now && job.order_key.is_none())
+                {
                     Some(due) => {
                         let (delay, not_before) = schedule(due, now);
                         let mut job = job;
@@ -187,11 +190,14 @@ impl Worker {
                             },
                         ));
                     }
-                    None => groups.entry(job.endpoint_id.clone()).or_default().push(Taken {
-                        message_id: message.message_id,
-                        receipt_handle: message.receipt_handle,
-                        job,
-                    }),
+                    None => groups
+                        .entry(job.endpoint_id.clone())
+                        .or_default()
+                        .push(Taken {
+                            message_id: message.message_id,
+                            receipt_handle: message.receipt_handle,
+                            job,
+                        }),
                 },
             }
         }

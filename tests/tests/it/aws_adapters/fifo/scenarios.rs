@@ -191,14 +191,10 @@ async fn redrive(q: &Queues) {
     );
 }
 
-/// Not run by default: moto 5.2.1 disagrees with SQS here. Its receive takes the groups in
-/// flight once, at the start, from the messages it last handed out, and frees one only as
-/// it meets a message of it that is visible again; so when a later message of a group
-/// becomes visible after its head (a longer hold, or a batch whose visibility ends one
-/// message after another), the head is passed over and the later one handed out first.
-/// The memory queue keeps SQS's order (its unit tests check this case).
+/// moto 5.2.1 alone fails this one (it hands out u2 before u1 once both are visible
+/// again); the tests' moto runs with the fix in `authhooks_tests::moto`
+/// (`FIFO_ORDER_FIX`), so this checks that fix as much as the memory queue.
 #[tokio::test]
-#[ignore = "moto 5.2.1 hands out a later message of a group before its head here"]
 async fn a_later_message_held_blocks_its_line_though_the_head_is_free() {
     on_both!(1000, later_held);
 }
@@ -224,11 +220,20 @@ async fn later_held(q: &Queues) {
     q.deliveries.hold(holds).await.unwrap();
     let meanwhile = take(&q.deliveries, 1, Duration::from_millis(1200)).await;
     assert!(meanwhile.is_empty(), "{l}: u1 came out while u2 was held");
-    let back = take(&q.deliveries, 2, Duration::from_secs(5)).await;
+    // Once both are visible the head comes first (with u2 in the same receive or, as
+    // moto does, only after u1 is done: SQS promises no batch size).
+    let back = take(&q.deliveries, 1, Duration::from_secs(5)).await;
     assert!(held_at.elapsed() >= Duration::from_millis(1500), "{l}");
-    assert_eq!(
-        lines(&back),
-        BTreeMap::from([line("u", &["u1", "u2"])]),
-        "{l}"
-    );
+    let head = lines(&back[..1]);
+    assert_eq!(head, BTreeMap::from([line("u", &["u1"])]), "{l}");
+    let mut rest = back[1..].to_vec();
+    q.deliveries
+        .inbox
+        .delete(vec![back[0].receipt_handle.clone()])
+        .await
+        .unwrap();
+    if rest.is_empty() {
+        rest = take(&q.deliveries, 1, Duration::from_secs(5)).await;
+    }
+    assert_eq!(lines(&rest), BTreeMap::from([line("u", &["u2"])]), "{l}");
 }
