@@ -38,19 +38,34 @@ trap 'kill "$moto" 2>/dev/null' EXIT HUP INT TERM
 while kill -0 "$3" 2>/dev/null && kill -0 "$moto" 2>/dev/null; do sleep 0.5; done
 "#;
 
-/// moto 5.2 counts a FIFO message group as in flight while any message it once handed out
-/// sits in its pending set, even after the message became visible again; so when a
-/// consumer's messages of a group all time out together, moto skips the visible head and
-/// hands out the group's last message first — an order AWS never produces, and one that
-/// would show up as false inversions in the ordered-delivery tests. The fix counts a
-/// group as in flight only while one of its messages is invisible, as AWS does. Then
-/// moto's own server starts with the arguments given.
+/// Two fixes to moto 5.2's FIFO receive, so that the ordered-delivery tests judge
+/// authhooks and not moto (each would show up as false inversions):
+/// - moto counts a group as in flight while any message it once handed out sits in its
+///   pending set, even after the message became visible again; so when a consumer's
+///   messages of a group all time out together, it skips the visible head and hands out
+///   the group's last message first. A group is in flight only while one of its messages
+///   is invisible, as on AWS.
+/// - moto takes the set of groups in flight once per call, before a long poll's waits,
+///   and receives run concurrently; so a message received by another consumer meanwhile
+///   does not hold its group back, and two consumers get one group's messages at once. A
+///   long poll becomes short polls of one at a time, each judging the groups afresh.
+/// Then moto's own server starts with the arguments given.
 const FIFO_ORDER_FIX: &str = r#"
-import sys
+import sys, threading, time
 from moto.sqs import models
 models.Queue.pending_message_groups = property(lambda queue: {
     m.group_id for m in queue._pending_messages if m.group_id is not None and not m.visible
 })
+receive, one_at_a_time = models.SQSBackend.receive_message, threading.Lock()
+def receive_message(self, queue_name, count, wait_seconds_timeout, *rest):
+    deadline = time.time() + wait_seconds_timeout
+    while True:
+        with one_at_a_time:
+            got = receive(self, queue_name, count, 0, *rest)
+        if got or time.time() >= deadline:
+            return got
+        time.sleep(0.02)
+models.SQSBackend.receive_message = receive_message
 from moto.server import main
 main(sys.argv[1:])
 "#;

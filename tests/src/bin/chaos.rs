@@ -18,6 +18,10 @@ use authhooks_tests::chaos::{run, Backend, ChaosConfig};
 struct Args {
     #[arg(long, default_value_t = 5_000)]
     events: usize,
+    /// Distinct subjects the events are about (default: a tenth of the events, so each
+    /// subject changes ten times; 0: every event its own subject).
+    #[arg(long)]
+    subjects: Option<usize>,
     /// Flaky endpoints (a dead one is always added).
     #[arg(long, default_value_t = 5)]
     endpoints: usize,
@@ -58,6 +62,9 @@ async fn main() -> ExitCode {
         .init();
     let mut config = ChaosConfig::ci(args.events);
     config.endpoints = args.endpoints.max(1);
+    if let Some(subjects) = args.subjects {
+        config.subjects = subjects;
+    }
     config.seed = args.seed;
     config.fault_rate = args.fault_rate.clamp(0.0, 1.0);
     config.kill_every = (args.kill_every_ms > 0).then(|| Duration::from_millis(args.kill_every_ms));

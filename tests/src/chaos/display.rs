@@ -102,6 +102,24 @@ impl fmt::Display for ChaosReport {
             "elapsed                 {:.1} s",
             secs(self.stats.elapsed)
         )?;
+        let ordered: Vec<String> = self
+            .endpoints
+            .iter()
+            .filter(|r| r.ordered)
+            .map(|r| {
+                format!(
+                    "{} {} over {} subjects",
+                    r.name, r.inversions, r.subjects_in_order
+                )
+            })
+            .collect();
+        writeln!(
+            f,
+            "ordered endpoints       {}  (inversions over subjects with several changes: {})",
+            ordered.len(),
+            ordered.join(", ")
+        )?;
+        writeln!(f, "INVERSIONS              {}", self.inversions)?;
         writeln!(f, "LOST                    {}", self.lost)?;
         match self.verdict() {
             Ok(()) => write!(f, "VERDICT                 ok"),

@@ -83,9 +83,13 @@ impl InHand {
                 continue;
             }
             if let Some(job) = jobs(std::slice::from_ref(body)).next() {
-                if held
-                    .touched
-                    .contains(&format!("e:{}", job.event.id.as_str()))
+                // An ordered job held for its retry was left on purpose, its attempt kept
+                // with its claim: its next send is the next attempt, not a repeat.
+                let paused = held.touched.contains(&format!("p:{}", job.delivery_id));
+                if !paused
+                    && held
+                        .touched
+                        .contains(&format!("e:{}", job.event.id.as_str()))
                 {
                     self.causes
                         .note(&job.endpoint_id, |c| c.sent_then_left += 1);
@@ -243,6 +247,9 @@ impl IdempotencyStore for Watched<dyn IdempotencyStore> {
         token: u64,
         progress: &Progress,
     ) -> Result<(), PortError> {
+        if let Some(delivery) = key.as_str().strip_prefix("dlv#") {
+            self.in_hand.touch(format!("p:{delivery}"));
+        }
         self.inner.pause(key, token, progress).await
     }
 

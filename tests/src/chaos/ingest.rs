@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use super::world::ChaosWorld;
-use super::{event_id, event_type, Backend, ChaosConfig, ChaosError};
+use super::{event_id, event_type, subject, Backend, ChaosConfig, ChaosError};
 
 const BATCH: usize = 100;
 
@@ -73,7 +73,7 @@ pub(super) async fn produce(
                     "type": event_type(config.seed, i, config.dead_every),
                     "data": {"user": {"id": format!("u_{i}")}},
                     "origin": "better-auth",
-                    "subject": format!("u_{i}")
+                    "subject": subject(i, config.subjects)
                 })
             })
             .collect();

@@ -1,9 +1,10 @@
-//! The chaos harness: the whole pipeline (ingest router, deliveries queue, workers, DLQ
+//! The chaos harness: the whole pipeline (ingest router, deliveries queues, workers, DLQ
 //! recorder) in one process over local mode's pieces, delivering to fault-injecting
 //! receivers on 127.0.0.1 while workers are killed mid-batch, jobs are queued twice and
 //! the workers' own re-enqueues and dead letters fail now and then; at the end every
-//! accepted delivery must be delivered or recorded as failed, and nothing sent more often
-//! than what the harness did explains.
+//! accepted delivery must be delivered or recorded as failed, nothing sent more often
+//! than what the harness did explains, and every subject's changes received by an ordered
+//! endpoint in the order they were accepted.
 
 pub mod causes;
 mod display;
@@ -51,7 +52,11 @@ pub enum Backend {
 pub struct ChaosConfig {
     pub backend: Backend,
     pub events: usize,
-    /// Flaky endpoints; one dead endpoint is always added.
+    /// Distinct subjects: event `i` is about `u_{i % subjects}`, so each subject changes
+    /// `events / subjects` times, one change per ingest batch at most (0: a subject each).
+    pub subjects: usize,
+    /// Flaky endpoints; one dead endpoint is always added. Every other one is ordered by
+    /// subject (the first among them), the others unordered; the dead one is ordered.
     pub endpoints: usize,
     pub seed: u64,
     /// Share of a flaky endpoint's early attempts that fail (5xx, 429, timeout, reset).
@@ -87,6 +92,7 @@ impl ChaosConfig {
         Self {
             backend: Backend::Memory,
             events,
+            subjects: (events / 10).max(1),
             endpoints: 5,
             seed: 42,
             fault_rate: 0.2,
@@ -148,6 +154,22 @@ pub fn subscribes(patterns: &[&str], event_type: &str) -> bool {
     })
 }
 
+/// Whether the `j`-th flaky endpoint is ordered by subject (the dead one always is).
+pub fn ordered(j: usize) -> bool {
+    j.is_multiple_of(2)
+}
+
+/// The subject of the `i`-th event.
+pub fn subject(i: usize, subjects: usize) -> String {
+    format!("u_{}", if subjects == 0 { i } else { i % subjects })
+}
+
+/// The index of an event from its id (see [`event_id`]), its place in acceptance order:
+/// the harness posts events in index order, each batch after the last was answered.
+pub fn event_index(id: &str) -> Option<usize> {
+    id.rsplit('_').next()?.parse().ok()
+}
+
 /// The admin-API body of the `j`-th flaky endpoint. Every schedule allows more attempts
 /// than [`faults::LAST_FAULTY_ATTEMPT`], with delays of a second or two.
 pub fn flaky_spec(j: usize, url: &str, secret: &str, timeout_ms: u64) -> Value {
@@ -165,6 +187,7 @@ pub fn flaky_spec(j: usize, url: &str, secret: &str, timeout_ms: u64) -> Value {
         "url": url, "secret": secret, "event_types": subscription(j), "timeout_ms": timeout_ms,
         "retry": retry, "rate_limit": rate_limit,
         "circuit": {"failure_threshold": 8, "success_threshold": 1, "open_timeout_secs": 1, "half_open_max_requests": 50},
+        "ordering": if ordered(j) { "subject" } else { "none" },
         "description": format!("chaos flaky {j}")
     })
 }
@@ -179,6 +202,7 @@ pub fn dead_spec(url: &str, secret: &str, timeout_ms: u64) -> Value {
         "url": url, "secret": secret, "event_types": [DEAD_TYPE], "timeout_ms": timeout_ms,
         "retry": {"schedule_secs": [0, 1]},
         "circuit": {"failure_threshold": 1000, "success_threshold": 1, "open_timeout_secs": 1, "half_open_max_requests": 100},
+        "ordering": "subject",
         "description": "chaos dead"
     })
 }

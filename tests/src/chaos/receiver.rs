@@ -1,7 +1,8 @@
 //! A fault-injecting webhook receiver on 127.0.0.1: plain HTTP/1.1 with keep-alive over raw
 //! TCP (parsed with httparse), so it can do what a framework would not let it — reset the
-//! connection, drip a body, answer after the caller gave up. It verifies every signature
-//! and counts, per webhook id, the 2xx answers it gave.
+//! connection, drip a body, answer after the caller gave up. It verifies every signature,
+//! counts per webhook id the 2xx answers it gave, and keeps per subject the order in which
+//! events were first answered 2xx (with the `sequence` each carried).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -30,6 +31,9 @@ pub struct Seen {
     pub successes: HashMap<String, u32>,
     /// Requests answered (or dropped) per fault kind.
     pub faults: HashMap<Fault, u64>,
+    /// Per subject, the events in the order they were first answered 2xx: (webhook id,
+    /// the body's `sequence`). A later 2xx for the same id is a duplicate, not an entry.
+    pub firsts: HashMap<String, Vec<(String, Option<u64>)>>,
 }
 
 struct Shared {
@@ -90,6 +94,7 @@ impl FaultyReceiver {
         Seen {
             successes: seen.successes.clone(),
             faults: seen.faults.clone(),
+            firsts: seen.firsts.clone(),
         }
     }
 }
@@ -184,7 +189,18 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
             // Counted before the answer goes out: a 2xx the caller never reads (it gave up,
             // or its worker was killed) is still a delivery the receiver got.
             if fault.is_success() {
-                *seen.successes.entry(head.id.clone()).or_default() += 1;
+                let count = seen.successes.entry(head.id.clone()).or_default();
+                *count += 1;
+                if *count == 1 {
+                    let event: serde_json::Value =
+                        serde_json::from_slice(&body).unwrap_or_default();
+                    let subject = event["subject"].as_str().unwrap_or_default().to_owned();
+                    let sequence = event["sequence"].as_u64();
+                    seen.firsts
+                        .entry(subject)
+                        .or_default()
+                        .push((head.id.clone(), sequence));
+                }
             }
         }
         if !answer(&mut stream, fault, shared.stall).await {

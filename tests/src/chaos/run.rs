@@ -269,6 +269,7 @@ async fn add_endpoints(
             id: endpoint.id,
             patterns,
             dead,
+            ordered: dead || super::ordered(j),
             behaviour,
             receiver,
         });

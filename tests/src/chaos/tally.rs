@@ -12,7 +12,7 @@ use super::faults::{Behaviour, Fault};
 use super::ingest::Ingested;
 use super::receiver::FaultyReceiver;
 use super::run::Stats;
-use super::{event_id, event_type, subscribes, ChaosConfig};
+use super::{event_id, event_index, event_type, subscribes, ChaosConfig};
 
 /// An endpoint as the run set it up.
 pub struct Planned {
@@ -20,6 +20,8 @@ pub struct Planned {
     pub id: EndpointId,
     pub patterns: Vec<&'static str>,
     pub dead: bool,
+    /// Ordered by subject.
+    pub ordered: bool,
     pub behaviour: Behaviour,
     pub receiver: FaultyReceiver,
 }
@@ -28,6 +30,12 @@ pub struct Planned {
 pub struct EndpointRow {
     pub name: String,
     pub dead: bool,
+    pub ordered: bool,
+    /// First receipts out of acceptance order within their subject (by event index or by
+    /// `sequence`); must be 0 at an ordered endpoint.
+    pub inversions: usize,
+    /// Subjects with more than one event received: what the order was judged on.
+    pub subjects_in_order: usize,
     /// Deliveries owed: events of a type it subscribes to.
     pub expected: usize,
     /// Owed deliveries the receiver answered 2xx at least once.
@@ -66,6 +74,8 @@ pub struct ChaosReport {
     pub delivered_and_failed: usize,
     pub lost: usize,
     pub unexpected: usize,
+    /// Inversions at ordered endpoints.
+    pub inversions: usize,
     /// Failures on endpoints that only fail on purpose early: must be 0.
     pub failed_on_flaky: usize,
     pub bad_signatures: u64,
@@ -154,7 +164,18 @@ impl ChaosReport {
                 );
             }
         }
+        check(
+            self.inversions == 0,
+            format!(
+                "{} deliveries reached an ordered endpoint out of their subject's order",
+                self.inversions
+            ),
+        );
         for row in &self.endpoints {
+            check(
+                !row.ordered || row.inversions == 0,
+                format!("{}: {} inversions", row.name, row.inversions),
+            );
             check(
                 row.dead || row.delivered == row.expected,
                 format!(
@@ -246,9 +267,13 @@ pub(super) fn tally(
                 .iter()
                 .filter(|t| subscribes(&p.patterns, t))
                 .count() as u64;
+            let (inversions, subjects_in_order) = inversions(&seen.firsts);
             EndpointRow {
                 name: p.name.clone(),
                 dead: p.dead,
+                ordered: p.ordered,
+                inversions,
+                subjects_in_order,
                 expected: owed.len(),
                 delivered: owed.iter().filter(|id| got(id)).count(),
                 duplicates: seen
@@ -284,6 +309,11 @@ pub(super) fn tally(
         delivered_and_failed: sum(|r| r.delivered_and_failed),
         lost: sum(|r| r.lost),
         unexpected: sum(|r| r.unexpected),
+        inversions: rows
+            .iter()
+            .filter(|r| r.ordered)
+            .map(|r| r.inversions)
+            .sum(),
         failed_on_flaky: rows.iter().filter(|r| !r.dead).map(|r| r.failed).sum(),
         bad_signatures,
         reposted_events: ingested.reposted_events,
@@ -292,4 +322,25 @@ pub(super) fn tally(
         stats,
         endpoints: rows,
     }
+}
+
+/// Counts first receipts that came out of acceptance order within their subject: an event
+/// whose index is below one already received, or whose `sequence` is not above the last
+/// one's (what a receiver's stale guard compares). Also how many subjects had more than
+/// one event to order.
+fn inversions(firsts: &HashMap<String, Vec<(String, Option<u64>)>>) -> (usize, usize) {
+    let mut inverted = 0;
+    for receipts in firsts.values() {
+        let mut highest: Option<(usize, u64)> = None;
+        for (id, sequence) in receipts {
+            let index = event_index(id).unwrap_or(usize::MAX);
+            let sequence = sequence.unwrap_or(0);
+            match highest {
+                Some((i, s)) if index < i || sequence <= s => inverted += 1,
+                _ => highest = Some((index, sequence)),
+            }
+        }
+    }
+    let several = firsts.values().filter(|r| r.len() > 1).count();
+    (inverted, several)
 }

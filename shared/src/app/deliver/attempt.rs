@@ -65,6 +65,17 @@ pub(super) async fn attempt(worker: &Worker, endpoint: &Endpoint, taken: Taken) 
             tracing::info!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, "already delivered; skipped");
             return Attempted::Skipped(message_id);
         }
+        Ok(ClaimOutcome::InProgress { lease_until }) if job.order_key.is_some() => {
+            // Its line must not go on until that attempt's outcome is known: wait for
+            // the lease, then find the delivery completed, paused or lapsed.
+            tracing::info!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, "being delivered by another worker; its line waits");
+            let wait = (lease_until - now).to_std().unwrap_or(Duration::ZERO);
+            let follow_up = FollowUp::Hold {
+                receipt_handle,
+                delay: wait.min(MAX_HOLD),
+            };
+            return Attempted::Waiting(message_id, follow_up);
+        }
         Ok(ClaimOutcome::InProgress { .. }) => {
             tracing::info!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, "being delivered by another worker; skipped");
             return Attempted::Skipped(message_id);
@@ -133,6 +144,10 @@ pub(super) async fn attempt(worker: &Worker, endpoint: &Endpoint, taken: Taken) 
             }
         }
         Decision::GiveUp(reason) => FollowUp::DeadLetter {
+            // Should the dead letter not go, an ordered job's claim keeps its attempts
+            // before this one, so its message (unchanged on its queue) makes this attempt
+            // once more when it comes back, as an unordered job's message would.
+            keep: job.order_key.is_some().then(|| job.progress()),
             letter: DeadLetter { reason, job: next },
             claim: Some((key, claim.token)),
         },

@@ -33,6 +33,7 @@ fn dead(reason: FailureReason) -> impl Fn(DeliveryJob) -> FollowUp {
     move |job| FollowUp::DeadLetter {
         letter: DeadLetter { reason, job },
         claim: None,
+        keep: None,
     }
 }
 

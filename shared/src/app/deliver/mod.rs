@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
-use crate::domain::delivery::{schedule, DeadLetter, DeliveryJob};
+use crate::domain::delivery::{schedule, DeadLetter, DeliveryJob, Progress};
 use crate::domain::ids::EndpointId;
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue, Entropy,
@@ -130,6 +130,8 @@ pub(crate) enum FollowUp {
         letter: DeadLetter,
         /// The delivery claim to give up if dead-lettering fails, as for `Enqueue`.
         claim: Option<(IdempotencyKey, u64)>,
+        /// For an ordered job: what that claim keeps instead of being released.
+        keep: Option<Progress>,
     },
     /// An ordered job waits in place: its message is hidden for `delay` (zero: visible
     /// again at once, behind its line's head) and not acknowledged.
@@ -253,7 +255,11 @@ async fn flush(worker: &Worker, follow_ups: Vec<(String, FollowUp)>, report: &mu
                 });
             }
             FollowUp::Enqueue { enqueue, claim } => enqueues.push((message_id, enqueue, claim)),
-            FollowUp::DeadLetter { letter, claim } => letters.push((message_id, letter, claim)),
+            FollowUp::DeadLetter {
+                letter,
+                claim,
+                keep,
+            } => letters.push((message_id, letter, claim, keep)),
         }
     }
 
@@ -277,11 +283,16 @@ async fn flush(worker: &Worker, follow_ups: Vec<(String, FollowUp)>, report: &mu
     }
     if !letters.is_empty() {
         let count = u32::try_from(letters.len()).unwrap_or(u32::MAX);
-        let batch = letters.iter().map(|(_, l, _)| l.clone()).collect();
+        let batch = letters.iter().map(|(_, l, _, _)| l.clone()).collect();
         if let Err(e) = worker.dead_letters.dead_letter(batch).await {
             tracing::warn!(error = %e, count, "dead-lettering failed; the messages stay queued");
-            for (message_id, _, claim) in letters {
-                release(worker, claim).await;
+            for (message_id, _, claim, keep) in letters {
+                match (claim, keep) {
+                    (Some((key, token)), Some(progress)) => {
+                        let _ = worker.idempotency.pause(&key, token, &progress).await;
+                    }
+                    (claim, _) => release(worker, claim).await,
+                }
                 report.failed.push(message_id);
             }
         } else {
