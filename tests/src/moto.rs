@@ -38,34 +38,63 @@ trap 'kill "$moto" 2>/dev/null' EXIT HUP INT TERM
 while kill -0 "$3" 2>/dev/null && kill -0 "$moto" 2>/dev/null; do sleep 0.5; done
 "#;
 
-/// Two fixes to moto 5.2's FIFO receive, so that the ordered-delivery tests judge
-/// authhooks and not moto (each would show up as false inversions):
-/// - moto counts a group as in flight while any message it once handed out sits in its
-///   pending set, even after the message became visible again; so when a consumer's
-///   messages of a group all time out together, it skips the visible head and hands out
-///   the group's last message first. A group is in flight only while one of its messages
-///   is invisible, as on AWS.
-/// - moto takes the set of groups in flight once per call, before a long poll's waits,
-///   and receives run concurrently; so a message received by another consumer meanwhile
-///   does not hold its group back, and two consumers get one group's messages at once. A
-///   long poll becomes short polls of one at a time, each judging the groups afresh.
-/// Then moto's own server starts with the arguments given.
+/// moto 5.2's FIFO receive, replaced so that the ordered-delivery tests judge authhooks and
+/// not moto (each flaw shows up as false inversions). moto judges a group in flight by its
+/// set of handed-out messages rather than by visibility (a message that timed out still
+/// blocks its group, so moto hands out the group's last message first; one hidden again by
+/// a hold after leaving that set blocks nothing, and moto honours holds and deletes with
+/// any receipt a message ever had, so an overdue consumer's late hold can hide a head
+/// while its line is handed out); it takes that set once per call, before a long poll's
+/// waits; and receives, holds and deletes run concurrently. Here a group is in flight
+/// exactly while one of its messages is invisible, as on AWS, judged afresh by each short
+/// poll, with receives, holds and deletes taking turns. Standard queues keep moto's own
+/// receive. Then moto's server starts with the arguments given.
 const FIFO_ORDER_FIX: &str = r#"
-import sys, threading, time
+import copy, sys, threading, time
 from moto.sqs import models
-models.Queue.pending_message_groups = property(lambda queue: {
-    m.group_id for m in queue._pending_messages if m.group_id is not None and not m.visible
-})
-receive, one_at_a_time = models.SQSBackend.receive_message, threading.Lock()
-def receive_message(self, queue_name, count, wait_seconds_timeout, *rest):
+B = models.SQSBackend
+one_at_a_time = threading.RLock()
+def serialized(f):
+    def g(*args, **kwargs):
+        with one_at_a_time:
+            return f(*args, **kwargs)
+    return g
+B.delete_message = serialized(B.delete_message)
+B.change_message_visibility = serialized(B.change_message_visibility)
+def take(self, queue, count, visibility_timeout, attribute_names):
+    in_flight = {m.group_id for m in queue._messages if not m.visible}
+    result, to_dlq = [], []
+    for m in list(queue._messages):
+        if len(result) >= count:
+            break
+        if not m.visible or m.group_id in in_flight:
+            continue
+        policy = queue.redrive_policy
+        if queue.dead_letter_queue is not None and policy and m.approximate_receive_count >= policy["maxReceiveCount"]:
+            to_dlq.append(m)
+            continue
+        queue.pending_messages.add(m)
+        m.mark_received(visibility_timeout=visibility_timeout)
+        out = copy.deepcopy(m)
+        models._filter_message_attributes(out, attribute_names)
+        result.append(out)
+    for m in to_dlq:
+        queue._messages.remove(m)
+        queue.dead_letter_queue.add_message(m)
+    return result
+moto_receive = B.receive_message
+def receive_message(self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names=None):
+    queue = self.get_queue(queue_name)
+    if not queue.fifo_queue:
+        return moto_receive(self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names)
     deadline = time.time() + wait_seconds_timeout
     while True:
         with one_at_a_time:
-            got = receive(self, queue_name, count, 0, *rest)
+            got = take(self, queue, count, visibility_timeout, message_attribute_names or [])
         if got or time.time() >= deadline:
             return got
         time.sleep(0.02)
-models.SQSBackend.receive_message = receive_message
+B.receive_message = receive_message
 from moto.server import main
 main(sys.argv[1:])
 "#;

@@ -36,6 +36,8 @@ pub struct EndpointRow {
     pub inversions: usize,
     /// Subjects with more than one event received: what the order was judged on.
     pub subjects_in_order: usize,
+    /// A few of the inversions, each as "subject: event after event (sequences)".
+    pub inverted: Vec<String>,
     /// Deliveries owed: events of a type it subscribes to.
     pub expected: usize,
     /// Owed deliveries the receiver answered 2xx at least once.
@@ -174,7 +176,12 @@ impl ChaosReport {
         for row in &self.endpoints {
             check(
                 !row.ordered || row.inversions == 0,
-                format!("{}: {} inversions", row.name, row.inversions),
+                format!(
+                    "{}: {} inversions ({})",
+                    row.name,
+                    row.inversions,
+                    row.inverted.join("; ")
+                ),
             );
             check(
                 row.dead || row.delivered == row.expected,
@@ -267,13 +274,15 @@ pub(super) fn tally(
                 .iter()
                 .filter(|t| subscribes(&p.patterns, t))
                 .count() as u64;
-            let (inversions, subjects_in_order) = inversions(&seen.firsts);
+            let (inverted, subjects_in_order) = inversions(&seen.firsts);
+            let inversions = inverted.len();
             EndpointRow {
                 name: p.name.clone(),
                 dead: p.dead,
                 ordered: p.ordered,
                 inversions,
                 subjects_in_order,
+                inverted: inverted.into_iter().take(5).collect(),
                 expected: owed.len(),
                 delivered: owed.iter().filter(|id| got(id)).count(),
                 duplicates: seen
@@ -324,20 +333,22 @@ pub(super) fn tally(
     }
 }
 
-/// Counts first receipts that came out of acceptance order within their subject: an event
-/// whose index is below one already received, or whose `sequence` is not above the last
-/// one's (what a receiver's stale guard compares). Also how many subjects had more than
-/// one event to order.
-fn inversions(firsts: &HashMap<String, Vec<(String, Option<u64>)>>) -> (usize, usize) {
-    let mut inverted = 0;
-    for receipts in firsts.values() {
-        let mut highest: Option<(usize, u64)> = None;
+/// The first receipts that came out of acceptance order within their subject, described:
+/// an event whose index is below one already received, or whose `sequence` is not above
+/// the last one's (what a receiver's stale guard compares). Also how many subjects had more
+/// than one event to order.
+fn inversions(firsts: &HashMap<String, Vec<(String, Option<u64>)>>) -> (Vec<String>, usize) {
+    let mut inverted = Vec::new();
+    for (subject, receipts) in firsts {
+        let mut highest: Option<(usize, u64, &str)> = None;
         for (id, sequence) in receipts {
             let index = event_index(id).unwrap_or(usize::MAX);
             let sequence = sequence.unwrap_or(0);
             match highest {
-                Some((i, s)) if index < i || sequence <= s => inverted += 1,
-                _ => highest = Some((index, sequence)),
+                Some((i, s, before)) if index < i || sequence <= s => inverted.push(format!(
+                    "{subject}: {id} (sequence {sequence}) after {before} (sequence {s})"
+                )),
+                _ => highest = Some((index, sequence, id)),
             }
         }
     }
