@@ -48,7 +48,10 @@ while kill -0 "$3" 2>/dev/null && kill -0 "$moto" 2>/dev/null; do sleep 0.5; don
 /// waits; and receives, holds and deletes run concurrently. Here a group is in flight
 /// exactly while one of its messages is invisible, as on AWS, judged afresh by each short
 /// poll, with receives, holds and deletes taking turns. Standard queues keep moto's own
-/// receive. Then moto's server starts with the arguments given.
+/// receive. And DynamoDB's writes take turns too: moto evaluates a condition and writes
+/// without a lock, so two concurrent conditional writes to one item can both succeed,
+/// which DynamoDB never allows (two claims on one delivery both won, now and then).
+/// Then moto's server starts with the arguments given.
 const FIFO_ORDER_FIX: &str = r#"
 import copy, sys, threading, time
 from moto.sqs import models
@@ -61,6 +64,15 @@ def serialized(f):
     return g
 B.delete_message = serialized(B.delete_message)
 B.change_message_visibility = serialized(B.change_message_visibility)
+from moto.dynamodb import models as dynamodb
+D, one_write_at_a_time = dynamodb.DynamoDBBackend, threading.RLock()
+for name in ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items"):
+    def write(f):
+        def g(*args, **kwargs):
+            with one_write_at_a_time:
+                return f(*args, **kwargs)
+        return g
+    setattr(D, name, write(getattr(D, name)))
 def take(self, queue, count, visibility_timeout, attribute_names):
     in_flight = {m.group_id for m in queue._messages if not m.visible}
     result, to_dlq = [], []
