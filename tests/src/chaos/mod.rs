@@ -11,6 +11,7 @@ mod display;
 pub mod faults;
 mod in_hand;
 mod ingest;
+mod order;
 mod pool;
 pub mod receiver;
 mod run;

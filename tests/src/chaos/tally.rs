@@ -10,9 +10,10 @@ use authhooks::ports::{FailureFilter, FailureStore, PageRequest, PortError};
 use super::causes::{dead_requests_bound, duplicates_bound, Causes};
 use super::faults::{Behaviour, Fault};
 use super::ingest::Ingested;
+use super::order::inversions;
 use super::receiver::FaultyReceiver;
 use super::run::Stats;
-use super::{event_id, event_index, event_type, subscribes, ChaosConfig};
+use super::{event_id, event_type, subscribes, ChaosConfig};
 
 /// An endpoint as the run set it up.
 pub struct Planned {
@@ -331,27 +332,4 @@ pub(super) fn tally(
         stats,
         endpoints: rows,
     }
-}
-
-/// The first receipts that came out of acceptance order within their subject, described:
-/// an event whose index is below one already received, or whose `sequence` is not above
-/// the last one's (what a receiver's stale guard compares). Also how many subjects had more
-/// than one event to order.
-fn inversions(firsts: &HashMap<String, Vec<(String, Option<u64>)>>) -> (Vec<String>, usize) {
-    let mut inverted = Vec::new();
-    for (subject, receipts) in firsts {
-        let mut highest: Option<(usize, u64, &str)> = None;
-        for (id, sequence) in receipts {
-            let index = event_index(id).unwrap_or(usize::MAX);
-            let sequence = sequence.unwrap_or(0);
-            match highest {
-                Some((i, s, before)) if index < i || sequence <= s => inverted.push(format!(
-                    "{subject}: {id} (sequence {sequence}) after {before} (sequence {s})"
-                )),
-                _ => highest = Some((index, sequence, id)),
-            }
-        }
-    }
-    let several = firsts.values().filter(|r| r.len() > 1).count();
-    (inverted, several)
 }

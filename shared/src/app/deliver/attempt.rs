@@ -19,7 +19,7 @@ pub(super) enum Attempted {
     Failed(String),
     /// An ordered job left waiting in place, nothing sent: its next attempt is not due, or
     /// an earlier job of its line is unfinished.
-    Waiting(String, FollowUp),
+    Waiting(String, Box<FollowUp>),
     Sent {
         message_id: String,
         success: bool,
@@ -74,7 +74,7 @@ pub(super) async fn attempt(worker: &Worker, endpoint: &Endpoint, taken: Taken) 
                 receipt_handle,
                 delay: wait.min(MAX_HOLD),
             };
-            return Attempted::Waiting(message_id, follow_up);
+            return Attempted::Waiting(message_id, Box::new(follow_up));
         }
         Ok(ClaimOutcome::InProgress { .. }) => {
             tracing::info!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, "being delivered by another worker; skipped");
@@ -90,7 +90,7 @@ pub(super) async fn attempt(worker: &Worker, endpoint: &Endpoint, taken: Taken) 
         // wait is longer than one hold, so it is held again with its attempts kept.
         let wait = (due - now).to_std().unwrap_or(Duration::ZERO);
         let follow_up = hold(worker, &key, claim.token, job, receipt_handle, wait).await;
-        return Attempted::Waiting(message_id, follow_up);
+        return Attempted::Waiting(message_id, Box::new(follow_up));
     }
 
     let number = job.attempts + 1;

@@ -121,7 +121,7 @@ pub(super) async fn deliver(
             }
             Attempted::Waiting(message_id, follow_up) => {
                 outcome.stats.held += 1;
-                outcome.follow_ups.push((message_id, follow_up));
+                outcome.follow_ups.push((message_id, *follow_up));
             }
             Attempted::Sent {
                 message_id,

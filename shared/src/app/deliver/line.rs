@@ -53,10 +53,10 @@ async fn run_line(worker: &Worker, endpoint: &Endpoint, line: Vec<Taken>) -> Vec
             // Behind an unfinished head: not attempted, back on the queue now.
             out.push(Attempted::Waiting(
                 taken.message_id,
-                FollowUp::Hold {
+                Box::new(FollowUp::Hold {
                     receipt_handle: taken.receipt_handle,
                     delay: Duration::ZERO,
-                },
+                }),
             ));
             continue;
         }

@@ -5,9 +5,13 @@
 //! redelivers it.
 
 mod attempt;
+mod follow_up;
 mod group;
 mod line;
 mod state;
+
+use follow_up::flush;
+pub(crate) use follow_up::FollowUp;
 
 use std::collections::BTreeMap;
 use std::ops::AddAssign;
@@ -16,11 +20,11 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
-use crate::domain::delivery::{schedule, DeadLetter, DeliveryJob, Progress};
+use crate::domain::delivery::{schedule, DeliveryJob};
 use crate::domain::ids::EndpointId;
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue, Entropy,
-    Hold, IdempotencyKey, IdempotencyStore, QueueHold, Received, Sender,
+    IdempotencyStore, QueueHold, Received, Sender,
 };
 
 #[derive(Debug, Clone)]
@@ -116,33 +120,6 @@ impl AddAssign<&BatchReport> for BatchReport {
     }
 }
 
-/// Follow-up work for one message; it is acknowledged only once this has been done.
-#[derive(Debug)]
-pub(crate) enum FollowUp {
-    Done,
-    Enqueue {
-        enqueue: Enqueue,
-        /// The delivery claim to give up if re-enqueueing fails, so the redelivered
-        /// message may claim it again at once.
-        claim: Option<(IdempotencyKey, u64)>,
-    },
-    DeadLetter {
-        letter: DeadLetter,
-        /// The delivery claim to give up if dead-lettering fails, as for `Enqueue`.
-        claim: Option<(IdempotencyKey, u64)>,
-        /// For an ordered job: what that claim keeps instead of being released.
-        keep: Option<Progress>,
-    },
-    /// An ordered job waits in place: its message is hidden for `delay` (zero: visible
-    /// again at once, behind its line's head) and not acknowledged.
-    Hold {
-        receipt_handle: String,
-        delay: Duration,
-    },
-    /// Infrastructure trouble: leave the message for the queue to redeliver.
-    Redeliver,
-}
-
 /// A job in hand, with the message it came in.
 #[derive(Debug)]
 pub(crate) struct Taken {
@@ -231,80 +208,4 @@ impl Worker {
 fn count(follow_ups: &[(String, FollowUp)], which: impl Fn(&FollowUp) -> bool) -> u32 {
     let n = follow_ups.iter().filter(|(_, f)| which(f)).count();
     u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-/// Sends every re-enqueue in one call and every dead letter in another; the messages
-/// behind a failed call stay on the queue.
-async fn flush(worker: &Worker, follow_ups: Vec<(String, FollowUp)>, report: &mut BatchReport) {
-    let mut enqueues = Vec::new();
-    let mut letters = Vec::new();
-    let mut holds = Vec::new();
-    for (message_id, follow_up) in follow_ups {
-        match follow_up {
-            FollowUp::Done => {}
-            FollowUp::Redeliver => report.failed.push(message_id),
-            FollowUp::Hold {
-                receipt_handle,
-                delay,
-            } => {
-                // Never acknowledged: it waits on its queue whether the hold is taken or not.
-                report.failed.push(message_id);
-                holds.push(Hold {
-                    receipt_handle,
-                    delay,
-                });
-            }
-            FollowUp::Enqueue { enqueue, claim } => enqueues.push((message_id, enqueue, claim)),
-            FollowUp::DeadLetter {
-                letter,
-                claim,
-                keep,
-            } => letters.push((message_id, letter, claim, keep)),
-        }
-    }
-
-    if !enqueues.is_empty() {
-        let jobs = enqueues.iter().map(|(_, e, _)| e.clone()).collect();
-        if let Err(e) = worker.queue.enqueue(jobs).await {
-            tracing::warn!(error = %e, "re-enqueueing failed; the messages stay queued");
-            for (message_id, _, claim) in enqueues {
-                release(worker, claim).await;
-                report.failed.push(message_id);
-            }
-        }
-    }
-    if !holds.is_empty() {
-        let count = holds.len();
-        if let Err(e) = worker.holds.hold(holds).await {
-            // The messages come back after the queue's visibility timeout instead, still
-            // in their lines' order.
-            tracing::warn!(error = %e, count, "holding ordered messages failed");
-        }
-    }
-    if !letters.is_empty() {
-        let count = u32::try_from(letters.len()).unwrap_or(u32::MAX);
-        let batch = letters.iter().map(|(_, l, _, _)| l.clone()).collect();
-        if let Err(e) = worker.dead_letters.dead_letter(batch).await {
-            tracing::warn!(error = %e, count, "dead-lettering failed; the messages stay queued");
-            for (message_id, _, claim, keep) in letters {
-                match (claim, keep) {
-                    (Some((key, token)), Some(progress)) => {
-                        let _ = worker.idempotency.pause(&key, token, &progress).await;
-                    }
-                    (claim, _) => release(worker, claim).await,
-                }
-                report.failed.push(message_id);
-            }
-        } else {
-            report.totals.dead_lettered += count;
-        }
-    }
-}
-
-/// Gives up the claim behind a message left on the queue, so its redelivery may claim the
-/// delivery again at once. Best effort: a claim that stays lapses after its lease.
-async fn release(worker: &Worker, claim: Option<(IdempotencyKey, u64)>) {
-    if let Some((key, token)) = claim {
-        let _ = worker.idempotency.release(&key, token).await;
-    }
 }
