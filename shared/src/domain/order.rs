@@ -3,6 +3,7 @@
 //! order, and the check a receiver runs to drop a stale update ([`freshness`]).
 
 use std::fmt;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -91,6 +92,26 @@ impl fmt::Display for OrderKey {
     }
 }
 
+/// The longest an ordered job held back by its endpoint's circuit or rate limit waits
+/// between looks, however often it was held: what a line may wait after its endpoint
+/// recovers.
+pub const MAX_DEFERRAL_HOLD: Duration = Duration::from_secs(15 * 60);
+/// How much longer each look waits than the one before.
+const DEFERRAL_STEP: Duration = Duration::from_secs(10);
+
+/// How long to hold an ordered job deferred until `wanted` from now, received
+/// `receive_count` times so far. Each hold is a receive, and the ordered queue redrives a
+/// message after 1 000, so the holds of a job waiting out a long outage grow — by ten
+/// seconds a receive up to fifteen minutes — which stretches those 1 000 receives over ten
+/// days, beyond the five after which an open circuit disables its endpoint. A job is never
+/// held for less than it was deferred for.
+pub fn deferral_hold(wanted: Duration, receive_count: u32) -> Duration {
+    let floor = DEFERRAL_STEP
+        .saturating_mul(receive_count.saturating_sub(1))
+        .min(MAX_DEFERRAL_HOLD);
+    wanted.max(floor)
+}
+
 /// The sequence ingest stamps on the next event it accepts: its acceptance time in
 /// microseconds since the epoch, and always above the last one stamped (`last`), so one
 /// ingest's events of a subject strictly increase even within a microsecond or a clock
@@ -165,6 +186,21 @@ mod tests {
         assert_eq!(next_sequence(first + 1, earlier), first + 2);
         // Safe in a JavaScript number for centuries.
         assert!(first < (1u64 << 53));
+    }
+
+    #[test]
+    fn deferral_holds_grow_with_receives_and_outlast_a_five_day_outage() {
+        let second = Duration::from_secs(1);
+        assert_eq!(deferral_hold(second, 1), second);
+        assert_eq!(deferral_hold(second, 4), Duration::from_secs(30));
+        assert_eq!(
+            deferral_hold(Duration::from_secs(60), 4),
+            Duration::from_secs(60)
+        );
+        assert_eq!(deferral_hold(second, 5000), MAX_DEFERRAL_HOLD);
+        // A job deferred every time spends its 1 000 receives over more than five days.
+        let total: Duration = (1..=1000).map(|n| deferral_hold(second, n)).sum();
+        assert!(total > Duration::from_secs(5 * 24 * 3600), "{total:?}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use authhooks::domain::order::{freshness, Freshness};
-use authhooks::ports::FailureFilter;
+use authhooks::ports::{FailureFilter, PageRequest};
 use authhooks_tests::sender::{status, Sent};
 use authhooks_tests::World;
 
@@ -260,4 +260,52 @@ async fn a_given_up_delivery_lets_its_line_go_on_and_says_so() {
         "{}",
         ordered.note
     );
+}
+
+#[tokio::test]
+async fn a_two_day_outage_behind_an_open_circuit_loses_no_line() {
+    let world = World::new();
+    world
+        .add_endpoint(json!({
+            "url": ORDERED, "event_types": ["user.*"],
+            "circuit": {"failure_threshold": 2, "success_threshold": 1, "open_timeout_secs": 60, "half_open_max_requests": 1}
+        }))
+        .await;
+    // Down for two days, then up: the circuit stays open most of that time, so the lines'
+    // heads are deferred again and again (each time a receive on the ordered queue).
+    let clock = world.clock.clone();
+    let back_at = world.now() + chrono::Duration::days(2);
+    world.sender.script(
+        ORDERED,
+        Box::new(move |_| status(if clock.now() < back_at { 503 } else { 200 })),
+    );
+    for round in 0..3 {
+        for user in 0..2 {
+            world.ingest(&change(user, round)).await.unwrap();
+        }
+    }
+    world.run_until_idle(10 * 24 * HOUR).await;
+
+    let failures = world
+        .system
+        .admin
+        .list_failures(&FailureFilter::default(), PageRequest::first(10))
+        .await
+        .unwrap();
+    assert!(
+        failures.items.is_empty(),
+        "given up or redriven: {:?}",
+        failures.items
+    );
+    let delivered: Vec<Sent> = world
+        .sender
+        .sent_to(ORDERED)
+        .into_iter()
+        .filter(|s| delivered(s))
+        .collect();
+    assert_eq!(delivered.len(), 6);
+    let last: BTreeMap<String, String> = (0..2)
+        .map(|u| (format!("u_{u}"), "name 2".to_owned()))
+        .collect();
+    assert_eq!(final_names(&delivered, false), last);
 }

@@ -47,6 +47,7 @@ pub(super) async fn attempt(worker: &Worker, endpoint: &Endpoint, taken: Taken) 
         message_id,
         receipt_handle,
         job,
+        ..
     } = taken;
     let now = worker.clock.now();
     let key = IdempotencyKey::delivery(&job.delivery_id);

@@ -8,6 +8,7 @@ use super::{line, state, EndpointStats, FollowUp, Taken, Worker};
 use crate::domain::admission::{self, Deferral};
 use crate::domain::delivery::{schedule, DeadLetter, DeliveryJob};
 use crate::domain::ids::EndpointId;
+use crate::domain::order::deferral_hold;
 use crate::domain::outcome::FailureReason;
 use crate::ports::{Enqueue, MAX_HOLD};
 
@@ -89,6 +90,7 @@ pub(super) async fn deliver(
         let Taken {
             message_id,
             receipt_handle,
+            receive_count,
             job,
         } = taken;
         match why {
@@ -103,9 +105,10 @@ pub(super) async fn deliver(
             until = %due,
             "deferred"
         );
-        outcome
-            .follow_ups
-            .push((message_id, defer(job, receipt_handle, due, now)));
+        outcome.follow_ups.push((
+            message_id,
+            defer(job, (receipt_handle, receive_count), due, now),
+        ));
     }
 
     let mut results = Vec::new();
@@ -184,10 +187,11 @@ pub(super) async fn deliver(
 
 /// Puts a held-back job off until `due`, no attempt counted: an ordered one is held in
 /// place (admission decides again when it comes back, so a wait beyond one hold needs no
-/// record), an unordered one re-enqueued with a delay.
+/// record), for longer each time it comes back ([`deferral_hold`]); an unordered one is
+/// re-enqueued with a delay.
 fn defer(
     mut job: DeliveryJob,
-    receipt_handle: String,
+    (receipt_handle, receive_count): (String, u32),
     due: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> FollowUp {
@@ -195,7 +199,7 @@ fn defer(
         let wait = (due - now).to_std().unwrap_or_default();
         return FollowUp::Hold {
             receipt_handle,
-            delay: wait.min(MAX_HOLD),
+            delay: deferral_hold(wait, receive_count).min(MAX_HOLD),
         };
     }
     let (delay, not_before) = schedule(due, now);

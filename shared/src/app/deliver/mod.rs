@@ -125,6 +125,7 @@ impl AddAssign<&BatchReport> for BatchReport {
 pub(crate) struct Taken {
     pub(crate) message_id: String,
     pub(crate) receipt_handle: String,
+    pub(crate) receive_count: u32,
     pub(crate) job: DeliveryJob,
 }
 
@@ -175,6 +176,7 @@ impl Worker {
                         .push(Taken {
                             message_id: message.message_id,
                             receipt_handle: message.receipt_handle,
+                            receive_count: message.receive_count,
                             job,
                         }),
                 },
