@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use authhooks::domain::order::{freshness, Freshness};
-use authhooks::ports::{FailureFilter, PageRequest};
+use authhooks::ports::{Clock, FailureFilter, PageRequest};
 use authhooks_tests::sender::{status, Sent};
 use authhooks_tests::World;
 
@@ -308,4 +308,54 @@ async fn a_two_day_outage_behind_an_open_circuit_loses_no_line() {
         .map(|u| (format!("u_{u}"), "name 2".to_owned()))
         .collect();
     assert_eq!(final_names(&delivered, false), last);
+}
+
+#[tokio::test]
+async fn a_deferred_ordered_job_comes_back_less_often_the_longer_it_waits() {
+    use authhooks::domain::admission::EndpointState;
+    use authhooks::domain::circuit::CircuitState;
+    use authhooks::local::pump::received;
+    use authhooks::ports::EndpointStateStore;
+
+    let world = World::new();
+    let (endpoint, _) = world
+        .add_endpoint(json!({
+            "url": ORDERED, "event_types": ["user.*"],
+            "circuit": {"failure_threshold": 5, "success_threshold": 1, "open_timeout_secs": 60, "half_open_max_requests": 1}
+        }))
+        .await;
+    world.ingest(&change(1, 0)).await.unwrap();
+
+    let mut came_back_after = Vec::new();
+    for times in [1, 600] {
+        // The circuit (re)opened just now: the line's head is deferred for a minute.
+        let open = EndpointState {
+            circuit: CircuitState::Open {
+                opened_at: world.now(),
+                open_since: world.now(),
+            },
+            bucket: None,
+        };
+        let version = world.state.load(&endpoint.id).await.unwrap().version;
+        assert!(world
+            .state
+            .save(&endpoint.id, &open, version)
+            .await
+            .unwrap());
+        let batch = world.ordered.receive(10);
+        assert_eq!(batch.len(), 1);
+        // As if the queue had handed it out that often.
+        let jobs = received(&batch)
+            .into_iter()
+            .map(|m| m.received_times(times))
+            .collect();
+        let report = world.system.worker.deliver(jobs).await;
+        assert_eq!(report.totals.deferred_circuit, 1, "{report:?}");
+        assert_eq!(report.failed.len(), 1, "a held message is not acknowledged");
+        let back = world.ordered.next_visible_at().unwrap();
+        came_back_after.push((back - world.now()).num_seconds());
+        world.clock.advance_to(back);
+    }
+    assert_eq!(came_back_after, [60, 15 * 60]);
+    assert!(world.sender.sent_to(ORDERED).is_empty());
 }
