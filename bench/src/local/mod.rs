@@ -188,10 +188,11 @@ pub async fn run(args: LocalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Each ordered saturation as a fraction of the unordered one of its round.
+/// Each ordered saturation as a fraction of the unordered one of its round, and the
+/// median of those fractions per ordering when there were several rounds.
 fn ratios(saturations: &[(usize, Mode, f64)]) -> Option<Table> {
     let mut table = Table::new(&["round", "ordering", "deliveries/s", "÷ none, same round"]);
-    let mut any = false;
+    let mut by_mode: Vec<(Mode, Vec<f64>)> = Vec::new();
     for (round, mode, rate) in saturations.iter().filter(|(_, m, _)| *m != Mode::None) {
         let Some((_, _, none)) = saturations
             .iter()
@@ -199,15 +200,29 @@ fn ratios(saturations: &[(usize, Mode, f64)]) -> Option<Table> {
         else {
             continue;
         };
-        any = true;
         table.row(vec![
             round.to_string(),
             mode.name().to_owned(),
             format!("{rate:.0} (none: {none:.0})"),
             format!("{:.2}", rate / none),
         ]);
+        match by_mode.iter_mut().find(|(m, _)| m == mode) {
+            Some((_, fractions)) => fractions.push(rate / none),
+            None => by_mode.push((*mode, vec![rate / none])),
+        }
     }
-    any.then_some(table)
+    for (mode, fractions) in by_mode.iter_mut().filter(|(_, f)| f.len() > 1) {
+        fractions.sort_by(f64::total_cmp);
+        let median = fractions[fractions.len() / 2];
+        let (low, high) = (fractions[0], fractions[fractions.len() - 1]);
+        table.row(vec![
+            format!("median of {}", fractions.len()),
+            mode.name().to_owned(),
+            format!("range {low:.2}–{high:.2}"),
+            format!("{median:.2}"),
+        ]);
+    }
+    (!by_mode.is_empty()).then_some(table)
 }
 
 async fn connect(args: &LocalArgs) -> anyhow::Result<(Target, Option<LocalMode>)> {
