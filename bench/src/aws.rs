@@ -1,7 +1,8 @@
 //! `authhooks-bench aws`: the real ingest router and Lambda worker handler over moto, with
-//! every SDK request counted, for three cases: successful deliveries, deliveries retried
-//! once, and duplicate ingests. Lambda's poller is played as tests/src/lambda.rs plays it
-//! (ReceiveMessage, invoke, DeleteMessageBatch), and its requests are counted too.
+//! every SDK request counted: the stack the cases (`aws_run`, `aws_ordered`) run on.
+//! Lambda's poller is played as tests/src/lambda.rs plays it (ReceiveMessage, invoke,
+//! DeleteMessageBatch), on the standard or the ordered (FIFO) queue, and its requests are
+//! counted too.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +22,7 @@ use axum::http::Request;
 use axum::Router;
 use serde_json::{json, Value};
 
+use crate::client::{endpoint_spec, Subjects};
 use crate::counter::{Counter, Counts};
 use crate::sink::Sink;
 
@@ -39,6 +41,8 @@ pub struct Stack {
     pub admin: Router,
     pub worker: Worker,
     pub queue: SqsQueue,
+    /// The ordered deliveries queue (FIFO), over the counted client too.
+    pub ordered: SqsQueue,
     pub dlq_url: String,
     pub queue_url: String,
     pub ordered_url: String,
@@ -103,7 +107,8 @@ impl Stack {
             ingest,
             admin,
             worker,
-            queue: SqsQueue::new(sqs, urls.deliveries.clone()),
+            queue: SqsQueue::new(sqs.clone(), urls.deliveries.clone()),
+            ordered: SqsQueue::new(sqs, urls.ordered.clone()),
             dlq_url: urls.dlq,
             ordered_url: urls.ordered,
             queue_url: urls.deliveries,
@@ -123,11 +128,7 @@ impl Stack {
 
     /// Creates an endpoint for every event type, with `extra` fields (retry, circuit…).
     pub async fn add_endpoint(&self, url: &str, extra: Option<Value>) -> anyhow::Result<()> {
-        // Unordered unless `extra` says otherwise: these cases measure the standard queue.
-        let mut spec = json!({"url": url, "event_types": ["*"], "ordering": "none"});
-        if let (Some(Value::Object(fields)), Some(spec)) = (extra, spec.as_object_mut()) {
-            spec.extend(fields);
-        }
+        let spec = endpoint_spec(url, extra);
         let request = Request::post("/v1/endpoints")
             .header("authorization", "Bearer bench")
             .header("content-type", "application/json")
@@ -137,10 +138,21 @@ impl Stack {
         Ok(())
     }
 
-    /// POSTs events `ids` to the ingest router, `per_request` per POST.
-    pub async fn ingest(&self, ids: &[String], per_request: usize) -> anyhow::Result<()> {
-        for (k, chunk) in ids.chunks(per_request.max(1)).enumerate() {
-            let events: Vec<Value> = chunk.iter().map(|id| crate::client::event(id)).collect();
+    /// POSTs events `ids` to the ingest router, `per_request` per POST, event `i` about
+    /// user `subjects.of(i)`.
+    pub async fn ingest(
+        &self,
+        ids: &[String],
+        per_request: usize,
+        subjects: Subjects,
+    ) -> anyhow::Result<()> {
+        let per_request = per_request.max(1);
+        for (k, chunk) in ids.chunks(per_request).enumerate() {
+            let events: Vec<Value> = chunk
+                .iter()
+                .enumerate()
+                .map(|(j, id)| crate::client::event(id, &subjects.of(k * per_request + j)))
+                .collect();
             let body = if per_request == 1 {
                 serde_json::to_vec(&events[0])?
             } else {
@@ -155,10 +167,13 @@ impl Stack {
         Ok(())
     }
 
-    /// Plays Lambda's event source mapping until `sink` has `expected` receipts: receive up
-    /// to 10 (long poll `wait_secs`), invoke the worker, delete what it acknowledged.
+    /// Plays Lambda's event source mapping on `queue` until `sink` has `expected` receipts:
+    /// receive up to 10 (long poll `wait_secs`), invoke the worker, delete what it
+    /// acknowledged. On the FIFO queue too: its mapping takes batches of at most 10 and has
+    /// no batching window, as here.
     pub async fn pump(
         &self,
+        queue: &SqsQueue,
         sink: &Sink,
         expected: u64,
         wait_secs: i32,
@@ -168,7 +183,7 @@ impl Stack {
         let start = Instant::now();
         while sink.received() < expected {
             anyhow::ensure!(start.elapsed() < timeout, "deliveries did not all arrive");
-            let messages = self.queue.receive(10, wait_secs).await?;
+            let messages = queue.receive(10, wait_secs).await?;
             if messages.is_empty() {
                 continue;
             }
@@ -176,7 +191,7 @@ impl Stack {
             let began = Instant::now();
             let response = self.worker.handle(sqs_event(&messages, "deliveries")).await;
             busy += began.elapsed().as_secs_f64();
-            acknowledge(&self.queue, messages, &response).await?;
+            acknowledge(queue, messages, &response).await?;
         }
         Ok((batches, busy))
     }

@@ -1,47 +1,69 @@
-//! The cases `authhooks-bench aws` runs, and the per-delivery table with the cost arithmetic
-//! at list prices.
+//! The cases `authhooks-bench aws` runs on unordered endpoints (the standard queue), then
+//! the ordered ones (`aws_ordered`), and the per-delivery table (`aws_cost`).
 
 use std::time::{Duration, Instant};
 
 use authhooks_tests::moto::Moto;
 
 use crate::aws::{ids, Case, Stack};
-use crate::counter::{write_units, Counter, Counts};
+use crate::aws_cost::report;
+use crate::client::Subjects;
+use crate::counter::Counter;
+use crate::machine::load_average;
 use crate::sink::{FirstAttempt, Sink};
-use crate::stats::Table;
-
-/// us-east-1 list prices (see BENCHMARKS.md for source and date).
-const SQS_PER_REQUEST: f64 = 0.40 / 1e6;
-const WRU: f64 = 0.625 / 1e6;
-const RRU: f64 = 0.125 / 1e6;
-const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
-const LAMBDA_GB_SECOND: f64 = 0.000_013_333_4;
-/// Memory assumed for every function (GB).
-const MEMORY_GB: f64 = 0.125;
 
 #[derive(Debug, clap::Args)]
 pub struct AwsArgs {
     /// Events per case.
     #[arg(long, default_value_t = 100)]
     pub events: usize,
+    /// Which endpoints' cases to run.
+    #[arg(long, value_enum, default_value_t = Only::All)]
+    pub only: Only,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Only {
+    All,
+    /// `"ordering": "none"`: the standard queue.
+    Unordered,
+    /// `"ordering": "subject"`: the ordered (FIFO) queue.
+    Ordered,
 }
 
 pub async fn run(args: AwsArgs) -> anyhow::Result<()> {
     let sdk = Moto::shared().sdk_config().await;
     let counter = Counter::default();
-    let n = args.events;
+    println!("load average at start: {}", load_average());
+    let mut cases = Vec::new();
+    if args.only != Only::Ordered {
+        cases.extend(unordered(&sdk, &counter, args.events).await?);
+    }
+    if args.only != Only::Unordered {
+        cases.extend(crate::aws_ordered::cases(&sdk, &counter, args.events).await?);
+    }
+    report(&cases);
+    println!("load average at end: {}", load_average());
+    Ok(())
+}
+
+async fn unordered(
+    sdk: &aws_config::SdkConfig,
+    counter: &Counter,
+    n: usize,
+) -> anyhow::Result<Vec<(Case, u64)>> {
     let mut cases = Vec::new();
     for per_request in [100, 1] {
-        let stack = Stack::create(&sdk, &counter).await?;
+        let stack = Stack::create(sdk, counter).await?;
         let sink = Sink::start(FirstAttempt::Ok).await?;
         stack.add_endpoint(&sink.url(0), None).await?;
         counter.take();
         let events = ids(&format!("ok{per_request}"), n);
         let began = Instant::now();
-        stack.ingest(&events, per_request).await?;
+        stack.ingest(&events, per_request, Subjects::One).await?;
         let ingest_secs = began.elapsed().as_secs_f64();
         let (batches, busy) = stack
-            .pump(&sink, n as u64, 0, Duration::from_secs(60))
+            .pump(&stack.queue, &sink, n as u64, 0, Duration::from_secs(60))
             .await?;
         let mut case = Case {
             name: format!("success, {per_request} event(s) per ingest POST"),
@@ -54,7 +76,7 @@ pub async fn run(args: AwsArgs) -> anyhow::Result<()> {
         cases.push((case, n.div_ceil(per_request) as u64));
         if per_request == 100 {
             // The same events again: every one is a duplicate and must enqueue nothing.
-            stack.ingest(&events, per_request).await?;
+            stack.ingest(&events, per_request, Subjects::One).await?;
             cases.push((
                 Case {
                     name: "duplicate ingest (same ids, batch of 100)".into(),
@@ -65,11 +87,11 @@ pub async fn run(args: AwsArgs) -> anyhow::Result<()> {
                 },
                 n.div_ceil(per_request) as u64,
             ));
-            print_sizes(&sdk, &stack).await?;
+            print_sizes(sdk, &stack).await?;
         }
     }
     // Fan-out: each event to three endpoints, ingest's read shared by its deliveries.
-    let stack = Stack::create(&sdk, &counter).await?;
+    let stack = Stack::create(sdk, counter).await?;
     let sink = Sink::start(FirstAttempt::Ok).await?;
     for endpoint in 0..3 {
         stack.add_endpoint(&sink.url(endpoint), None).await?;
@@ -77,11 +99,11 @@ pub async fn run(args: AwsArgs) -> anyhow::Result<()> {
     counter.take();
     let events = ids("fanout", n);
     let began = Instant::now();
-    stack.ingest(&events, 100).await?;
+    stack.ingest(&events, 100, Subjects::One).await?;
     let ingest_secs = began.elapsed().as_secs_f64();
     let deliveries = 3 * n as u64;
     let (batches, busy) = stack
-        .pump(&sink, deliveries, 0, Duration::from_secs(120))
+        .pump(&stack.queue, &sink, deliveries, 0, Duration::from_secs(120))
         .await?;
     cases.push((
         Case {
@@ -94,7 +116,7 @@ pub async fn run(args: AwsArgs) -> anyhow::Result<()> {
         n.div_ceil(100) as u64,
     ));
 
-    let stack = Stack::create(&sdk, &counter).await?;
+    let stack = Stack::create(sdk, counter).await?;
     let sink = Sink::start(FirstAttempt::FailOnce).await?;
     // Retried after 1 s, with the circuit kept closed so that every delivery is retried
     // rather than deferred (an open circuit would measure deferrals instead).
@@ -105,9 +127,15 @@ pub async fn run(args: AwsArgs) -> anyhow::Result<()> {
     stack.add_endpoint(&sink.url(0), Some(extra)).await?;
     counter.take();
     let events = ids("retry", n.min(50));
-    stack.ingest(&events, 100).await?;
+    stack.ingest(&events, 100, Subjects::One).await?;
     let (batches, busy) = stack
-        .pump(&sink, events.len() as u64, 1, Duration::from_secs(120))
+        .pump(
+            &stack.queue,
+            &sink,
+            events.len() as u64,
+            1,
+            Duration::from_secs(120),
+        )
         .await?;
     cases.push((
         Case {
@@ -119,8 +147,7 @@ pub async fn run(args: AwsArgs) -> anyhow::Result<()> {
         },
         1,
     ));
-    report(&cases);
-    Ok(())
+    Ok(cases)
 }
 
 /// The sizes of what the state table holds after a successful run, by key prefix.
@@ -143,61 +170,4 @@ async fn print_sizes(sdk: &aws_config::SdkConfig, stack: &Stack) -> anyhow::Resu
         println!("state items {prefix}#…: {count} stored, largest {max} bytes");
     }
     Ok(())
-}
-
-fn wcu(counts: &Counts) -> u64 {
-    counts.write_sizes.iter().map(|s| write_units(*s)).sum()
-}
-
-fn rru(counts: &Counts) -> f64 {
-    let queries = counts.of("dynamodb.Query") + counts.of("dynamodb.Scan");
-    counts.consistent_reads as f64 + counts.eventual_reads as f64 * 0.5 + queries as f64
-}
-
-fn report(cases: &[(Case, u64)]) {
-    let mut table = Table::new(&[
-        "case",
-        "requests (total)",
-        "SQS req / unit",
-        "DDB WRU / unit",
-        "DDB RRU / unit",
-        "$ per million units",
-    ]);
-    for (case, ingest_posts) in cases {
-        let per = |x: f64| x / case.units as f64;
-        let ops: Vec<String> = case
-            .counts
-            .requests
-            .iter()
-            .map(|(op, n)| format!("{op} {n}"))
-            .collect();
-        let sqs = per(case.counts.of("sqs") as f64);
-        let wru = per(wcu(&case.counts) as f64);
-        let rru = per(rru(&case.counts));
-        let invocations = per((case.worker_batches + ingest_posts) as f64);
-        let gb_s = per(case.worker_secs) * MEMORY_GB;
-        let cost = 1e6
-            * (sqs * SQS_PER_REQUEST
-                + wru * WRU
-                + rru * RRU
-                + invocations * LAMBDA_REQUEST
-                + gb_s * LAMBDA_GB_SECOND);
-        let breakdown = format!(
-            "{cost:.3} = SQS {:.3} + WRU {:.3} + RRU {:.3} + Lambda req {:.3} + GB-s {:.3}",
-            1e6 * sqs * SQS_PER_REQUEST,
-            1e6 * wru * WRU,
-            1e6 * rru * RRU,
-            1e6 * invocations * LAMBDA_REQUEST,
-            1e6 * gb_s * LAMBDA_GB_SECOND,
-        );
-        table.row(vec![
-            format!("{} (n = {})", case.name, case.units),
-            ops.join("\n"),
-            format!("{sqs:.3}"),
-            format!("{wru:.3}"),
-            format!("{rru:.3}"),
-            breakdown,
-        ]);
-    }
-    println!("{table}");
 }

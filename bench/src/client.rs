@@ -29,11 +29,7 @@ impl Target {
 
     /// Creates an endpoint for every event type, with `extra` fields (retry, circuit…).
     pub async fn add_endpoint(&self, url: &str, extra: Option<Value>) -> anyhow::Result<String> {
-        // Unordered unless `extra` says otherwise: its events share one subject.
-        let mut spec = json!({"url": url, "event_types": ["*"], "ordering": "none"});
-        if let (Some(Value::Object(fields)), Some(spec)) = (extra, spec.as_object_mut()) {
-            spec.extend(fields);
-        }
+        let spec = endpoint_spec(url, extra);
         let response = self
             .http
             .post(format!("{}/v1/endpoints", self.base))
@@ -52,6 +48,19 @@ impl Target {
         let created: authhooks::wire::CreatedEndpoint =
             serde_json::from_slice(&body).context("the created endpoint")?;
         Ok(created.endpoint.id.to_string())
+    }
+
+    /// Deletes an endpoint, so that a later run's events no longer reach it.
+    pub async fn remove_endpoint(&self, id: &str) -> anyhow::Result<()> {
+        let response = self
+            .http
+            .delete(format!("{}/v1/endpoints/{id}", self.base))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await?;
+        let status = response.status();
+        anyhow::ensure!(status.is_success(), "deleting endpoint {id}: {status}");
+        Ok(())
     }
 
     /// POSTs `body` to ingest, signed as a producer signs; returns the status code.
@@ -77,16 +86,44 @@ impl Target {
     }
 }
 
-/// A typical identity event (~400 bytes) with a caller-chosen id.
-pub fn event(id: &str) -> Value {
+/// An endpoint for every event type: unordered unless `extra` sets `"ordering"` (the
+/// default for new endpoints is `"subject"`, so the bench says which it measures).
+pub fn endpoint_spec(url: &str, extra: Option<Value>) -> Value {
+    let mut spec = json!({"url": url, "event_types": ["*"], "ordering": "none"});
+    if let (Some(Value::Object(fields)), Some(spec)) = (extra, spec.as_object_mut()) {
+        spec.extend(fields);
+    }
+    spec
+}
+
+/// Which user each event of a run is about: its `subject`, the ordering key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subjects {
+    /// Every event about one user (`usr_42`): an ordered endpoint delivers them one by one.
+    One,
+    /// Event `i` about user `i % n`: `n` lines that an ordered endpoint runs side by side.
+    Spread(usize),
+}
+
+impl Subjects {
+    pub fn of(self, i: usize) -> String {
+        match self {
+            Self::One => "usr_42".to_owned(),
+            Self::Spread(n) => format!("usr_{}", i % n.max(1)),
+        }
+    }
+}
+
+/// A typical identity event (~400 bytes) with a caller-chosen id, about user `subject`.
+pub fn event(id: &str, subject: &str) -> Value {
     json!({
         "id": id,
         "type": "user.updated",
-        "subject": "usr_42",
+        "subject": subject,
         "tenant_id": "tenant_acme",
         "data": {
             "user": {
-                "id": "usr_42",
+                "id": subject,
                 "email": "ada.lovelace@example.com",
                 "email_verified": true,
                 "name": "Ada Lovelace",

@@ -18,6 +18,9 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
+/// How a FIFO queue's URL ends inside a JSON request body.
+const FIFO_URL_END: &[u8] = b".fifo\"";
+
 /// Requests by "Service.Operation", and the largest item image each write sent.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counts {
@@ -58,16 +61,24 @@ impl Intercept for Counter {
     }
 
     /// Every attempt is a billed request: counted from the JSON protocol's target header
-    /// (`DynamoDB_20120810.PutItem`, `AmazonSQS.SendMessageBatch`).
+    /// (`DynamoDB_20120810.PutItem`, `AmazonSQS.SendMessageBatch`). Requests to a FIFO
+    /// queue are billed at FIFO's price, so they are told apart (`sqs.fifo.…`) by the queue
+    /// URL in the body: FIFO queue names, so URLs, end in `.fifo`.
     fn read_before_transmit(
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let target = context.request().headers().get("x-amz-target");
+        let request = context.request();
+        let target = request.headers().get("x-amz-target");
+        let fifo = request
+            .body()
+            .bytes()
+            .is_some_and(|body| body.windows(FIFO_URL_END.len()).any(|w| w == FIFO_URL_END));
         let op = match target.and_then(|t| t.split_once('.')) {
             Some((service, op)) if service.starts_with("DynamoDB") => format!("dynamodb.{op}"),
+            Some((_, op)) if fifo => format!("sqs.fifo.{op}"),
             Some((_, op)) => format!("sqs.{op}"),
             None => "unknown".to_owned(),
         };

@@ -104,7 +104,9 @@ pub async fn rss() -> anyhow::Result<()> {
     let stack = Stack::create(&sdk, &Counter::default()).await?;
     let sink = Sink::start(FirstAttempt::Ok).await?;
     stack.add_endpoint(&sink.url(0), None).await?;
-    stack.ingest(&ids("rss", 10), 10).await?;
+    stack
+        .ingest(&ids("rss", 10), 10, crate::client::Subjects::One)
+        .await?;
     let env = environment(&stack).await?;
     // The last line: the worker prints its metrics (EMF) lines first.
     let out = child(&["rss-child"], &env)?;

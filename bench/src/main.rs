@@ -3,11 +3,14 @@
 //! Everything runs on loopback; every run is bounded. Results go in BENCHMARKS.md.
 
 mod aws;
+mod aws_cost;
+mod aws_ordered;
 mod aws_run;
 mod client;
 mod counter;
 mod footprint;
 mod local;
+mod machine;
 mod sink;
 mod stats;
 

@@ -1,13 +1,16 @@
 //! A minimal receiver on loopback: answers each webhook at once and records when each
-//! (endpoint, webhook-id) first arrived, so latency and loss can be computed afterwards.
+//! (endpoint, webhook-id) first arrived, so latency and loss can be computed afterwards,
+//! and counts receipts that arrive out of acceptance order for their subject (what an
+//! ordered endpoint must never see).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use authhooks::domain::signature::HEADER_WEBHOOK_ID;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
@@ -26,6 +29,8 @@ pub enum FirstAttempt {
 struct Seen {
     first: HashMap<(u32, String), Instant>,
     attempts: HashMap<(u32, String), u32>,
+    /// The highest `sequence` received per (endpoint, subject).
+    latest: HashMap<(u32, String), u64>,
 }
 
 pub struct Sink {
@@ -33,20 +38,30 @@ pub struct Sink {
     seen: Mutex<Seen>,
     received: AtomicU64,
     requests: AtomicU64,
+    inversions: AtomicU64,
     mode: FirstAttempt,
+    /// How long each answer takes: a receiver's own work, which an ordered line waits for.
+    delay: Duration,
     pub progress: Notify,
 }
 
 impl Sink {
     /// Binds 127.0.0.1 on a free port and serves until the process ends.
     pub async fn start(mode: FirstAttempt) -> anyhow::Result<Arc<Sink>> {
+        Self::answering_after(mode, Duration::ZERO).await
+    }
+
+    /// A sink that answers each request `delay` after it arrived.
+    pub async fn answering_after(mode: FirstAttempt, delay: Duration) -> anyhow::Result<Arc<Sink>> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let sink = Arc::new(Sink {
             addr: listener.local_addr()?,
             seen: Mutex::new(Seen::default()),
             received: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            inversions: AtomicU64::new(0),
             mode,
+            delay,
             progress: Notify::new(),
         });
         let app = Router::new()
@@ -74,6 +89,12 @@ impl Sink {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// First receipts whose `sequence` was lower than one already received for their
+    /// endpoint and subject: delivered out of the order ingest accepted them.
+    pub fn inversions(&self) -> u64 {
+        self.inversions.load(Ordering::Relaxed)
+    }
+
     /// When the webhook `id` first reached endpoint `n` with a 200.
     pub fn receipts(&self) -> HashMap<(u32, String), Instant> {
         self.seen
@@ -87,7 +108,11 @@ async fn receive(
     State(sink): State<Arc<Sink>>,
     Path(n): Path<u32>,
     headers: HeaderMap,
+    body: Bytes,
 ) -> StatusCode {
+    if !sink.delay.is_zero() {
+        tokio::time::sleep(sink.delay).await;
+    }
     let at = Instant::now();
     sink.requests.fetch_add(1, Ordering::Relaxed);
     let Some(id) = headers.get(HEADER_WEBHOOK_ID).and_then(|v| v.to_str().ok()) else {
@@ -104,8 +129,39 @@ async fn receive(
     }
     if seen.first.insert(key, at).is_none() {
         sink.received.fetch_add(1, Ordering::Relaxed);
+        if let Some((subject, sequence)) = order_of(&body) {
+            let latest = seen.latest.entry((n, subject)).or_insert(0);
+            if sequence < *latest {
+                sink.inversions.fetch_add(1, Ordering::Relaxed);
+            } else {
+                *latest = sequence;
+            }
+        }
     }
     drop(seen);
     sink.progress.notify_waiters();
     StatusCode::OK
+}
+
+/// The subject and sequence of a delivered event, read without parsing the whole body: the
+/// body ends with its labels and then `"sequence":N` (`Event::to_body`), after `data`.
+fn order_of(body: &[u8]) -> Option<(String, u64)> {
+    let text = std::str::from_utf8(body).ok()?;
+    let (_, after) = text.rsplit_once(r#""subject":""#)?;
+    let subject = after.split('"').next()?.to_owned();
+    let (_, after) = text.rsplit_once(r#""sequence":"#)?;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    Some((subject, digits.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::order_of;
+
+    #[test]
+    fn reads_the_subject_and_sequence_after_the_data() {
+        let body = br#"{"id":"evt_1","type":"t","timestamp":"x","data":{"subject":"no"},"subject":"usr_7","tenant_id":"t","sequence":1234}"#;
+        assert_eq!(order_of(body), Some(("usr_7".to_owned(), 1234)));
+        assert_eq!(order_of(br#"{"id":"evt_1","data":{}}"#), None);
+    }
 }
