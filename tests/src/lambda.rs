@@ -110,6 +110,20 @@ impl AwsPipeline {
         n
     }
 
+    /// One invocation of the worker on what the ordered (FIFO) queue has now, from its own
+    /// event source mapping.
+    pub async fn pump_ordered(&self, worker: &Worker, wait_secs: i32) -> usize {
+        let messages = self.world.ordered.receive(10, wait_secs).await.unwrap();
+        let n = messages.len();
+        if n > 0 {
+            let response = worker.handle(sqs_event(&messages, "ordered.fifo")).await;
+            acknowledge(&self.world.ordered, messages, &response)
+                .await
+                .unwrap();
+        }
+        n
+    }
+
     /// One invocation of the dlq function on what the DLQ has now.
     pub async fn pump_dlq(&self) -> usize {
         let messages = self.world.dlq.receive(10, 0).await.unwrap();
@@ -138,8 +152,10 @@ impl AwsPipeline {
                 start.elapsed() < timeout,
                 "timed out after {timeout:?} waiting for {what}"
             );
-            self.pump_worker(&self.worker, 1).await;
+            self.pump_worker(&self.worker, 0).await;
+            self.pump_ordered(&self.worker, 0).await;
             self.pump_dlq().await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }

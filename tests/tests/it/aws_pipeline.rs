@@ -325,3 +325,57 @@ async fn a_poison_message_is_redriven_by_sqs_and_recorded() {
     assert_eq!(list["items"][0]["attempts"], 0);
     assert!(receiver.requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_users_renames_reach_an_ordered_endpoint_in_order_over_sqs_fifo() {
+    let pipeline = AwsPipeline::start(QueueOptions::default()).await;
+    let receiver = Receiver::start().await;
+    // The first request fails: the rename behind it must wait for its retry.
+    receiver.set_reply(|n| Reply::status(if n == 1 { 503 } else { 200 }));
+    pipeline
+        .add_endpoint(json!({
+            "url": receiver.url(), "event_types": ["user.*"], "retry": {"schedule_secs": [1]}
+        }))
+        .await;
+    for round in 0..3 {
+        let event = json!({
+            "id": format!("evt_rename_{round}"), "type": "user.updated", "subject": "u_1",
+            "data": {"user": {"id": "u_1", "name": format!("name {round}")}}
+        });
+        let (status, answer) = pipeline.post_event(&event).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    }
+    // They wait on the ordered queue, not the standard one.
+    assert!(pipeline
+        .world
+        .queue
+        .receive(10, 0)
+        .await
+        .unwrap()
+        .is_empty());
+    pipeline
+        .run_until("three renames delivered", WAIT, || async {
+            receiver.requests().len() >= 4
+        })
+        .await;
+    let ids: Vec<String> = receiver
+        .requests()
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "evt_rename_0",
+            "evt_rename_0",
+            "evt_rename_1",
+            "evt_rename_2"
+        ],
+        "the renames went out of order"
+    );
+}
