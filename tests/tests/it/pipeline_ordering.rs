@@ -301,7 +301,7 @@ async fn a_two_day_outage_behind_an_open_circuit_loses_no_line() {
         .sender
         .sent_to(ORDERED)
         .into_iter()
-        .filter(|s| delivered(s))
+        .filter(delivered)
         .collect();
     assert_eq!(delivered.len(), 6);
     let last: BTreeMap<String, String> = (0..2)
