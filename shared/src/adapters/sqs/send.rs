@@ -130,17 +130,29 @@ fn entry(i: usize, message: &Outgoing) -> Result<SendMessageBatchRequestEntry, P
     entry.build().map_err(build_error)
 }
 
-/// Groups messages into batch calls: at most ten, and at most `MAX_MESSAGE_BYTES` together.
+/// Groups messages into batch calls: at most ten, at most `MAX_MESSAGE_BYTES` together, and
+/// at most one of each message group. SQS does not say how the entries of one call are
+/// ordered when some fail and are sent again, so a group's next message goes in a later
+/// call, which `send_all` makes only once every earlier call was accepted: a message that
+/// needed another try can never end up behind a later one of its group.
 fn batches(messages: Vec<Outgoing>) -> Vec<Vec<Outgoing>> {
     let mut out: Vec<Vec<Outgoing>> = Vec::new();
     let mut bytes = 0;
+    let mut groups: HashSet<String> = HashSet::new();
     for message in messages {
+        let group = message.group.as_ref().map(|(group, _)| group);
         let fits = out.last().is_some_and(|last| {
-            last.len() < BATCH_SIZE && bytes + message.body.len() <= MAX_MESSAGE_BYTES
+            last.len() < BATCH_SIZE
+                && bytes + message.body.len() <= MAX_MESSAGE_BYTES
+                && group.is_none_or(|g| !groups.contains(g))
         });
         if !fits {
             out.push(Vec::new());
             bytes = 0;
+            groups.clear();
+        }
+        if let Some(group) = group {
+            groups.insert(group.clone());
         }
         bytes += message.body.len();
         if let Some(last) = out.last_mut() {
@@ -159,6 +171,33 @@ fn delay_secs(delay: Duration) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn grouped(groups: &[&str]) -> Vec<Vec<String>> {
+        let messages = groups.iter().enumerate().map(|(i, g)| Outgoing {
+            body: "x".into(),
+            delay_secs: 0,
+            group: Some(((*g).to_owned(), i.to_string())),
+        });
+        let names = |batch: &Vec<Outgoing>| {
+            let name = |m: &Outgoing| m.group.as_ref().map(|g| g.0.clone()).unwrap_or_default();
+            batch.iter().map(name).collect()
+        };
+        batches(messages.collect()).iter().map(names).collect()
+    }
+
+    #[test]
+    fn a_batch_holds_one_message_of_each_group() {
+        assert_eq!(
+            grouped(&["a", "b", "a", "c", "b", "a"]),
+            [vec!["a", "b"], vec!["a", "c", "b"], vec!["a"]]
+        );
+        let twelve: Vec<String> = (0..12).map(|i| i.to_string()).collect();
+        let names: Vec<&str> = twelve.iter().map(String::as_str).collect();
+        assert_eq!(
+            grouped(&names).iter().map(Vec::len).collect::<Vec<_>>(),
+            [10, 2]
+        );
+    }
 
     fn sizes(bodies: &[usize]) -> Vec<usize> {
         let messages = bodies.iter().map(|&n| Outgoing {
