@@ -45,8 +45,12 @@ struct Args {
     #[arg(long, default_value_t = 8)]
     workers: usize,
     /// An SQS/DynamoDB API (moto) instead of memory; fresh tables and queues are created.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "moto")]
     aws_endpoint: Option<String>,
+    /// Start a moto server of its own on a free port (as the tests do, with their fixes to
+    /// moto's FIFO receive and DynamoDB write atomicity) and run on it.
+    #[arg(long)]
+    moto: bool,
     /// Give up and report after this many seconds.
     #[arg(long, default_value_t = 1_800)]
     deadline_secs: u64,
@@ -74,7 +78,12 @@ async fn main() -> ExitCode {
     config.workers = args.workers.max(1);
     config.deadline = Duration::from_secs(args.deadline_secs);
     config.progress = true;
-    if let Some(url) = args.aws_endpoint {
+    let aws_endpoint = match (args.aws_endpoint, args.moto) {
+        (Some(url), _) => Some(url),
+        (None, true) => Some(authhooks_tests::moto::Moto::shared().endpoint_url().to_owned()),
+        (None, false) => None,
+    };
+    if let Some(url) = aws_endpoint {
         config.backend = Backend::Aws {
             url,
             prefix: format!("chaos-{}-{}", std::process::id(), args.seed),
