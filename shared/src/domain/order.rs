@@ -92,24 +92,18 @@ impl fmt::Display for OrderKey {
     }
 }
 
-/// The longest an ordered job held back by its endpoint's circuit or rate limit waits
-/// between looks, however often it was held: what a line may wait after its endpoint
-/// recovers.
+/// The longest an ordered job held back by its endpoint's open circuit waits between looks:
+/// what a line may wait after its endpoint recovers.
 pub const MAX_DEFERRAL_HOLD: Duration = Duration::from_secs(15 * 60);
-/// How much longer each look waits than the one before.
-const DEFERRAL_STEP: Duration = Duration::from_secs(10);
 
-/// How long to hold an ordered job deferred until `wanted` from now, received
-/// `receive_count` times so far. Each hold is a receive, and the ordered queue redrives a
-/// message after 1 000, so the holds of a job waiting out a long outage grow — by ten
-/// seconds a receive up to fifteen minutes — which stretches those 1 000 receives over ten
-/// days, beyond the five after which an open circuit disables its endpoint. A job is never
-/// held for less than it was deferred for.
-pub fn deferral_hold(wanted: Duration, receive_count: u32) -> Duration {
-    let floor = DEFERRAL_STEP
-        .saturating_mul(receive_count.saturating_sub(1))
-        .min(MAX_DEFERRAL_HOLD);
-    wanted.max(floor)
+/// How long to hold an ordered job that its endpoint's circuit deferred until `wanted` from
+/// now, the circuit having been open for `outage`. Each hold is a receive, and the ordered
+/// queue redrives a message after 1 000, so a job waiting out a long outage holds for a
+/// tenth of the outage so far (up to fifteen minutes): its looks thin out as the outage
+/// lasts — about 600 over the five days after which an open circuit disables its endpoint
+/// — while a circuit that just opened is looked at again as soon as it may let a probe by.
+pub fn deferral_hold(wanted: Duration, outage: Duration) -> Duration {
+    wanted.max((outage / 10).min(MAX_DEFERRAL_HOLD))
 }
 
 /// The sequence ingest stamps on the next event it accepts: its acceptance time in
@@ -189,18 +183,19 @@ mod tests {
     }
 
     #[test]
-    fn deferral_holds_grow_with_receives_and_outlast_a_five_day_outage() {
-        let second = Duration::from_secs(1);
-        assert_eq!(deferral_hold(second, 1), second);
-        assert_eq!(deferral_hold(second, 4), Duration::from_secs(30));
-        assert_eq!(
-            deferral_hold(Duration::from_secs(60), 4),
-            Duration::from_secs(60)
-        );
-        assert_eq!(deferral_hold(second, 5000), MAX_DEFERRAL_HOLD);
-        // A job deferred every time spends its 1 000 receives over more than five days.
-        let total: Duration = (1..=1000).map(|n| deferral_hold(second, n)).sum();
-        assert!(total > Duration::from_secs(5 * 24 * 3600), "{total:?}");
+    fn deferral_holds_thin_out_as_an_outage_lasts() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(deferral_hold(minute, Duration::ZERO), minute);
+        assert_eq!(deferral_hold(minute, 100 * minute), 10 * minute);
+        assert_eq!(deferral_hold(minute, 10_000 * minute), MAX_DEFERRAL_HOLD);
+        // A job deferred throughout a five-day outage, its circuit letting a probe by each
+        // minute, is received well under the ordered queue's 1 000 times.
+        let (mut outage, mut looks) = (Duration::ZERO, 0);
+        while outage < Duration::from_secs(5 * 24 * 3600) {
+            outage += deferral_hold(minute, outage);
+            looks += 1;
+        }
+        assert!((500..1000).contains(&looks), "{looks} looks");
     }
 
     #[test]

@@ -15,17 +15,11 @@ pub fn received<T: DeserializeOwned>(event: SqsEvent) -> Vec<Received<T>> {
         .records
         .into_iter()
         .map(|record| {
-            let receive_count = record
-                .attributes
-                .get("ApproximateReceiveCount")
-                .and_then(|count| count.parse().ok())
-                .unwrap_or(1);
             Received::decode(
                 record.message_id.unwrap_or_default(),
                 record.receipt_handle.unwrap_or_default(),
                 &record.body.unwrap_or_default(),
             )
-            .received_times(receive_count)
         })
         .collect()
 }

@@ -47,7 +47,6 @@ impl QueueMessage {
             self.receipt_handle.clone(),
             &self.body,
         )
-        .received_times(self.receive_count)
     }
 }
 
@@ -91,9 +90,6 @@ pub struct Received<T> {
     pub message_id: String,
     /// What holds the message in place (an ordered delivery's retry).
     pub receipt_handle: String,
-    /// How often the queue has handed it out, this time included (SQS's
-    /// ApproximateReceiveCount).
-    pub receive_count: u32,
     pub body: Result<T, DecodeError>,
 }
 
@@ -102,20 +98,12 @@ impl<T: DeserializeOwned> Received<T> {
         Self {
             message_id,
             receipt_handle,
-            receive_count: 1,
             body: serde_json::from_str(body).map_err(|e| DecodeError {
                 kind: e.classify(),
                 line: e.line(),
                 column: e.column(),
             }),
         }
-    }
-}
-
-impl<T> Received<T> {
-    pub fn received_times(mut self, receive_count: u32) -> Self {
-        self.receive_count = receive_count;
-        self
     }
 }
 

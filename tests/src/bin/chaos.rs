@@ -80,7 +80,11 @@ async fn main() -> ExitCode {
     config.progress = true;
     let aws_endpoint = match (args.aws_endpoint, args.moto) {
         (Some(url), _) => Some(url),
-        (None, true) => Some(authhooks_tests::moto::Moto::shared().endpoint_url().to_owned()),
+        (None, true) => Some(
+            authhooks_tests::moto::Moto::shared()
+                .endpoint_url()
+                .to_owned(),
+        ),
         (None, false) => None,
     };
     if let Some(url) = aws_endpoint {

@@ -47,7 +47,6 @@ pub(super) async fn attempt(worker: &Worker, endpoint: &Endpoint, taken: Taken) 
         message_id,
         receipt_handle,
         job,
-        ..
     } = taken;
     let now = worker.clock.now();
     let key = IdempotencyKey::delivery(&job.delivery_id);

@@ -1,6 +1,8 @@
 //! One endpoint's share of a batch: admission for all of them at once, then each line of
 //! jobs attempted (`line`), then the circuit updated with the results.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 
 use super::attempt::Attempted;
@@ -86,11 +88,15 @@ pub(super) async fn deliver(
     let mut outcome = GroupOutcome::default();
     let mut jobs = jobs.into_iter();
     let to_send: Vec<Taken> = jobs.by_ref().take(verdict.allowed as usize).collect();
+    let outage = current
+        .circuit
+        .open_since()
+        .and_then(|since| (now - since).to_std().ok())
+        .unwrap_or_default();
     for (taken, (why, due)) in jobs.zip(verdict.deferred) {
         let Taken {
             message_id,
             receipt_handle,
-            receive_count,
             job,
         } = taken;
         match why {
@@ -107,7 +113,7 @@ pub(super) async fn deliver(
         );
         outcome.follow_ups.push((
             message_id,
-            defer(job, (receipt_handle, receive_count), due, now),
+            defer(job, receipt_handle, (why, outage), due, now),
         ));
     }
 
@@ -187,19 +193,24 @@ pub(super) async fn deliver(
 
 /// Puts a held-back job off until `due`, no attempt counted: an ordered one is held in
 /// place (admission decides again when it comes back, so a wait beyond one hold needs no
-/// record), for longer each time it comes back ([`deferral_hold`]); an unordered one is
-/// re-enqueued with a delay.
+/// record), behind an open circuit for longer the longer it has been open
+/// ([`deferral_hold`]); an unordered one is re-enqueued with a delay.
 fn defer(
     mut job: DeliveryJob,
-    (receipt_handle, receive_count): (String, u32),
+    receipt_handle: String,
+    (why, outage): (Deferral, Duration),
     due: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> FollowUp {
     if job.order_key.is_some() {
         let wait = (due - now).to_std().unwrap_or_default();
+        let wait = match why {
+            Deferral::Circuit => deferral_hold(wait, outage),
+            Deferral::Rate => wait,
+        };
         return FollowUp::Hold {
             receipt_handle,
-            delay: deferral_hold(wait, receive_count).min(MAX_HOLD),
+            delay: wait.min(MAX_HOLD),
         };
     }
     let (delay, not_before) = schedule(due, now);

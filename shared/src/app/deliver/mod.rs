@@ -125,7 +125,6 @@ impl AddAssign<&BatchReport> for BatchReport {
 pub(crate) struct Taken {
     pub(crate) message_id: String,
     pub(crate) receipt_handle: String,
-    pub(crate) receive_count: u32,
     pub(crate) job: DeliveryJob,
 }
 
@@ -176,7 +175,6 @@ impl Worker {
                         .push(Taken {
                             message_id: message.message_id,
                             receipt_handle: message.receipt_handle,
-                            receive_count: message.receive_count,
                             job,
                         }),
                 },
