@@ -351,3 +351,36 @@ async fn a_job_behind_an_open_circuit_is_looked_at_less_often_the_longer_it_is_o
     assert_eq!(came_back_after, [60, 15 * 60]);
     assert!(world.sender.sent_to(ORDERED).is_empty());
 }
+
+#[tokio::test]
+async fn a_line_of_slow_deliveries_stops_within_the_batch_budget() {
+    let world = World::new();
+    world
+        .add_endpoint(json!({"url": ORDERED, "event_types": ["user.*"], "timeout_ms": 30000}))
+        .await;
+    // Each delivery takes 15 s: a line of three would outlast the function.
+    let clock = world.clock.clone();
+    world.sender.script(
+        ORDERED,
+        Box::new(move |_| {
+            clock.advance(Duration::from_secs(15));
+            status(200)
+        }),
+    );
+    for round in 0..3 {
+        world.ingest(&change(1, round)).await.unwrap();
+    }
+    assert!(world.step().await);
+    // Two started within the 20 s budget (at 0 s and 15 s); the third went back to the
+    // queue, unattempted, behind them.
+    assert_eq!(world.sender.sent_to(ORDERED).len(), 2);
+    assert_eq!(world.worker_totals().failed.len(), 1);
+    world.run_until_idle(HOUR).await;
+    let ids: Vec<String> = world
+        .sender
+        .sent_to(ORDERED)
+        .iter()
+        .map(|s| body(s)["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["evt_u1_r0", "evt_u1_r1", "evt_u1_r2"]);
+}

@@ -13,9 +13,10 @@ use crate::domain::webhook;
 use crate::ports::{Claim, ClaimOutcome, Enqueue, IdempotencyKey, OutgoingRequest, MAX_HOLD};
 
 pub(super) enum Attempted {
-    /// Already delivered, or being delivered by another worker right now.
+    /// Already delivered.
     Skipped(String),
-    /// The claim could not be taken or read: the message stays queued.
+    /// The claim could not be taken (another worker holds it) or read: the message stays
+    /// queued.
     Failed(String),
     /// An ordered job left waiting in place, nothing sent: its next attempt is not due, or
     /// an earlier job of its line is unfinished.
@@ -77,8 +78,12 @@ pub(super) async fn attempt(worker: &Worker, endpoint: &Endpoint, taken: Taken) 
             return Attempted::Waiting(message_id, Box::new(follow_up));
         }
         Ok(ClaimOutcome::InProgress { .. }) => {
-            tracing::info!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, "being delivered by another worker; skipped");
-            return Attempted::Skipped(message_id);
+            // Not acknowledged: should that worker fail to leave a follow-up behind (its
+            // re-enqueue refused, its process gone), this message is what carries the
+            // delivery on. It comes back after its visibility timeout and finds the
+            // delivery completed, or claims it.
+            tracing::info!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, "being delivered by another worker; the copy stays queued");
+            return Attempted::Failed(message_id);
         }
         Err(e) => {
             tracing::warn!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, error = %e, "delivery claim unavailable; the job stays queued");

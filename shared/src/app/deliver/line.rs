@@ -1,8 +1,9 @@
 //! Lines: an endpoint's admitted jobs grouped by order key. An ordered line (one subject at
 //! one endpoint) is attempted one job after the other, in the order its queue handed them
-//! over, and stops at the first that does not finish: the jobs behind it are left on the
-//! queue, visible again at once, and the FIFO queue keeps them behind their held head.
-//! Unordered jobs are lines of one. All lines run concurrently.
+//! over, and stops at the first that does not finish, or once the batch has used its time
+//! (`line_budget`): the jobs behind are left on the queue, visible again at once, and the
+//! FIFO queue keeps them behind their held head. Unordered jobs are lines of one. All lines
+//! run concurrently.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -46,9 +47,14 @@ fn split(jobs: Vec<Taken>) -> Vec<Vec<Taken>> {
 }
 
 async fn run_line(worker: &Worker, endpoint: &Endpoint, line: Vec<Taken>) -> Vec<Attempted> {
+    let started = worker.clock.now();
+    let budget = chrono::Duration::from_std(worker.settings.line_budget).unwrap_or_default();
     let mut out = Vec::with_capacity(line.len());
     let mut open = true;
-    for taken in line {
+    for (n, taken) in line.into_iter().enumerate() {
+        if n > 0 && worker.clock.now() - started > budget {
+            open = false;
+        }
         if !open {
             // Behind an unfinished head: not attempted, back on the queue now.
             out.push(Attempted::Waiting(

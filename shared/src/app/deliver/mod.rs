@@ -36,6 +36,11 @@ pub struct WorkerSettings {
     pub claim_margin: Duration,
     /// Compare-and-set rounds on an endpoint's state before giving up for this batch.
     pub cas_rounds: u32,
+    /// How long into a batch an ordered line may still start its next delivery. A line's
+    /// deliveries go one after the other, so ten slow ones could outlast the function
+    /// (Lambda's 60 s) and have the whole batch handed out again; past this, what is left
+    /// of a line goes back to the queue, behind its last delivery.
+    pub line_budget: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -47,6 +52,9 @@ impl Default for WorkerSettings {
             // as there are writers on the item; 16 proved too few for eight workers racing on
             // one endpoint (admission and results per batch each), 64 leaves a wide margin.
             cas_rounds: 64,
+            // A delivery started by then ends within the longest timeout (30 s) and its
+            // claim margin, inside the worker function's 60 s.
+            line_budget: Duration::from_secs(20),
         }
     }
 }
