@@ -18,8 +18,8 @@ pub(super) enum Attempted {
     /// The claim could not be taken (another worker holds it) or read: the message stays
     /// queued.
     Failed(String),
-    /// An ordered job left waiting in place, nothing sent: its next attempt is not due, or
-    /// an earlier job of its line is unfinished.
+    /// An ordered job left waiting in place, nothing sent: its next attempt is not due,
+    /// another worker holds its claim, or an earlier job of its line is unfinished.
     Waiting(String, Box<FollowUp>),
     Sent {
         message_id: String,
