@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::delivery::later;
 use super::ids::EndpointId;
 
 /// Whether an endpoint receives each subject's events in the order ingest accepted them.
@@ -89,6 +90,23 @@ impl OrderKey {
 impl fmt::Display for OrderKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// The longest one hold of an ordered message may be: SQS counts at most 12 hours of
+/// invisibility from a receive; a little is left for the time between the receive and the
+/// hold.
+pub const MAX_HOLD: Duration = Duration::from_secs(12 * 3600 - 300);
+
+/// How an ordered job waits `wait` from `now` in place: the hold to put on its message,
+/// and, when the wait is longer than one hold can be, the time it is due (kept with its
+/// claim, since its message cannot carry it), as [`schedule`](super::delivery::schedule)
+/// does for a re-enqueued job.
+pub fn hold_for(wait: Duration, now: DateTime<Utc>) -> (Duration, Option<DateTime<Utc>>) {
+    if wait > MAX_HOLD {
+        (MAX_HOLD, Some(later(now, wait)))
+    } else {
+        (wait, None)
     }
 }
 
@@ -180,6 +198,19 @@ mod tests {
         assert_eq!(next_sequence(first + 1, earlier), first + 2);
         // Safe in a JavaScript number for centuries.
         assert!(first < (1u64 << 53));
+    }
+
+    #[test]
+    fn a_wait_longer_than_one_hold_is_remembered_as_its_due_time() {
+        let now = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
+        let minute = Duration::from_secs(60);
+        assert_eq!(hold_for(minute, now), (minute, None));
+        assert_eq!(hold_for(MAX_HOLD, now), (MAX_HOLD, None));
+        let day = Duration::from_secs(24 * 3600);
+        assert_eq!(
+            hold_for(day, now),
+            (MAX_HOLD, Some(now + chrono::Duration::days(1)))
+        );
     }
 
     #[test]

@@ -58,9 +58,7 @@ pub struct Hold {
     pub delay: Duration,
 }
 
-/// The longest one hold may be: SQS counts at most 12 hours of invisibility from a
-/// receive; a little is left for the time between the receive and the hold.
-pub const MAX_HOLD: Duration = Duration::from_secs(12 * 3600 - 300);
+pub use crate::domain::order::MAX_HOLD;
 
 /// The ordered queue's redrive limit: SQS's highest. Every hold and every wait behind a
 /// line's head counts as a receive there, so a lower limit would dead-letter deliveries

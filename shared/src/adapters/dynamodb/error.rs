@@ -73,6 +73,23 @@ pub(crate) fn is_condition_failure<E: ProvideErrorMetadata>(err: &SdkError<E>) -
         && err.code() == Some("ConditionalCheckFailedException")
 }
 
+/// The result of a conditional write whose unmet condition means "nothing to do here" (the
+/// item is someone else's now, or gone): `Ok` then; any other failure mapped as
+/// [`sdk_error`] maps it.
+pub(crate) fn unless_condition_failed<T, E>(
+    operation: &str,
+    result: Result<T, SdkError<E>>,
+) -> Result<(), PortError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Err(err) if is_condition_failure(&err) => Ok(()),
+        Err(err) => Err(sdk_error(operation, err)),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// A request or type that could not be built: a missing required field.
 pub(crate) fn build_error(err: BuildError) -> PortError {
     PortError::Rejected(format!("invalid request: {err}"))

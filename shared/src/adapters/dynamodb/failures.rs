@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::error::{is_condition_failure, sdk_error};
+use super::error::{is_condition_failure, sdk_error, unless_condition_failed};
 use super::item::{descending_time, from_item, key, s, string_attr, to_item, to_value, Item};
 use super::tables::{FAILURES_BY_ENDPOINT, FAILURES_BY_TIME, FAILURE_KIND};
 use crate::domain::delivery::FailureRecord;
@@ -191,12 +191,8 @@ impl FailureStore for DynamoFailureStore {
             .expression_attribute_values(":at", to_value(&at)?)
             .send()
             .await;
-        match result {
-            // Nothing to mark: the record is gone (or never was), as in memory.
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(sdk_error("UpdateItem replayed_at", err)),
-            Ok(_) => Ok(()),
-        }
+        // Nothing to mark if the record is gone (or never was), as in memory.
+        unless_condition_failed("UpdateItem replayed_at", result)
     }
 }
 

@@ -7,10 +7,11 @@ use std::time::Duration;
 use super::{FollowUp, Taken, Worker};
 use crate::domain::delivery::{later, schedule, AttemptRecord, DeadLetter, DeliveryJob};
 use crate::domain::endpoint::Endpoint;
+use crate::domain::order::hold_for;
 use crate::domain::outcome::{classify, decide, Decision};
 use crate::domain::retry::Jitter;
 use crate::domain::webhook;
-use crate::ports::{Claim, ClaimOutcome, Enqueue, IdempotencyKey, OutgoingRequest, MAX_HOLD};
+use crate::ports::{Claim, ClaimOutcome, Enqueue, IdempotencyKey, OutgoingRequest};
 
 pub(super) enum Attempted {
     /// Already delivered.
@@ -73,7 +74,7 @@ pub(super) async fn attempt(worker: &Worker, endpoint: &Endpoint, taken: Taken) 
             let wait = (lease_until - now).to_std().unwrap_or(Duration::ZERO);
             let follow_up = FollowUp::Hold {
                 receipt_handle,
-                delay: wait.min(MAX_HOLD),
+                delay: wait,
             };
             return Attempted::Waiting(message_id, Box::new(follow_up));
         }
@@ -176,15 +177,15 @@ async fn hold(
     receipt_handle: String,
     wait: Duration,
 ) -> FollowUp {
-    let now = worker.clock.now();
-    job.not_before = (wait > MAX_HOLD).then(|| later(now, wait));
+    let (delay, not_before) = hold_for(wait, worker.clock.now());
+    job.not_before = not_before;
     if let Err(e) = worker.idempotency.pause(key, token, &job.progress()).await {
         // The attempt happened; losing its record only means one attempt more, later.
         tracing::warn!(delivery_id = %job.delivery_id, error = %e, "attempts of a held delivery not kept");
     }
     FollowUp::Hold {
         receipt_handle,
-        delay: wait.min(MAX_HOLD),
+        delay,
     }
 }
 

@@ -12,7 +12,7 @@ use crate::domain::delivery::{schedule, DeadLetter, DeliveryJob};
 use crate::domain::ids::EndpointId;
 use crate::domain::order::deferral_hold;
 use crate::domain::outcome::FailureReason;
-use crate::ports::{Enqueue, MAX_HOLD};
+use crate::ports::Enqueue;
 
 #[derive(Debug, Default)]
 pub(super) struct GroupOutcome {
@@ -210,7 +210,8 @@ fn defer(
         };
         return FollowUp::Hold {
             receipt_handle,
-            delay: wait.min(MAX_HOLD),
+            // Cut to the longest hold by the queue; admission decides again on its return.
+            delay: wait,
         };
     }
     let (delay, not_before) = schedule(due, now);

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
-use super::error::{is_condition_failure, sdk_error};
+use super::error::{sdk_error, unless_condition_failed};
 use super::item::{epoch_millis_up, epoch_secs_up, exact_millis, exact_secs, key, n, s, to_value};
 use crate::domain::delivery::{AttemptRecord, Progress};
 use crate::ports::{Claim, ClaimOutcome, IdempotencyKey, IdempotencyStore, PortError};
@@ -143,12 +143,8 @@ impl IdempotencyStore for DynamoStateStore {
             .expression_attribute_values(":token", n(token))
             .send()
             .await;
-        match result {
-            // Someone with a newer claim owns the key now; their outcome stands.
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(sdk_error("UpdateItem complete", err)),
-            Ok(_) => Ok(()),
-        }
+        // Someone with a newer claim owns the key now; their outcome stands.
+        unless_condition_failed("UpdateItem complete", result)
     }
 
     async fn release(&self, key: &IdempotencyKey, token: u64) -> Result<(), PortError> {
@@ -164,11 +160,7 @@ impl IdempotencyStore for DynamoStateStore {
             .expression_attribute_values(":token", n(token))
             .send()
             .await;
-        match result {
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(sdk_error("DeleteItem release", err)),
-            Ok(_) => Ok(()),
-        }
+        unless_condition_failed("DeleteItem release", result)
     }
 
     async fn pause(
@@ -194,12 +186,8 @@ impl IdempotencyStore for DynamoStateStore {
             .expression_attribute_values(":progress", s(encode_progress(progress)?))
             .send()
             .await;
-        match result {
-            // A newer claim owns the key now; the progress is theirs to keep.
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(sdk_error("UpdateItem pause", err)),
-            Ok(_) => Ok(()),
-        }
+        // A newer claim owns the key now; the progress is theirs to keep.
+        unless_condition_failed("UpdateItem pause", result)
     }
 
     async fn peek_many(
@@ -237,11 +225,7 @@ impl DynamoStateStore {
             .expression_attribute_values(":stale", s(stale))
             .send()
             .await;
-        match result {
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(sdk_error("UpdateItem forget progress", err)),
-            Ok(_) => Ok(()),
-        }
+        unless_condition_failed("UpdateItem forget progress", result)
     }
 }
 
