@@ -3,3 +3,4 @@ export { AdminClient, FAST_RETRY, authhooksBinary, newSecret, startAuthhooks, ty
 export { startMoto, type Moto } from "./moto.js";
 export { freePort, repoRoot, start, until, type Child } from "./process.js";
 export { Receiver, type Received } from "./receiver.js";
+export { serveFetch, type Served } from "./serve.js";
