@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what the tests need, checks format,
-# lints, the dependency boundary of the pure core, then runs every test in the workspace.
+# lints, the dependency boundary of the pure core, runs every test in the Rust workspace,
+# then installs (npm ci), type-checks and tests the TypeScript packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,3 +31,9 @@ fi
 
 echo "==> cargo test"
 cargo test --workspace --locked
+
+echo "==> TypeScript packages: npm ci, strict type-check, tests against the real packages and authhooks dev"
+# The packages' tests run the `authhooks` binary of this workspace (target/debug/authhooks).
+cargo build -p authhooks-cli --locked
+npm ci --no-audit --no-fund
+npm test

@@ -64,7 +64,11 @@ export function start(command: string, args: string[], env: NodeJS.ProcessEnv = 
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.once("exit", () => children.delete(child));
   const signal = async (name: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(name);
+    if (child.exitCode === null && child.signalCode === null) {
+      // Waited for now: its exit must keep the event loop alive until it comes.
+      child.ref();
+      child.kill(name);
+    }
     await exited;
   };
   return { process: child, output: () => output, kill: () => signal("SIGKILL"), stop: () => signal("SIGINT") };
