@@ -3,6 +3,7 @@
 import Database from "better-sqlite3";
 import { betterAuth, type BetterAuthOptions } from "better-auth";
 import { authhooks } from "@authhooks/better-auth";
+import { required } from "./env.js";
 
 export function createAuth(env: NodeJS.ProcessEnv) {
   const hooks = authhooks({
@@ -20,10 +21,4 @@ export function createAuth(env: NodeJS.ProcessEnv) {
     plugins: [hooks],
   });
   return { auth, hooks };
-}
-
-export function required(env: NodeJS.ProcessEnv, name: string): string {
-  const value = env[name];
-  if (!value) throw new Error(`${name} is not set (see the example's README)`);
-  return value;
 }

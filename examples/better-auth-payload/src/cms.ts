@@ -3,12 +3,14 @@
 import { sqliteAdapter } from "@payloadcms/db-sqlite";
 import { buildConfig } from "payload";
 import { authhooks } from "@authhooks/payload";
-import { required } from "./auth.js";
+import { required } from "./env.js";
 
 export function cmsConfig(env: NodeJS.ProcessEnv) {
   return buildConfig({
     secret: required(env, "PAYLOAD_SECRET"),
-    db: sqliteAdapter({ client: { url: `file:${env["CMS_DB"] ?? "cms.db"}` } }),
+    // SQLite runs without transactions unless `transactionOptions` is given; the plugin needs
+    // them so a change, its receipt and its outbox row commit together or not at all.
+    db: sqliteAdapter({ client: { url: `file:${env["CMS_DB"] ?? "cms.db"}` }, transactionOptions: {} }),
     telemetry: false,
     typescript: { autoGenerate: false },
     graphQL: { disable: true },

@@ -107,7 +107,6 @@ export function organizationEvent(path: string, returned: unknown, body: Row | u
       const subject = id(body?.["organizationId"]) ?? id(r["id"]);
       return subject ? { type: "organization.deleted", subject, data: { organization: { id: subject } } } : undefined;
     }
-    case "/organization/add-member":
     case "/organization/accept-invitation": {
       const member = (r["member"] ?? r) as Row;
       const subject = id(member["organizationId"]);
@@ -128,7 +127,6 @@ export const ORGANIZATION_PATHS = [
   "/organization/create",
   "/organization/update",
   "/organization/delete",
-  "/organization/add-member",
   "/organization/accept-invitation",
   "/organization/remove-member",
   "/organization/leave",

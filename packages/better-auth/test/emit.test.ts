@@ -14,7 +14,21 @@ describe("events from Better Auth", () => {
     authhooks = await startAuthhooks();
     receiver = await new Receiver().listen();
     receiver.trust((await authhooks.admin.createEndpoint({ url: receiver.url, event_types: ["*"] })).secret);
-    made = await makeAuth(databaseFile(), { url: authhooks.ingestUrl, secret: authhooks.ingestSecret });
+    made = await makeAuth(databaseFile(), {
+      url: authhooks.ingestUrl,
+      secret: authhooks.ingestSecret,
+      // An endpoint of another plugin, mapped to an event by what it answered.
+      routes: {
+        "/organization/invite-member": (returned) => {
+          const invitation = returned as { id: string; organizationId: string; email: string; role: string };
+          return {
+            type: "organization.member_invited",
+            subject: invitation.organizationId,
+            data: { invitation: { id: invitation.id, email: invitation.email, role: invitation.role } },
+          };
+        },
+      },
+    });
   });
   after(async () => {
     await made.hooks.stop();
@@ -65,11 +79,37 @@ describe("events from Better Auth", () => {
     const org = await made.auth.api.createOrganization({ body: { name: "Acme", slug: "acme" }, headers });
     assert.ok(org);
     await made.auth.api.updateOrganization({ body: { organizationId: org.id, data: { name: "Acme Inc" } }, headers });
+    const invitation = await made.auth.api.createInvitation({ body: { organizationId: org.id, email: "new.hire@example.com", role: "member" }, headers });
+    const hire = await signUp(made.auth, "new.hire@example.com", "New Hire");
+    await made.auth.api.acceptInvitation({ body: { invitationId: invitation.id }, headers: hire.headers });
+    await made.auth.api.leaveOrganization({ body: { organizationId: org.id }, headers: hire.headers });
+    const second = await made.auth.api.createInvitation({ body: { organizationId: org.id, email: "temp@example.com", role: "member" }, headers });
+    const temp = await signUp(made.auth, "temp@example.com", "Temp");
+    await made.auth.api.acceptInvitation({ body: { invitationId: second.id }, headers: temp.headers });
+    await made.auth.api.removeMember({ body: { memberIdOrEmail: "temp@example.com", organizationId: org.id }, headers });
     await made.auth.api.deleteOrganization({ body: { organizationId: org.id }, headers });
 
-    await eventually(() => about(org.id).length >= 3, "the organization's events");
+    const expected = [
+      "organization.created",
+      "organization.updated",
+      "organization.member_invited",
+      "organization.member_added",
+      "organization.member_removed",
+      "organization.member_invited",
+      "organization.member_added",
+      "organization.member_removed",
+      "organization.deleted",
+    ];
+    await eventually(() => about(org.id).length >= expected.length, "the organization's events");
     const got = about(org.id);
-    assert.deepEqual(got.map((r) => r.event.type), ["organization.created", "organization.updated", "organization.deleted"]);
+    assert.deepEqual(got.map((r) => r.event.type), expected);
+    assert.equal((got[2]!.event.data["invitation"] as { email: string }).email, "new.hire@example.com", "a route added with the routes option");
+    const members = got.filter((r) => r.event.type.startsWith("organization.member_a") || r.event.type.startsWith("organization.member_r"));
+    assert.deepEqual(
+      members.map((r) => (r.event.data["member"] as { user_id: string }).user_id),
+      [hire.user.id, hire.user.id, temp.user.id, temp.user.id],
+      "who joined by invitation and left, or was removed by an admin",
+    );
     assert.equal((got[0]!.event.data["organization"] as { slug: string }).slug, "acme");
     assert.equal((got[1]!.event.data["organization"] as { name: string }).name, "Acme Inc");
   });
