@@ -122,7 +122,14 @@ export function authhooks(options: AuthhooksOptions) {
             if (returned === undefined || isAPIError(returned) || returned instanceof Response) return;
             const body = typeof ctx.body === "object" && ctx.body !== null ? (ctx.body as Row) : undefined;
             const custom = routes[ctx.path];
-            const event = custom ? custom(returned, body) : organizationEvent(ctx.path, returned, body);
+            let event: RouteEvent | undefined;
+            try {
+              event = custom ? custom(returned, body) : organizationEvent(ctx.path, returned, body);
+            } catch (error) {
+              // A mapping that throws must not fail the request it observes.
+              logger.error(`the event of ${ctx.path} could not be built: ${String(error)}`);
+              return;
+            }
             if (event) await emit(event);
           }),
         },
