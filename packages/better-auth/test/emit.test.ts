@@ -19,9 +19,6 @@ describe("events from Better Auth", () => {
       secret: authhooks.ingestSecret,
       // An endpoint of another plugin, mapped to an event by what it answered.
       routes: {
-        "/organization/check-slug": () => {
-          throw new Error("a broken mapping");
-        },
         "/organization/invite-member": (returned) => {
           const invitation = returned as { id: string; organizationId: string; email: string; role: string };
           return {
@@ -29,6 +26,9 @@ describe("events from Better Auth", () => {
             subject: invitation.organizationId,
             data: { invitation: { id: invitation.id, email: invitation.email, role: invitation.role } },
           };
+        },
+        "/organization/check-slug": () => {
+          throw new Error("a broken mapping");
         },
       },
     });
