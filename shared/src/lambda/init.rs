@@ -94,6 +94,20 @@ pub fn ended<E: Display>(result: Result<(), E>) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::secrets::SecretReadError;
+    use crate::lambda::config::ConfigError;
+
+    #[test]
+    fn each_cold_start_failure_has_its_error_type() {
+        let config = WiringError::Config(ConfigError::Missing("AUTHHOOKS_STATE_TABLE"));
+        let secret = WiringError::Secret(SecretReadError::NotAString {
+            arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:s".into(),
+        });
+        let http = WiringError::Http("no TLS roots".into());
+        assert_eq!(config.error_type(), "Runtime.ConfigError");
+        assert_eq!(secret.error_type(), "Runtime.SecretError");
+        assert_eq!(http.error_type(), "Runtime.InitError");
+    }
 
     #[test]
     fn the_body_is_the_runtime_apis_error_json() {
