@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Validates template.yaml offline: cfn-lint (CloudFormation and SAM rules), then that the
-# template and the workspace agree — every function's BuildProperties.Binary is a [[bin]]
+# Validates template.yaml offline: cfn-lint (CloudFormation and SAM rules), `sam validate
+# --lint` (the SAM CLI's own transform and lint), the deploy rules of
+# scripts/check-template-rules.py (alarms per function and queue, no secret in the
+# configuration, the tables' key, names in Outputs), then that the template and the workspace agree — every function's BuildProperties.Binary is a [[bin]]
 # of a workspace package under functions/ and every such binary is deployed, and the
 # failures indexes and the TTL attribute are the names shared/src/adapters/dynamodb/tables.rs
 # uses. No AWS credentials or network needed once cfn-lint is installed.
@@ -15,6 +17,24 @@ fi
 echo "==> cfn-lint template.yaml"
 # No rule is suppressed: a finding fails the check.
 cfn-lint template.yaml
+
+# The AWS SAM CLI: `sam` on PATH, else a venv under ~/.cache installed once (~80 s, then
+# nothing); `sam validate --lint` itself takes ~5 s, offline and without credentials.
+sam_cli=$(command -v sam || true)
+if [ -z "$sam_cli" ]; then
+  venv="${XDG_CACHE_HOME:-$HOME/.cache}/authhooks/sam-venv"
+  if [ ! -x "$venv/bin/sam" ]; then
+    echo "==> installing aws-sam-cli into $venv (once)"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'aws-sam-cli>=1.170,<2'
+  fi
+  sam_cli="$venv/bin/sam"
+fi
+echo "==> sam validate --lint"
+SAM_CLI_TELEMETRY=0 "$sam_cli" validate --lint --template template.yaml
+
+echo "==> deploy rules (alarms, secrets, keys, outputs)"
+python3 scripts/check-template-rules.py
 
 echo "==> template functions match the workspace binaries"
 cargo metadata --no-deps --format-version 1 --offline \

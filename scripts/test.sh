@@ -12,7 +12,7 @@ if ! python3 -c 'import moto, standardwebhooks, svix' 2>/dev/null || ! command -
   python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6' 'standardwebhooks>=1.1' 'svix>=1.40'
 fi
 
-echo "==> the SAM template (cfn-lint, functions ↔ binaries, tables ↔ adapters)"
+echo "==> the SAM template (cfn-lint, sam validate --lint, deploy rules, functions ↔ binaries, tables ↔ adapters)"
 scripts/check-template.sh
 
 echo "==> cargo fmt --check"

@@ -1,17 +1,19 @@
 //! The admin Lambda (Function URL with IAM auth): configuration and clients once, then the
 //! shared admin router under lambda_http.
 
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use authhooks::api::admin::{self, not_found_fallback};
-use authhooks::lambda::{telemetry, wiring};
+use authhooks::lambda::{init, telemetry, wiring};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     telemetry::init();
-    let api = wiring::admin_api().await?;
+    let api = match init::start(wiring::admin_api()).await {
+        Ok(api) => api,
+        Err(code) => return code,
+    };
     let app = not_found_fallback(admin::router(Arc::new(api)));
-    lambda_http::run(app)
-        .await
-        .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
+    init::ended(lambda_http::run(app).await)
 }

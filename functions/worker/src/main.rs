@@ -1,20 +1,27 @@
 //! The worker Lambda (SQS event source, ReportBatchItemFailures): configuration, clients and
 //! the HTTP client once, then each batch through the shared worker.
 
+use std::process::ExitCode;
 use std::sync::Arc;
 
-use authhooks::lambda::{telemetry, wiring::Worker};
+use authhooks::lambda::{init, telemetry, wiring::Worker};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, LambdaEvent};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     telemetry::init();
-    let worker = Arc::new(Worker::from_env().await?);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let worker = worker.clone();
-        async move { Ok::<SqsBatchResponse, lambda_runtime::Error>(worker.handle(event.payload).await) }
-    }))
-    .await
-    .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
+    let worker = match init::start(Worker::from_env()).await {
+        Ok(worker) => Arc::new(worker),
+        Err(code) => return code,
+    };
+    let result =
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+            let worker = worker.clone();
+            async move {
+                Ok::<SqsBatchResponse, lambda_runtime::Error>(worker.handle(event.payload).await)
+            }
+        }))
+        .await;
+    init::ended(result)
 }

@@ -10,6 +10,8 @@ pub mod dynamodb;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "aws")]
+pub mod secrets;
+#[cfg(feature = "aws")]
 pub mod sqs;
 
 /// Whether a log event is one of the AWS SDK's trace-level dumps of a whole request,

@@ -22,6 +22,9 @@ pub enum DlqBody {
 pub struct RecordReport {
     pub failed: Vec<String>,
     pub recorded: u32,
+    /// Of `recorded`, those SQS moved to the DLQ itself (receive limit reached), not the
+    /// worker.
+    pub redriven: u32,
     /// Already recorded (the same message delivered twice).
     pub duplicates: u32,
     /// Bodies that are no job at all; acknowledged, since nothing could ever record them.
@@ -40,16 +43,23 @@ impl Recorder {
         let now = self.clock.now();
         let mut report = RecordReport::default();
         for message in messages {
-            let record = match message.body {
-                Ok(DlqBody::Letter(letter)) => FailureRecord::new(letter.job, letter.reason, now),
-                Ok(DlqBody::Redriven(job)) => FailureRecord::new(job, FailureReason::Redriven, now),
+            let (record, redriven) = match message.body {
+                Ok(DlqBody::Letter(letter)) => {
+                    (FailureRecord::new(letter.job, letter.reason, now), false)
+                }
+                Ok(DlqBody::Redriven(job)) => {
+                    (FailureRecord::new(job, FailureReason::Redriven, now), true)
+                }
                 Err(_) => {
                     report.unreadable.push(message.message_id);
                     continue;
                 }
             };
             match self.failures.record(&record).await {
-                Ok(true) => report.recorded += 1,
+                Ok(true) => {
+                    report.recorded += 1;
+                    report.redriven += u32::from(redriven);
+                }
                 Ok(false) => report.duplicates += 1,
                 Err(_) => report.failed.push(message.message_id),
             }

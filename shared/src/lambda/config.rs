@@ -93,19 +93,51 @@ pub fn endpoint_cache_from_env() -> Result<Duration, ConfigError> {
     number("AUTHHOOKS_ENDPOINT_CACHE_SECS", 5u64).map(Duration::from_secs)
 }
 
-/// The producers' signing secret (`AUTHHOOKS_INGEST_SECRET`, a `whsec_` value), or `None`
-/// when `AUTHHOOKS_INGEST_AUTH=iam` says the Function URL authenticates callers itself.
-pub fn ingest_secret_from_env() -> Result<Option<Secret>, ConfigError> {
+/// Where the producers' signing secret comes from.
+#[derive(Debug)]
+pub enum IngestSecretSource {
+    /// `AUTHHOOKS_INGEST_AUTH=iam`: the Function URL authenticates callers itself.
+    Iam,
+    /// `AUTHHOOKS_INGEST_SECRET_ARN` (and optionally `AUTHHOOKS_INGEST_SECRET_VERSION_ID`):
+    /// read from Secrets Manager once per cold start, as the template deploys it.
+    SecretsManager {
+        arn: String,
+        version_id: Option<String>,
+    },
+    /// `AUTHHOOKS_INGEST_SECRET`, the `whsec_` value itself: for local runs of the function
+    /// (`cargo lambda watch`) and tests, where there is no Secrets Manager.
+    Value(Secret),
+}
+
+/// The ingest secret's source. Both the ARN and the value set is refused: which one wins
+/// would be a guess.
+pub fn ingest_secret_source_from_env() -> Result<IngestSecretSource, ConfigError> {
     match optional("AUTHHOOKS_INGEST_AUTH").as_deref().map(str::trim) {
-        Some("iam") => Ok(None),
+        Some("iam") => Ok(IngestSecretSource::Iam),
         None | Some("signature") => {
-            let raw = required("AUTHHOOKS_INGEST_SECRET")?;
-            Secret::parse(raw.trim())
-                .map(Some)
-                .map_err(|e| ConfigError::Invalid {
-                    var: "AUTHHOOKS_INGEST_SECRET",
-                    reason: e.to_string(),
-                })
+            match (
+                optional("AUTHHOOKS_INGEST_SECRET_ARN"),
+                optional("AUTHHOOKS_INGEST_SECRET"),
+            ) {
+                (Some(_), Some(_)) => Err(ConfigError::Invalid {
+                    var: "AUTHHOOKS_INGEST_SECRET_ARN",
+                    reason: "AUTHHOOKS_INGEST_SECRET is set too; set only one".into(),
+                }),
+                (Some(arn), None) => Ok(IngestSecretSource::SecretsManager {
+                    arn: arn.trim().to_owned(),
+                    version_id: optional("AUTHHOOKS_INGEST_SECRET_VERSION_ID")
+                        .map(|v| v.trim().to_owned()),
+                }),
+                (None, None) => Err(ConfigError::Missing(
+                    "AUTHHOOKS_INGEST_SECRET_ARN (or AUTHHOOKS_INGEST_SECRET)",
+                )),
+                (None, Some(raw)) => Secret::parse(raw.trim())
+                    .map(IngestSecretSource::Value)
+                    .map_err(|e| ConfigError::Invalid {
+                        var: "AUTHHOOKS_INGEST_SECRET",
+                        reason: e.to_string(),
+                    }),
+            }
         }
         Some(other) => Err(ConfigError::Invalid {
             var: "AUTHHOOKS_INGEST_AUTH",
@@ -123,4 +155,10 @@ pub fn max_event_bytes_from_env() -> Result<usize, ConfigError> {
 /// Function URL authenticates with IAM.
 pub fn admin_token_from_env() -> Option<String> {
     optional("AUTHHOOKS_ADMIN_TOKEN")
+}
+
+/// Whether the worker also writes each endpoint's metrics (`AUTHHOOKS_ENDPOINT_METRICS`,
+/// off by default): every endpoint becomes a custom metric per name, billed monthly.
+pub fn endpoint_metrics_from_env() -> Result<bool, ConfigError> {
+    flag("AUTHHOOKS_ENDPOINT_METRICS")
 }

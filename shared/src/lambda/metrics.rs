@@ -1,16 +1,55 @@
-//! Metrics as CloudWatch Embedded Metric Format: one JSON line per endpoint per batch
-//! (dimension `endpoint_id`) and one without dimensions for alarms on totals. Lambda
-//! ships stdout to CloudWatch Logs, which turns these lines into metrics — no API calls.
+//! Metrics as CloudWatch Embedded Metric Format: the worker's one line per batch without
+//! dimensions (what the alarms read) and, when asked for, one per endpoint (dimension
+//! `endpoint_id`: each endpoint is then a custom metric per name, billed monthly); the dlq
+//! function's line per batch of recorded failures. Lambda ships stdout to CloudWatch Logs,
+//! which turns these lines into metrics — no API calls.
 //!
 //! Written with serde_json rather than a metrics crate: the format is one JSON object, and
 //! the crates that emit it keep a process-wide registry flushed on their own schedule,
 //! which fits a Lambda invocation's batch worse than a line per batch.
 
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
 
 use crate::app::deliver::{BatchReport, EndpointStats};
+use crate::app::failures::RecordReport;
 
 pub const NAMESPACE: &str = "authhooks";
+
+/// Where EMF lines go: stdout on Lambda, memory in tests.
+pub type MetricsOut = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Straight to stdout, unformatted: CloudWatch reads metrics from raw EMF lines.
+pub fn stdout() -> MetricsOut {
+    Arc::new(|line| println!("{line}"))
+}
+
+/// The dlq function's line for one batch: `failures_recorded` counts every failure it
+/// recorded, `redriven` those SQS itself moved to the DLQ (a job the worker never
+/// finished in `maxReceiveCount` receives). The DLQ is emptied as letters arrive, so
+/// these counts are what stays to alarm on. None when nothing was recorded.
+pub fn recorder_line(report: &RecordReport, timestamp_ms: i64) -> Option<String> {
+    if report.recorded == 0 {
+        return None;
+    }
+    let line = json!({
+        "failures_recorded": report.recorded,
+        "redriven": report.redriven,
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [[]],
+                "Metrics": [
+                    {"Name": "failures_recorded", "Unit": "Count"},
+                    {"Name": "redriven", "Unit": "Count"},
+                ],
+            }]
+        }
+    });
+    Some(line.to_string())
+}
 
 const COUNTS: [&str; 5] = [
     "delivered",
@@ -64,16 +103,18 @@ fn line(timestamp_ms: i64, dimension: Option<(&str, &str)>, stats: &EndpointStat
     Value::Object(root).to_string()
 }
 
-/// The lines for one batch: each endpoint's, then the batch's totals.
-pub fn emf_lines(report: &BatchReport, timestamp_ms: i64) -> Vec<String> {
+/// The lines for one batch: each endpoint's when `per_endpoint`, then the batch's totals.
+pub fn emf_lines(report: &BatchReport, timestamp_ms: i64, per_endpoint: bool) -> Vec<String> {
     let mut total = EndpointStats::default();
     let mut lines = Vec::with_capacity(report.endpoints.len() + 1);
     for (endpoint_id, stats) in &report.endpoints {
-        lines.push(line(
-            timestamp_ms,
-            Some(("endpoint_id", endpoint_id.as_str())),
-            stats,
-        ));
+        if per_endpoint {
+            lines.push(line(
+                timestamp_ms,
+                Some(("endpoint_id", endpoint_id.as_str())),
+                stats,
+            ));
+        }
         // Per endpoint, dead letters count when decided (`report.totals` counts them once
         // the DLQ took them), so the metric's total is summed from the endpoints.
         total += stats;
@@ -89,8 +130,7 @@ mod tests {
     use super::*;
     use crate::domain::ids::EndpointId;
 
-    #[test]
-    fn each_endpoint_gets_a_line_and_the_batch_a_total() {
+    fn two_endpoints() -> BatchReport {
         let mut report = BatchReport::default();
         for (id, delivered, latency) in [("ep_a", 2, vec![10, 20]), ("ep_b", 1, vec![5])] {
             report.endpoints.insert(
@@ -103,7 +143,13 @@ mod tests {
                 },
             );
         }
-        let lines: Vec<Value> = emf_lines(&report, 1_800_000_000_000)
+        report
+    }
+
+    #[test]
+    fn each_endpoint_gets_a_line_and_the_batch_a_total() {
+        let report = two_endpoints();
+        let lines: Vec<Value> = emf_lines(&report, 1_800_000_000_000, true)
             .iter()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
@@ -142,7 +188,24 @@ mod tests {
     }
 
     #[test]
+    fn without_per_endpoint_metrics_only_the_totals_line_is_written() {
+        let lines: Vec<Value> = emf_lines(&two_endpoints(), 0, false)
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(
+            lines[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([[]])
+        );
+        assert_eq!(lines[0]["delivered"], 3);
+        assert_eq!(lines[0]["dead_lettered"], 2);
+        assert!(lines[0].get("endpoint_id").is_none());
+    }
+
+    #[test]
     fn an_empty_batch_emits_nothing() {
-        assert!(emf_lines(&BatchReport::default(), 0).is_empty());
+        assert!(emf_lines(&BatchReport::default(), 0, true).is_empty());
+        assert!(recorder_line(&RecordReport::default(), 0).is_none());
     }
 }

@@ -7,15 +7,17 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
-use super::config::{self, ConfigError, Resources};
-use super::metrics::emf_lines;
+use super::config::{self, ConfigError, IngestSecretSource, Resources};
+use super::metrics::{self, emf_lines, recorder_line, MetricsOut};
 use super::sqs_batch::{batch_response, received};
 use crate::adapters::http::{HttpSender, LazyHttpSender, SenderConfig};
+use crate::adapters::secrets::{read_ingest_secret, SecretReadError};
 use crate::api::admin::AdminApi;
 use crate::api::ingest::IngestApi;
 use crate::app::admin::AdminSettings;
 use crate::app::ingest::IngestSettings;
 use crate::domain::event::EventLimits;
+use crate::domain::signature::Secret;
 use crate::ports::Sender;
 use crate::system::{AwsBackend, QueueUrls, Settings, System};
 
@@ -23,8 +25,21 @@ use crate::system::{AwsBackend, QueueUrls, Settings, System};
 pub enum WiringError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Secret(#[from] SecretReadError),
     #[error("the HTTP client could not be built: {0}")]
     Http(String),
+}
+
+impl WiringError {
+    /// The `errorType` of the init error Lambda records (`Category.Reason`).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            WiringError::Config(_) => "Runtime.ConfigError",
+            WiringError::Secret(_) => "Runtime.SecretError",
+            WiringError::Http(_) => "Runtime.InitError",
+        }
+    }
 }
 
 /// The SDK's configuration from the default chain (`AWS_ENDPOINT_URL` points it at a local
@@ -33,12 +48,16 @@ pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
-/// The deployment's system over clients from the default chain.
-async fn system(resources: &Resources, settings: Settings, sender: Arc<dyn Sender>) -> System {
-    let sdk = sdk_config().await;
+/// The deployment's system over clients from `sdk`.
+fn system(
+    sdk: &SdkConfig,
+    resources: &Resources,
+    settings: Settings,
+    sender: Arc<dyn Sender>,
+) -> System {
     let backend = AwsBackend::new(
-        &aws_sdk_dynamodb::Client::new(&sdk),
-        &aws_sdk_sqs::Client::new(&sdk),
+        &aws_sdk_dynamodb::Client::new(sdk),
+        &aws_sdk_sqs::Client::new(sdk),
         &resources.tables(),
         &QueueUrls {
             deliveries: resources.deliveries_queue_url.clone(),
@@ -67,24 +86,36 @@ fn unused_sender() -> Arc<dyn Sender> {
     Arc::new(LazyHttpSender::new(SenderConfig::default()))
 }
 
+/// The producers' secret from where the environment says: read from Secrets Manager once
+/// here, at cold start, so no request waits for it and no configuration holds it.
+async fn ingest_secret(sdk: &SdkConfig) -> Result<Option<Secret>, WiringError> {
+    Ok(match config::ingest_secret_source_from_env()? {
+        IngestSecretSource::Iam => None,
+        IngestSecretSource::Value(secret) => Some(secret),
+        IngestSecretSource::SecretsManager { arn, version_id } => {
+            let client = aws_sdk_secretsmanager::Client::new(sdk);
+            Some(read_ingest_secret(&client, &arn, version_id.as_deref()).await?)
+        }
+    })
+}
+
 /// The ingest function's API, configured from the environment.
 pub async fn ingest_api() -> Result<IngestApi, WiringError> {
     let resources = Resources::from_env()?;
+    let sdk = sdk_config().await;
     let settings = Settings {
         ingest: IngestSettings {
             limits: EventLimits {
                 max_event_bytes: config::max_event_bytes_from_env()?,
                 ..EventLimits::default()
             },
-            secret: config::ingest_secret_from_env()?,
+            secret: ingest_secret(&sdk).await?,
             ..IngestSettings::default()
         },
         endpoint_cache: config::endpoint_cache_from_env()?,
         ..Settings::default()
     };
-    Ok(system(&resources, settings, unused_sender())
-        .await
-        .ingest_api())
+    Ok(system(&sdk, &resources, settings, unused_sender()).ingest_api())
 }
 
 /// The admin function's API: never cached, so what it shows is what is stored.
@@ -98,14 +129,14 @@ pub async fn admin_api() -> Result<AdminApi, WiringError> {
         admin_token: config::admin_token_from_env(),
         ..Settings::default()
     };
-    Ok(system(&resources, settings, unused_sender())
-        .await
-        .admin_api())
+    Ok(system(&sdk_config().await, &resources, settings, unused_sender()).admin_api())
 }
 
 /// The worker function: delivers each SQS batch and reports the messages to redeliver.
 pub struct Worker {
     worker: Arc<crate::app::Worker>,
+    endpoint_metrics: bool,
+    metrics: MetricsOut,
 }
 
 impl Worker {
@@ -117,20 +148,35 @@ impl Worker {
             endpoint_cache: config::endpoint_cache_from_env()?,
             ..Settings::default()
         };
-        Ok(Self::new(&system(&resources, settings, sender).await))
+        let system = system(&sdk_config().await, &resources, settings, sender);
+        Ok(Self::new(&system).endpoint_metrics(config::endpoint_metrics_from_env()?))
     }
 
+    /// Totals only, to stdout.
     pub fn new(system: &System) -> Self {
         Self {
             worker: system.worker.clone(),
+            endpoint_metrics: false,
+            metrics: metrics::stdout(),
         }
+    }
+
+    /// Whether each endpoint's metrics are written too.
+    pub fn endpoint_metrics(mut self, on: bool) -> Self {
+        self.endpoint_metrics = on;
+        self
+    }
+
+    pub fn metrics_out(mut self, out: MetricsOut) -> Self {
+        self.metrics = out;
+        self
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         let report = self.worker.deliver(received(event)).await;
-        for line in emf_lines(&report, chrono::Utc::now().timestamp_millis()) {
-            // Straight to stdout, unformatted: CloudWatch reads metrics from raw EMF lines.
-            println!("{line}");
+        let now = chrono::Utc::now().timestamp_millis();
+        for line in emf_lines(&report, now, self.endpoint_metrics) {
+            (self.metrics)(&line);
         }
         let t = &report.totals;
         tracing::info!(
@@ -151,19 +197,27 @@ impl Worker {
 /// The dlq function: records each dead letter once.
 pub struct Recorder {
     recorder: Arc<crate::app::Recorder>,
+    metrics: MetricsOut,
 }
 
 impl Recorder {
     pub async fn from_env() -> Result<Self, WiringError> {
         let resources = Resources::from_env()?;
-        let system = system(&resources, Settings::default(), unused_sender()).await;
+        let sdk = sdk_config().await;
+        let system = system(&sdk, &resources, Settings::default(), unused_sender());
         Ok(Self::new(&system))
     }
 
     pub fn new(system: &System) -> Self {
         Self {
             recorder: system.recorder.clone(),
+            metrics: metrics::stdout(),
         }
+    }
+
+    pub fn metrics_out(mut self, out: MetricsOut) -> Self {
+        self.metrics = out;
+        self
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -171,8 +225,12 @@ impl Recorder {
         for id in &report.unreadable {
             tracing::error!(message_id = %id, "dead letter is no delivery job; acknowledged");
         }
+        if let Some(line) = recorder_line(&report, chrono::Utc::now().timestamp_millis()) {
+            (self.metrics)(&line);
+        }
         tracing::info!(
             recorded = report.recorded,
+            redriven = report.redriven,
             duplicates = report.duplicates,
             redeliver = report.failed.len(),
             "dead letters recorded"

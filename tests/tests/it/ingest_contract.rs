@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use authhooks::app::ingest::IngestSettings;
 use authhooks::domain::signature::Secret;
-use authhooks::lambda::config::ingest_secret_from_env;
+use authhooks::lambda::config::{ingest_secret_source_from_env, IngestSecretSource};
 
 use crate::contract::System;
 
@@ -20,7 +20,12 @@ fn user_created(id: &str) -> Value {
 /// The ingest function's settings as `wiring::ingest_api` reads them from the environment.
 fn settings_from_env() -> IngestSettings {
     IngestSettings {
-        secret: ingest_secret_from_env().expect("the ingest configuration was refused"),
+        secret: match ingest_secret_source_from_env().expect("the ingest configuration was refused")
+        {
+            IngestSecretSource::Iam => None,
+            IngestSecretSource::Value(secret) => Some(secret),
+            other => panic!("unexpected source {other:?}"),
+        },
         ..IngestSettings::default()
     }
 }

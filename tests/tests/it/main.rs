@@ -15,6 +15,8 @@ mod handlers;
 mod http_sender;
 mod ingest_contract;
 mod ingest_http;
+mod lambda_init;
+mod lambda_secrets;
 mod pipeline;
 mod pipeline_claims;
 mod pipeline_endpoint_state;

@@ -46,7 +46,7 @@ where
 
 /// The service's code and message, or the chain of causes of a failure that never got an
 /// answer; the SDK's own Display adds a debug dump of the raw response.
-fn describe<E>(operation: &str, err: &SdkError<E>) -> String
+pub(crate) fn describe<E>(operation: &str, err: &SdkError<E>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {

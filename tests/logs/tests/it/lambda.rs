@@ -1,7 +1,7 @@
 //! The four functions wired from the environment as on AWS, then driven as Lambda drives
 //! them: the routers called as Function URLs would call them, the handlers fed SQS events.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -13,6 +13,8 @@ use authhooks::adapters::sqs::{create_all_queues, SqsQueue};
 use authhooks::api::admin::{self, not_found_fallback};
 use authhooks::api::ingest;
 use authhooks::domain::signature::{signature_header, Secret};
+use authhooks::lambda::init;
+use authhooks::lambda::metrics::MetricsOut;
 use authhooks::lambda::wiring::{self, Recorder, Worker};
 use authhooks_tests::lambda::{acknowledge, call, sqs_event};
 use authhooks_tests::moto::Moto;
@@ -69,6 +71,31 @@ async fn deploy() -> (SqsQueue, SqsQueue) {
     )
 }
 
+/// The ingest secret in Secrets Manager, as docs/deploy.md creates it; its ARN.
+async fn ingest_secret_arn(value: &str) -> String {
+    let sdk = Moto::shared().sdk_config().await;
+    let created = aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(Moto::unique("authhooks/ingest-secret"))
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
+    created.arn().unwrap().to_owned()
+}
+
+/// EMF lines written into memory instead of stdout.
+fn emf_capture() -> (MetricsOut, Arc<Mutex<Vec<serde_json::Value>>>) {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    let out: MetricsOut = Arc::new(move |line: &str| {
+        sink.lock()
+            .unwrap()
+            .push(serde_json::from_str(line).unwrap());
+    });
+    (out, lines)
+}
+
 async fn admin_call(router: &Router, method: &str, path: &str, body: Option<Value>) -> Value {
     let request = Request::builder()
         .method(method)
@@ -117,13 +144,36 @@ async fn the_functions_log_no_secret_or_payload_from_cold_start_to_failure_recor
         }
         needles.extend(secret_forms(bad));
     }
-    std::env::set_var("AUTHHOOKS_INGEST_SECRET", INGEST_SECRET);
+    // A cold start that fails is logged as one JSON line (and reported to the Runtime API,
+    // absent here): still without the secret.
+    std::env::set_var("AUTHHOOKS_INGEST_SECRET", BAD_SECRET);
+    assert!(init::start_reporting_to(None, wiring::ingest_api())
+        .await
+        .is_err());
+    let failed = logs
+        .lines()
+        .into_iter()
+        .find(|l| l["message"] == "cold start failed")
+        .expect("the failed cold start was not logged");
+    assert_eq!(failed["error_type"], "Runtime.ConfigError", "{failed}");
+
+    // As deployed: the ARN in the environment, the value read from Secrets Manager.
+    std::env::remove_var("AUTHHOOKS_INGEST_SECRET");
+    std::env::set_var(
+        "AUTHHOOKS_INGEST_SECRET_ARN",
+        ingest_secret_arn(INGEST_SECRET).await,
+    );
     let ingest = not_found_fallback(ingest::router(Arc::new(
         wiring::ingest_api().await.unwrap(),
     )));
     let admin = not_found_fallback(admin::router(Arc::new(wiring::admin_api().await.unwrap())));
-    let worker = Worker::from_env().await.unwrap();
-    let recorder = Recorder::from_env().await.unwrap();
+    let (worker_out, worker_metrics) = emf_capture();
+    let worker = Worker::from_env().await.unwrap().metrics_out(worker_out);
+    let (recorder_out, recorder_metrics) = emf_capture();
+    let recorder = Recorder::from_env()
+        .await
+        .unwrap()
+        .metrics_out(recorder_out);
 
     let receiver = Receiver::start().await;
     receiver.set_reply(|_| Reply::status(500).with_body(format!("{SNIPPET} {EMAIL}")));
@@ -160,8 +210,44 @@ async fn the_functions_log_no_secret_or_payload_from_cold_start_to_failure_recor
     assert_eq!(letters.len(), 1);
     let response = recorder.handle(sqs_event(&letters, "dlq")).await;
     acknowledge(&dlq, letters, &response).await.unwrap();
+
+    // Per-endpoint metrics are off by default: the worker wrote its totals only.
+    let worker_lines = worker_metrics.lock().unwrap().clone();
+    assert_eq!(worker_lines.len(), 1, "{worker_lines:?}");
+    assert_eq!(worker_lines[0]["dead_lettered"], 1, "{worker_lines:?}");
+    assert!(worker_lines[0].get("endpoint_id").is_none());
+    // The dlq function counts what it recorded, in EMF: the letter the worker sent...
+    let emf = recorder_metrics.lock().unwrap().clone();
+    assert_eq!(emf.len(), 1, "{emf:?}");
+    assert_eq!(emf[0]["failures_recorded"], 1, "{emf:?}");
+    assert_eq!(emf[0]["redriven"], 0, "{emf:?}");
+    let meta = &emf[0]["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(meta["Namespace"], "authhooks");
+    assert_eq!(meta["Dimensions"], json!([[]]));
+    assert_eq!(
+        meta["Metrics"],
+        json!([{"Name": "failures_recorded", "Unit": "Count"},
+               {"Name": "redriven", "Unit": "Count"}])
+    );
+    // ...and a job SQS redrove itself (its body as the worker left it, received from the
+    // DLQ's event source): the DLQ is empty again at once, this count stays.
+    let event = json!({"id": "evt_lambda_redrive", "type": "user.created",
+                       "data": {"email": EMAIL, "note": SENTINEL}});
+    let (status, signature) = ingest_call(&ingest, INGEST_SECRET, &event).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    needles.extend(signature_values(&signature));
+    let jobs = deliveries.receive(10, 1).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    let response = recorder.handle(sqs_event(&jobs, "dlq")).await;
+    acknowledge(&deliveries, jobs, &response).await.unwrap();
+    let emf = recorder_metrics.lock().unwrap().clone();
+    assert_eq!(emf.len(), 2, "{emf:?}");
+    assert_eq!(emf[1]["failures_recorded"], 1, "{emf:?}");
+    assert_eq!(emf[1]["redriven"], 1, "{emf:?}");
     let failures = admin_call(&admin, "GET", "/v1/failures", None).await;
-    assert_eq!(failures["items"][0]["last_status"], 500, "{failures}");
+    let items = failures["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{failures}");
+    assert!(items.iter().any(|i| i["last_status"] == 500), "{failures}");
     let attempts = admin_call(&admin, "GET", "/v1/events/evt_lambda_logs/attempts", None).await;
     assert!(
         format!("{failures}{attempts}").contains(SNIPPET),

@@ -1,0 +1,113 @@
+//! The ingest secret read from Secrets Manager (moto), as the ingest function reads it once
+//! per cold start from the ARN the template passes: the current version or a pinned one,
+//! and errors that name the secret's ARN but never its value (issue #15, finding 8).
+
+use aws_sdk_secretsmanager::primitives::Blob;
+use aws_sdk_secretsmanager::Client;
+
+use authhooks::adapters::secrets::{read_ingest_secret, SecretReadError};
+use authhooks::domain::signature::Secret;
+use authhooks_tests::moto::Moto;
+
+const FIRST: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const SECOND: &str = "whsec_oKGio6SlpqeoqaqrrK2ur7CxsrOztba3uLm6u7y9vr8=";
+
+async fn client() -> Client {
+    Client::new(&Moto::shared().sdk_config().await)
+}
+
+/// A new secret holding `value`; its ARN and first version id.
+async fn create(client: &Client, value: &str) -> (String, String) {
+    let created = client
+        .create_secret()
+        .name(Moto::unique("authhooks/ingest-secret"))
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
+    (
+        created.arn().unwrap().to_owned(),
+        created.version_id().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_current_value_is_read_and_a_pinned_version_stays_readable() {
+    let client = client().await;
+    // The value as `aws secretsmanager create-secret --secret-string` stores it, with the
+    // newline a shell heredoc would add.
+    let (arn, first_version) = create(&client, &format!("{FIRST}\n")).await;
+    let secret = read_ingest_secret(&client, &arn, None).await.unwrap();
+    assert_eq!(secret, Secret::parse(FIRST).unwrap());
+
+    // Rotated: the current version is the new value, the pinned one still the old.
+    let second_version = client
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(SECOND)
+        .send()
+        .await
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        read_ingest_secret(&client, &arn, None).await.unwrap(),
+        Secret::parse(SECOND).unwrap()
+    );
+    assert_eq!(
+        read_ingest_secret(&client, &arn, Some(&first_version))
+            .await
+            .unwrap(),
+        Secret::parse(FIRST).unwrap()
+    );
+    assert_eq!(
+        read_ingest_secret(&client, &arn, Some(&second_version))
+            .await
+            .unwrap(),
+        Secret::parse(SECOND).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_bad_or_missing_secret_fails_naming_its_arn_but_not_its_value() {
+    let client = client().await;
+    let not_whsec = "not-a-whsec-value-3f9a";
+    let (arn, _) = create(&client, not_whsec).await;
+    let error = read_ingest_secret(&client, &arn, None).await.unwrap_err();
+    let shown = format!("{error} / {error:?}");
+    assert!(matches!(error, SecretReadError::Invalid { .. }), "{shown}");
+    assert!(shown.contains(&arn), "{shown}");
+    assert!(
+        !shown.contains(not_whsec),
+        "the error quotes the value: {shown}"
+    );
+
+    // Stored as binary (SecretBinary) rather than the plain string deploy.md asks for.
+    let binary = client
+        .create_secret()
+        .name(Moto::unique("authhooks/binary-secret"))
+        .secret_binary(Blob::new(FIRST.as_bytes()))
+        .send()
+        .await
+        .unwrap();
+    let error = read_ingest_secret(&client, binary.arn().unwrap(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, SecretReadError::NotAString { .. }),
+        "{error}"
+    );
+
+    let missing = arn.replace("ingest-secret", "no-such-secret");
+    let error = read_ingest_secret(&client, &missing, None)
+        .await
+        .unwrap_err();
+    let shown = error.to_string();
+    assert!(
+        matches!(error, SecretReadError::Unreadable { .. }),
+        "{shown}"
+    );
+    assert!(shown.contains("ResourceNotFoundException"), "{shown}");
+    assert!(shown.contains(&missing), "{shown}");
+}
