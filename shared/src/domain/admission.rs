@@ -214,11 +214,11 @@ mod tests {
         };
         let (verdict, next) = admit(&state, &circuit(), Some(&limit), 3, t(60));
         // Two probes allowed by the circuit, one of them paid for; the third waits for the
-        // circuit's next window.
+        // probes' answers, a second on (not for the window's end).
         assert_eq!(verdict.allowed, 1);
         assert_eq!(
             verdict.deferred,
-            vec![(Deferral::Rate, t(61)), (Deferral::Circuit, t(120))]
+            vec![(Deferral::Rate, t(61)), (Deferral::Circuit, t(61))]
         );
         assert!(matches!(
             next.circuit,

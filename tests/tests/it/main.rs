@@ -21,5 +21,6 @@ mod pipeline_endpoint_state;
 mod pipeline_ordering;
 mod pipeline_signing;
 mod pipeline_timing;
+mod recovery;
 mod resilience;
 mod worker_queue_failures;
