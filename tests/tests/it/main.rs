@@ -21,6 +21,7 @@ mod pipeline_endpoint_state;
 mod pipeline_ordering;
 mod pipeline_signing;
 mod pipeline_timing;
+mod record_expiry;
 mod recovery;
 mod resilience;
 mod worker_queue_failures;
