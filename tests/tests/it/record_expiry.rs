@@ -37,20 +37,32 @@ async fn delivery_records_are_forgotten_when_they_expire_and_not_before() {
     assert_eq!(world.state.records(), 250);
 
     let first = world.now() - chrono::Duration::days(1);
-    world
-        .clock
-        .advance_to(first + chrono::Duration::from_std(WEEK).unwrap() - chrono::Duration::seconds(1));
+    world.clock.advance_to(
+        first + chrono::Duration::from_std(WEEK).unwrap() - chrono::Duration::seconds(1),
+    );
     assert_eq!(world.state.forget_expired(world.clock.now()), 0);
-    assert_eq!(world.state.records(), 250, "nothing forgotten before it expires");
+    assert_eq!(
+        world.state.records(),
+        250,
+        "nothing forgotten before it expires"
+    );
 
     world.clock.advance(Duration::from_secs(60));
     assert_eq!(world.state.forget_expired(world.clock.now()), 200);
-    assert_eq!(world.state.records(), 50, "the later fifty are still remembered");
+    assert_eq!(
+        world.state.records(),
+        50,
+        "the later fifty are still remembered"
+    );
     // They still stop a replay from being delivered twice.
     let replay = world.ingest(&event(230)).await.unwrap();
     assert!(replay[0].duplicate);
 
     world.clock.advance(Duration::from_secs(24 * 3600));
     assert_eq!(world.state.forget_expired(world.clock.now()), 50);
-    assert_eq!(world.state.records(), 0, "the store is empty after a drain and a week");
+    assert_eq!(
+        world.state.records(),
+        0,
+        "the store is empty after a drain and a week"
+    );
 }

@@ -205,7 +205,10 @@ impl IdempotencyStore for MemoryStateStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<Option<ClaimOutcome>>, PortError> {
         let records = lock(&self.records);
-        Ok(keys.iter().map(|key| live(&records.live, key, now)).collect())
+        Ok(keys
+            .iter()
+            .map(|key| live(&records.live, key, now))
+            .collect())
     }
 }
 

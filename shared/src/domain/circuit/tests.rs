@@ -211,9 +211,7 @@ fn requests_beyond_the_probes_wait_for_their_answers_not_for_the_window_to_end()
         [62, 64, 68, 76, 92, 120].map(|at| Some(t(at))).to_vec()
     );
     // The probes answered: the circuit closed and the request goes at its next look.
-    let closed = probing
-        .record_success(&c, t(60))
-        .record_success(&c, t(60));
+    let closed = probing.record_success(&c, t(60)).record_success(&c, t(60));
     assert_eq!(closed.admit(&c, 1, t(61)).0, 1);
 }
 

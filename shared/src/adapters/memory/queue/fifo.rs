@@ -29,6 +29,8 @@ struct Stored {
     visible_at: DateTime<Utc>,
     receive_count: u32,
     receipt: Option<String>,
+    /// Hidden by a hold, not by a receive being worked on: what a recover may bring forward.
+    held: bool,
 }
 
 #[derive(Debug, Default)]
@@ -91,6 +93,7 @@ impl Fifo {
                 visible_at,
                 receive_count: 0,
                 receipt: None,
+                held: false,
             },
         );
         // A later message changes neither the group's head nor what blocks it.
@@ -154,6 +157,7 @@ impl Fifo {
                 let receipt = self.next.receipt();
                 message.receive_count += 1;
                 message.visible_at = hidden_until;
+                message.held = false;
                 if let Some(stale) = message.receipt.replace(receipt.clone()) {
                     self.by_receipt.remove(&stale);
                 }
@@ -217,9 +221,36 @@ impl Fifo {
         group.in_flight.remove(&(message.visible_at, seq));
         group.in_flight.insert((at, seq));
         message.visible_at = at;
+        message.held = true;
         let name = message.group.clone();
         self.reindex(&name);
         true
+    }
+
+    /// Ends the hold on every held message whose body `matches`: visible at `now`, its
+    /// group with it (in order, as ever); how many.
+    pub(super) fn bring_forward(
+        &mut self,
+        now: DateTime<Utc>,
+        matches: &dyn Fn(&str) -> bool,
+    ) -> usize {
+        let mut touched = Vec::new();
+        for (&seq, message) in &mut self.messages {
+            if !(message.held && message.visible_at > now && matches(&message.body)) {
+                continue;
+            }
+            if let Some(group) = self.groups.get_mut(&message.group) {
+                group.in_flight.remove(&(message.visible_at, seq));
+                group.in_flight.insert((now, seq));
+            }
+            message.visible_at = now;
+            touched.push(message.group.clone());
+        }
+        let moved = touched.len();
+        for name in touched {
+            self.reindex(&name);
+        }
+        moved
     }
 
     pub(super) fn len(&self) -> usize {

@@ -59,7 +59,10 @@ async fn forgotten_when_they_expire() {
     assert_eq!(seen[0], None);
     assert!(matches!(seen[1], Some(ClaimOutcome::Completed { .. })));
     // A later claim forgets what expired by its own time, the rest with it.
-    store.claim(&key(500), &claim_at(week + 3_600, week)).await.unwrap();
+    store
+        .claim(&key(500), &claim_at(week + 3_600, week))
+        .await
+        .unwrap();
     assert_eq!(store.records(), 1);
 }
 
