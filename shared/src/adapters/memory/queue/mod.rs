@@ -13,12 +13,13 @@ use super::lock;
 use crate::domain::delivery::later;
 use crate::ports::{Clock, QueueMessage};
 
+mod dedup;
 mod fifo;
 mod ports;
 mod standard;
 
+pub use dedup::DEDUP_WINDOW;
 use fifo::Fifo;
-pub use fifo::DEDUP_WINDOW;
 use standard::Standard;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
