@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use authhooks::wire::{CreatedEndpoint, EndpointView, List, RotatedSecret, TestSent};
+use authhooks::wire::{CreatedEndpoint, EndpointView, List, Recovered, RotatedSecret, TestSent};
 use reqwest::Method;
 use serde::de::IgnoredAny;
 
@@ -37,6 +37,9 @@ pub enum EndpointsCommand {
     RotateSecret { id: String },
     /// Send a test event to this endpoint alone
     Test { id: String },
+    /// It is back, send now: close the circuit and send the endpoint's waiting deliveries
+    /// (retries scheduled ahead, deferred jobs) without waiting for their time
+    Recover { id: String },
 }
 
 pub async fn run(command: EndpointsCommand, conn: &Conn, json: bool) -> Result<ExitCode, CliError> {
@@ -100,6 +103,19 @@ pub async fn run(command: EndpointsCommand, conn: &Conn, json: bool) -> Result<E
                 let event = &answer.event_id;
                 output::line(format!(
                     "sent test event {event} to {id}; see `authhooks events attempts {event}`"
+                ))?;
+            }
+        }
+        EndpointsCommand::Recover { id } => {
+            let path = ["v1", "endpoints", id.as_str(), "recover"];
+            let answer: Recovered = api.call(Method::POST, &path, None).await?;
+            if json {
+                output::json(&answer)?;
+            } else {
+                output::line(format!(
+                    "recovered {id}: circuit {}; {} waiting deliveries sent now, any others at \
+                     their next look (docs/operations.md)",
+                    answer.circuit, answer.brought_forward
                 ))?;
             }
         }

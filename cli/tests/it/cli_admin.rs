@@ -143,6 +143,54 @@ async fn an_endpoint_is_added_shown_changed_rotated_and_removed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_is_recovered_and_an_unknown_one_refused() {
+    let (url, _running) = admin().await;
+    let args = [
+        "endpoints",
+        "add",
+        "--url",
+        "https://x.example.com/h",
+        "--events",
+        "*",
+        "--json",
+    ];
+    let created: Value = serde_json::from_slice(&cli(&url, &args).await.stdout).unwrap();
+    let id = created["id"].as_str().unwrap();
+
+    let out = cli(&url, &["endpoints", "recover", id]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::stderr(&out)
+    );
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "recovered {id}: circuit closed; 0 waiting deliveries sent now, any others at \
+             their next look (docs/operations.md)\n"
+        )
+    );
+    let out = cli(&url, &["endpoints", "recover", id, "--json"]).await;
+    let recovered: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(recovered["id"], id, "{recovered}");
+    assert_eq!(recovered["circuit"], "closed", "{recovered}");
+    assert!(recovered["recovered_at"].is_string(), "{recovered}");
+
+    let out = cli(&url, &["endpoints", "recover", "ep_nope"]).await;
+    assert_eq!(
+        one_error_line(&out, 1),
+        "error: endpoint ep_nope does not exist (HTTP 404)"
+    );
+    let out = cli(&url, &["endpoints", "recover"]).await;
+    assert!(
+        one_error_line(&out, 2).starts_with("error: "),
+        "{}",
+        crate::common::stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn refusals_name_the_fields_and_the_token() {
     let (url, _running) = admin().await;
     let out = cli(

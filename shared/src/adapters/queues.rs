@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::ports::{DeliveryQueue, Enqueue, PortError};
+use crate::domain::ids::EndpointId;
+use crate::ports::{DeliveryQueue, Enqueue, PortError, QueueRecall};
 
 pub struct DeliveryQueues {
     pub standard: Arc<dyn DeliveryQueue>,
@@ -35,5 +36,20 @@ impl DeliveryQueue for DeliveryQueues {
             futures::future::join(send(&self.standard, standard), send(&self.ordered, ordered))
                 .await;
         a.and(b)
+    }
+}
+
+/// Both deliveries queues as one [`QueueRecall`]: a recover brings the endpoint's waiting
+/// jobs forward on each.
+pub struct Recalls(pub Vec<Arc<dyn QueueRecall>>);
+
+#[async_trait]
+impl QueueRecall for Recalls {
+    async fn bring_forward(&self, endpoint: &EndpointId) -> Result<usize, PortError> {
+        let mut moved = 0;
+        for queue in &self.0 {
+            moved += queue.bring_forward(endpoint).await?;
+        }
+        Ok(moved)
     }
 }

@@ -11,12 +11,15 @@ use crate::domain::endpoint::{Endpoint, UrlPolicy};
 use crate::domain::endpoint_spec::{apply_patch, parse_new};
 use crate::domain::event::{Event, EventType};
 use crate::domain::ids::{DeliveryId, EndpointId, EventId};
+use crate::domain::recovery;
 use crate::domain::signature::Secret;
 use crate::domain::validation::FieldError;
 use crate::ports::{
-    ClaimOutcome, Clock, DeliveryQueue, EndpointStore, Enqueue, Entropy, FailureFilter,
-    FailureStore, IdempotencyKey, IdempotencyStore, Page, PageRequest, PortError,
+    ClaimOutcome, Clock, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue, Entropy,
+    FailureFilter, FailureStore, IdempotencyKey, IdempotencyStore, Page, PageRequest, PortError,
+    QueueRecall,
 };
+use crate::wire::Recovered;
 
 /// Replays per bulk request; a larger backlog is replayed by calling again.
 pub const MAX_BULK_REPLAY: usize = 1000;
@@ -44,6 +47,10 @@ impl Default for AdminSettings {
 #[derive(Clone)]
 pub struct Admin {
     pub endpoints: Arc<dyn EndpointStore>,
+    /// Endpoints' circuits, closed by a recover.
+    pub state: Arc<dyn EndpointStateStore>,
+    /// Brings a recovered endpoint's waiting jobs forward where the queue can.
+    pub recall: Arc<dyn QueueRecall>,
     pub failures: Arc<dyn FailureStore>,
     pub queue: Arc<dyn DeliveryQueue>,
     pub idempotency: Arc<dyn IdempotencyStore>,
@@ -101,6 +108,42 @@ impl Admin {
         let endpoint = self.get_endpoint(id).await?;
         self.endpoints.delete(&endpoint.id).await?;
         Ok(())
+    }
+
+    /// "It is back, send now": closes the endpoint's circuit, records when (so the worker
+    /// cuts short every wait decided before, at each job's next look), then brings its
+    /// waiting jobs forward on the queues that can (`domain::recovery`).
+    pub async fn recover_endpoint(&self, id: &str) -> Result<Recovered, AdminError> {
+        const ROUNDS: u32 = 16;
+        let endpoint = self.get_endpoint(id).await?;
+        let now = self.clock.now();
+        let mut closed = None;
+        for _ in 0..ROUNDS {
+            let current = self.state.load(&endpoint.id).await?;
+            let next = recovery::recovered(&current.value, now);
+            if self
+                .state
+                .save(&endpoint.id, &next, current.version)
+                .await?
+            {
+                closed = Some(next);
+                break;
+            }
+        }
+        let Some(state) = closed else {
+            return Err(PortError::Unavailable(format!(
+                "endpoint {id}: its state kept changing under {ROUNDS} compare-and-set rounds"
+            ))
+            .into());
+        };
+        // Only now: a job brought forward must find the circuit closed and the time set.
+        let brought_forward = self.recall.bring_forward(&endpoint.id).await?;
+        Ok(Recovered {
+            id: endpoint.id,
+            circuit: state.circuit.name().to_owned(),
+            recovered_at: now,
+            brought_forward,
+        })
     }
 
     /// A new secret signs from now on; the old ones keep signing through the grace period so

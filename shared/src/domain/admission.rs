@@ -17,6 +17,10 @@ pub struct EndpointState {
     pub circuit: CircuitState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<TokenBucket>,
+    /// When an operator last said the endpoint is back (`recover`): waits decided before it
+    /// are cut short ([`super::recovery`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_at: Option<DateTime<Utc>>,
 }
 
 /// Why a job was held back.
@@ -76,6 +80,7 @@ pub fn admit(
     let next = EndpointState {
         circuit: next_circuit,
         bucket,
+        recovered_at: state.recovered_at,
     };
     (BatchAdmission { allowed, deferred }, next)
 }
@@ -123,6 +128,7 @@ pub fn record_results(
     EndpointState {
         circuit: circuit_state,
         bucket: state.bucket,
+        recovered_at: state.recovered_at,
     }
 }
 
@@ -189,6 +195,7 @@ mod tests {
                 tokens: 5.0,
                 updated_at: t(0),
             }),
+            recovered_at: None,
         };
         let (verdict, next) = admit(&state, &circuit(), Some(&limit), 3, t(10));
         assert_eq!(verdict.allowed, 0);
@@ -211,14 +218,15 @@ mod tests {
                 tokens: 1.0,
                 updated_at: t(60),
             }),
+            recovered_at: None,
         };
         let (verdict, next) = admit(&state, &circuit(), Some(&limit), 3, t(60));
         // Two probes allowed by the circuit, one of them paid for; the third waits for the
-        // circuit's next window.
+        // probes' answers, a second on (not for the window's end).
         assert_eq!(verdict.allowed, 1);
         assert_eq!(
             verdict.deferred,
-            vec![(Deferral::Rate, t(61)), (Deferral::Circuit, t(120))]
+            vec![(Deferral::Rate, t(61)), (Deferral::Circuit, t(61))]
         );
         assert!(matches!(
             next.circuit,
@@ -243,6 +251,7 @@ mod tests {
                 open_since: t(0),
             },
             bucket: None,
+            recovered_at: None,
         };
         assert!(!should_disable(&state, t(5 * 86_400 - 1)));
         assert!(should_disable(&state, t(5 * 86_400)));

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod order;
 pub mod outcome;
 pub mod rate_limit;
+pub mod recovery;
 pub mod retry;
 pub mod signature;
 pub mod submission;

@@ -9,7 +9,7 @@ use aws_config::{BehaviorVersion, Region};
 
 use super::inbox::MemoryQueues;
 use crate::adapters::dynamodb::{create_tables, TableNames};
-use crate::adapters::memory::{MemoryQueue, QueueSettings};
+use crate::adapters::memory::{MemoryQueue, MemoryStateStore, QueueSettings};
 use crate::adapters::sqs::create_all_queues;
 use crate::ports::{PortError, QueueConsumer, Sender, SystemClock, SystemEntropy};
 use crate::system::{AwsBackend, MemoryBackend, Settings, System};
@@ -25,6 +25,8 @@ pub struct Backend {
     /// The DLQs' inboxes: one in memory, the standard and the ordered (FIFO) one on SQS.
     pub dlq_inboxes: Vec<Arc<dyn QueueConsumer>>,
     memory_queues: Vec<Arc<MemoryQueue>>,
+    /// The in-memory state store, whose expired records local mode forgets now and then.
+    pub memory_state: Option<Arc<MemoryStateStore>>,
 }
 
 impl Backend {
@@ -51,6 +53,7 @@ impl Backend {
             queues.dlq.clone(),
         );
         Self {
+            memory_state: Some(backend.state.clone()),
             system: backend
                 .builder(Arc::new(SystemClock), Arc::new(SystemEntropy), sender)
                 .settings(settings)
@@ -94,6 +97,7 @@ impl Backend {
             ordered_inbox: backend.ordered,
             dlq_inboxes: vec![backend.dlq, backend.ordered_dlq],
             memory_queues: Vec::new(),
+            memory_state: None,
         })
     }
 

@@ -111,6 +111,9 @@ impl LocalMode {
                     .map(|_| tokio::spawn(pump::run_worker(worker.clone(), stopped.clone()))),
             );
         }
+        if let Some(state) = backend.memory_state.clone() {
+            consumers.push(tokio::spawn(pump::forget_expired(state, stopped.clone())));
+        }
         for inbox in &backend.dlq_inboxes {
             consumers.push(tokio::spawn(pump::run_recorder(
                 inbox.clone(),

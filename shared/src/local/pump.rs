@@ -9,11 +9,15 @@ use tokio::sync::watch;
 
 use serde::de::DeserializeOwned;
 
+use crate::adapters::memory::MemoryStateStore;
 use crate::app::{Recorder, Worker};
-use crate::ports::{QueueConsumer, QueueMessage, Received};
+use crate::ports::{Clock, QueueConsumer, QueueMessage, Received, SystemClock};
 
 /// How long an idle consumer waits before checking the stop signal again.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
+
+/// How often expired delivery records are forgotten when no claim does it (after a drain).
+const FORGET_EVERY: Duration = Duration::from_secs(60);
 
 /// A worker consumer: where it takes batches from and the worker it hands them to.
 #[derive(Clone)]
@@ -94,5 +98,20 @@ pub async fn run_recorder(
             );
         }
         acknowledge(inbox.as_ref(), messages, &report.failed).await;
+    }
+}
+
+/// Forgets expired delivery records once a minute, as DynamoDB's TTL would: claims forget
+/// them too, but an idle local mode makes none, and its memory should return all the same.
+pub async fn forget_expired(state: Arc<MemoryStateStore>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(FORGET_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+        let forgotten = state.forget_expired(SystemClock.now());
+        if forgotten > 0 {
+            tracing::debug!(forgotten, "expired delivery records forgotten");
+        }
     }
 }

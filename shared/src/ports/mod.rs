@@ -17,7 +17,7 @@ mod queue;
 
 pub use queue::{
     DeadLetterQueue, DecodeError, DeliveryQueue, Enqueue, Hold, QueueConsumer, QueueHold,
-    QueueMessage, Received, MAX_HOLD, ORDERED_MAX_RECEIVES,
+    QueueMessage, QueueRecall, Received, MAX_HOLD, ORDERED_MAX_RECEIVES,
 };
 
 /// The one error type of the ports layer. Adapters map their SDK errors into it and keep

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::PortError;
 use crate::domain::delivery::{DeadLetter, DeliveryJob};
+use crate::domain::ids::EndpointId;
 
 /// A job and how long the queue should hold it back.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +73,18 @@ pub trait QueueHold: Send + Sync {
     /// Applies every hold or fails; delays above [`MAX_HOLD`] are cut to it. A hold whose
     /// receipt is stale (the message was received again since) is skipped, as SQS does.
     async fn hold(&self, holds: Vec<Hold>) -> Result<(), PortError>;
+}
+
+/// Brings an endpoint's waiting deliveries forward: what `recover` asks of each deliveries
+/// queue once the endpoint's circuit is closed.
+#[async_trait]
+pub trait QueueRecall: Send + Sync {
+    /// Makes every message of `endpoint`'s jobs that waits on this queue — delayed, or held
+    /// in place — visible now, and says how many; messages being worked on are left alone.
+    /// SQS cannot list delayed or in-flight messages, so its adapter brings none forward
+    /// and says 0: there the worker cuts such waits short at the job's next look instead
+    /// (`domain::recovery`).
+    async fn bring_forward(&self, endpoint: &EndpointId) -> Result<usize, PortError>;
 }
 
 /// Where consumers take messages from (in memory, or an SQS queue).

@@ -8,9 +8,10 @@ use super::{Ports, SystemBuilder};
 use crate::adapters::memory::{
     MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore, QueueSettings,
 };
+use crate::adapters::queues::Recalls;
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
-    FailureStore, IdempotencyStore, QueueHold, Sender, ORDERED_MAX_RECEIVES,
+    FailureStore, IdempotencyStore, QueueHold, QueueRecall, Sender, ORDERED_MAX_RECEIVES,
 };
 
 /// A backend's stores and queues, kept typed for a harness that pumps or inspects them. One
@@ -50,7 +51,7 @@ where
     E: EndpointStore + 'static,
     S: EndpointStateStore + IdempotencyStore + 'static,
     F: FailureStore + 'static,
-    Q: DeliveryQueue + DeadLetterQueue + QueueHold + 'static,
+    Q: DeliveryQueue + DeadLetterQueue + QueueHold + QueueRecall + 'static,
 {
     /// A builder over these stores and queues, on the clock, chance and network given.
     pub fn builder(
@@ -67,6 +68,7 @@ where
             queue: self.deliveries.clone(),
             ordered_queue: self.ordered.clone(),
             holds: self.ordered.clone(),
+            recall: Arc::new(Recalls(vec![self.deliveries.clone(), self.ordered.clone()])),
             dead_letters: self.dlq.clone(),
             sender,
             clock,

@@ -12,7 +12,7 @@ use crate::adapters::queues::DeliveryQueues;
 use crate::app::{Admin, Ingest, Recorder, Worker};
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
-    FailureStore, IdempotencyStore, QueueHold, Sender,
+    FailureStore, IdempotencyStore, QueueHold, QueueRecall, Sender,
 };
 
 pub use backend::{ordered_settings, Backend, MemoryBackend};
@@ -32,6 +32,8 @@ pub struct Ports {
     /// The ordered (FIFO) deliveries queue, and the holds on the messages received from it.
     pub ordered_queue: Arc<dyn DeliveryQueue>,
     pub holds: Arc<dyn QueueHold>,
+    /// Brings an endpoint's waiting jobs forward on both deliveries queues (`recover`).
+    pub recall: Arc<dyn QueueRecall>,
     pub dead_letters: Arc<dyn DeadLetterQueue>,
     pub sender: Arc<dyn Sender>,
     pub clock: Arc<dyn Clock>,
@@ -107,6 +109,8 @@ impl SystemBuilder {
         };
         let admin = Admin {
             endpoints: ports.endpoints.clone(),
+            state: ports.state.clone(),
+            recall: ports.recall.clone(),
             failures: ports.failures.clone(),
             queue: queues,
             idempotency: ports.idempotency.clone(),

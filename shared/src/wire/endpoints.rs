@@ -1,10 +1,11 @@
 //! The endpoint resource's answers: the endpoint itself, its secret shown once on create
-//! and rotation, and the test route's event id.
+//! and rotation, the test route's event id, and what a recover did.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::domain::endpoint_spec::EndpointView;
-use crate::domain::ids::EventId;
+use crate::domain::ids::{EndpointId, EventId};
 use crate::domain::signature::Secret;
 
 /// `POST /v1/endpoints` → 201: the endpoint and its signing secret, shown this once.
@@ -25,6 +26,18 @@ pub struct RotatedSecret {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestSent {
     pub event_id: EventId,
+}
+
+/// `POST /v1/endpoints/{id}/recover`: the circuit is closed as of `recovered_at`, and
+/// `brought_forward` waiting deliveries were made due now on the queue itself (in memory;
+/// always 0 on SQS, where each waiting delivery goes at its next look instead, within the
+/// bounds docs/operations.md gives).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recovered {
+    pub id: EndpointId,
+    pub circuit: String,
+    pub recovered_at: DateTime<Utc>,
+    pub brought_forward: usize,
 }
 
 #[cfg(test)]

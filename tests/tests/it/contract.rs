@@ -126,7 +126,7 @@ impl System {
     }
 
     /// One round of the worker and the dlq function on what is visible now.
-    async fn step(&self) -> bool {
+    pub async fn step(&self) -> bool {
         let batch = self.queue.receive(10);
         let letters = self.dlq.receive(10);
         if !batch.is_empty() {

@@ -4,6 +4,7 @@
 
 mod admin_attempts;
 mod admin_contract;
+mod admin_recover;
 mod aws_adapters;
 mod aws_pipeline;
 mod bad_input;
@@ -23,5 +24,7 @@ mod pipeline_endpoint_state;
 mod pipeline_ordering;
 mod pipeline_signing;
 mod pipeline_timing;
+mod record_expiry;
+mod recovery;
 mod resilience;
 mod worker_queue_failures;

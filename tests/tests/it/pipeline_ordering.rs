@@ -333,6 +333,7 @@ async fn a_job_behind_an_open_circuit_is_looked_at_less_often_the_longer_it_is_o
                 open_since: world.now() - chrono::Duration::hours(outage_hours),
             },
             bucket: None,
+            recovered_at: None,
         };
         let version = world.state.load(&endpoint.id).await.unwrap().version;
         assert!(world

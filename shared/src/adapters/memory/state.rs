@@ -1,7 +1,10 @@
 //! The state table in memory: idempotency records and per-endpoint state, with the same
-//! conditions the DynamoDB adapter puts on its writes.
+//! conditions the DynamoDB adapter puts on its writes, and its TTL: expired records are
+//! forgotten ([`MemoryStateStore::forget_expired`]), so local mode's memory returns after
+//! a drain instead of growing by every delivery it ever made.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -35,9 +38,48 @@ struct Record {
     expires_at: DateTime<Utc>,
 }
 
+/// The records, and when each is due to be forgotten, soonest first. An entry whose record
+/// was rewritten with a later expiry since (a new claim) is stale: it is dropped when its
+/// time comes, and the record stays.
+#[derive(Debug, Default)]
+struct Records {
+    live: HashMap<IdempotencyKey, Record>,
+    expiries: BinaryHeap<Reverse<(DateTime<Utc>, IdempotencyKey)>>,
+}
+
+impl Records {
+    fn insert(&mut self, key: IdempotencyKey, record: Record) {
+        let known = self.live.get(&key).map(|r| r.expires_at);
+        if known != Some(record.expires_at) {
+            self.expiries
+                .push(Reverse((record.expires_at, key.clone())));
+        }
+        self.live.insert(key, record);
+    }
+
+    /// Removes every record expired at `now` (DynamoDB's TTL deletion, done at once);
+    /// how many went.
+    fn forget_expired(&mut self, now: DateTime<Utc>) -> usize {
+        let mut forgotten = 0;
+        while let Some(Reverse((at, _))) = self.expiries.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((_, key))) = self.expiries.pop() else {
+                break;
+            };
+            if self.live.get(&key).is_some_and(|r| r.expires_at <= now) {
+                self.live.remove(&key);
+                forgotten += 1;
+            }
+        }
+        forgotten
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct MemoryStateStore {
-    records: Mutex<HashMap<IdempotencyKey, Record>>,
+    records: Mutex<Records>,
     endpoints: Mutex<HashMap<EndpointId, Versioned<EndpointState>>>,
 }
 
@@ -45,15 +87,28 @@ impl MemoryStateStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Forgets every idempotency record expired at `now`, as DynamoDB's TTL would; how many
+    /// went. Each claim does it too; local mode also calls it now and then, so the memory
+    /// returns once the deliveries stop.
+    pub fn forget_expired(&self, now: DateTime<Utc>) -> usize {
+        lock(&self.records).forget_expired(now)
+    }
+
+    /// Idempotency records held, expired ones not yet forgotten included.
+    pub fn records(&self) -> usize {
+        lock(&self.records).live.len()
+    }
 }
 
 #[async_trait]
 impl IdempotencyStore for MemoryStateStore {
     async fn claim(&self, key: &IdempotencyKey, claim: &Claim) -> Result<ClaimOutcome, PortError> {
         let mut records = lock(&self.records);
+        records.forget_expired(claim.now);
         let mut progress = None;
-        // Expired records count as absent, progress and all: DynamoDB's TTL deletes lazily.
-        if let Some(existing) = records.get(key).filter(|r| r.expires_at > claim.now) {
+        // Expired records count as absent, progress and all, should one outlive its time.
+        if let Some(existing) = records.live.get(key).filter(|r| r.expires_at > claim.now) {
             match &existing.status {
                 Status::Completed { history } => {
                     return Ok(ClaimOutcome::Completed {
@@ -92,14 +147,18 @@ impl IdempotencyStore for MemoryStateStore {
         expires_at: DateTime<Utc>,
     ) -> Result<(), PortError> {
         let mut records = lock(&self.records);
-        match records.get_mut(key) {
+        match records.live.get(key) {
             Some(record)
                 if record.token == token && matches!(record.status, Status::InProgress { .. }) =>
             {
-                record.status = Status::Completed {
-                    history: history.to_vec(),
+                let completed = Record {
+                    token,
+                    status: Status::Completed {
+                        history: history.to_vec(),
+                    },
+                    expires_at,
                 };
-                record.expires_at = expires_at;
+                records.insert(key.clone(), completed);
                 Ok(())
             }
             // Someone with a newer claim owns the key now; their outcome stands.
@@ -110,10 +169,11 @@ impl IdempotencyStore for MemoryStateStore {
     async fn release(&self, key: &IdempotencyKey, token: u64) -> Result<(), PortError> {
         let mut records = lock(&self.records);
         let ours = records
+            .live
             .get(key)
             .is_some_and(|r| r.token == token && matches!(r.status, Status::InProgress { .. }));
         if ours {
-            records.remove(key);
+            records.live.remove(key);
         }
         Ok(())
     }
@@ -125,7 +185,7 @@ impl IdempotencyStore for MemoryStateStore {
         progress: &Progress,
     ) -> Result<(), PortError> {
         let mut records = lock(&self.records);
-        if let Some(record) = records.get_mut(key).filter(|r| r.token == token) {
+        if let Some(record) = records.live.get_mut(key).filter(|r| r.token == token) {
             if let Status::InProgress {
                 lease_until,
                 progress: kept,
@@ -145,7 +205,10 @@ impl IdempotencyStore for MemoryStateStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<Option<ClaimOutcome>>, PortError> {
         let records = lock(&self.records);
-        Ok(keys.iter().map(|key| live(&records, key, now)).collect())
+        Ok(keys
+            .iter()
+            .map(|key| live(&records.live, key, now))
+            .collect())
     }
 }
 
@@ -198,3 +261,6 @@ impl EndpointStateStore for MemoryStateStore {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+mod expiry_tests;

@@ -8,7 +8,8 @@ use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
 
 use super::{refused, SqsQueue, BATCH_SIZE};
 use crate::adapters::dynamodb::error::{build_error, sdk_error};
-use crate::ports::{Hold, PortError, QueueHold, MAX_HOLD};
+use crate::domain::ids::EndpointId;
+use crate::ports::{Hold, PortError, QueueHold, QueueRecall, MAX_HOLD};
 
 /// Entry errors meaning the hold came too late: the message was deleted, received again
 /// (a new receipt) or is visible already. Nothing is left to hold, as the port allows.
@@ -53,6 +54,17 @@ impl QueueHold for SqsQueue {
             }
         }
         Ok(())
+    }
+}
+
+/// SQS offers no way to find a delayed message (it is not received before its delay ends)
+/// or a held one (in flight, reachable only by the receipt handle of the receive that hid
+/// it), so nothing can be brought forward here: the worker cuts an endpoint's waits short
+/// at each job's next look after its recover (`domain::recovery`, docs/operations.md).
+#[async_trait]
+impl QueueRecall for SqsQueue {
+    async fn bring_forward(&self, _endpoint: &EndpointId) -> Result<usize, PortError> {
+        Ok(0)
     }
 }
 

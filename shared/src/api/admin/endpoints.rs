@@ -1,5 +1,5 @@
-//! The endpoint resource: create, list, read, update, delete, rotate its secret, and send
-//! it a test event.
+//! The endpoint resource: create, list, read, update, delete, rotate its secret, send it a
+//! test event, and recover it (send its waiting deliveries now).
 
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use super::state::AdminApi;
 use crate::api::extract::{Id, JsonBody, PageQuery};
 use crate::api::problem::Problem;
-use crate::wire::{CreatedEndpoint, EndpointView, List, RotatedSecret, TestSent};
+use crate::wire::{CreatedEndpoint, EndpointView, List, Recovered, RotatedSecret, TestSent};
 
 pub(super) fn routes() -> Router<Arc<AdminApi>> {
     Router::new()
@@ -20,6 +20,7 @@ pub(super) fn routes() -> Router<Arc<AdminApi>> {
         .route("/v1/endpoints/{id}", get(read).patch(update).delete(remove))
         .route("/v1/endpoints/{id}/rotate-secret", post(rotate))
         .route("/v1/endpoints/{id}/test", post(test))
+        .route("/v1/endpoints/{id}/recover", post(recover))
 }
 
 async fn create(
@@ -73,4 +74,14 @@ async fn rotate(
 async fn test(State(api): State<Arc<AdminApi>>, Id(id): Id) -> Result<impl IntoResponse, Problem> {
     let event_id = api.admin.send_test(&id).await?;
     Ok((StatusCode::ACCEPTED, Json(TestSent { event_id })))
+}
+
+async fn recover(State(api): State<Arc<AdminApi>>, Id(id): Id) -> Result<Json<Recovered>, Problem> {
+    let recovered = api.admin.recover_endpoint(&id).await?;
+    tracing::info!(
+        endpoint_id = %recovered.id,
+        brought_forward = recovered.brought_forward,
+        "endpoint recovered by hand; its circuit is closed"
+    );
+    Ok(Json(recovered))
 }

@@ -4,11 +4,14 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use super::{FollowUp, Taken, Worker};
 use crate::domain::delivery::{later, schedule, AttemptRecord, DeadLetter, DeliveryJob};
 use crate::domain::endpoint::Endpoint;
 use crate::domain::order::hold_for;
 use crate::domain::outcome::{classify, decide, Decision};
+use crate::domain::recovery::cuts_short;
 use crate::domain::retry::Jitter;
 use crate::domain::webhook;
 use crate::ports::{Claim, ClaimOutcome, Enqueue, IdempotencyKey, OutgoingRequest};
@@ -44,7 +47,12 @@ impl Attempted {
     }
 }
 
-pub(super) async fn attempt(worker: &Worker, endpoint: &Endpoint, taken: Taken) -> Attempted {
+pub(super) async fn attempt(
+    worker: &Worker,
+    endpoint: &Endpoint,
+    taken: Taken,
+    recovered_at: Option<DateTime<Utc>>,
+) -> Attempted {
     let Taken {
         message_id,
         receipt_handle,
@@ -91,9 +99,11 @@ pub(super) async fn attempt(worker: &Worker, endpoint: &Endpoint, taken: Taken) 
             return Attempted::Failed(message_id);
         }
     };
-    if let Some(due) = job.not_before.filter(|due| *due > now) {
+    let recovered = cuts_short(recovered_at, job.history.last().map(|a| a.at), now);
+    if let Some(due) = job.not_before.filter(|due| *due > now && !recovered) {
         // Only an ordered job gets here (an unordered one hops before it is claimed): its
-        // wait is longer than one hold, so it is held again with its attempts kept.
+        // wait is longer than one hold, so it is held again with its attempts kept, unless
+        // its endpoint was recovered since the wait was decided.
         let wait = (due - now).to_std().unwrap_or(Duration::ZERO);
         let follow_up = hold(worker, &key, claim.token, job, receipt_handle, wait).await;
         return Attempted::Waiting(message_id, Box::new(follow_up));

@@ -119,7 +119,7 @@ pub(super) async fn deliver(
 
     let mut results = Vec::new();
     let mut gone = false;
-    for done in line::run(worker, &endpoint, to_send).await {
+    for done in line::run(worker, &endpoint, to_send, current.recovered_at).await {
         match done {
             Attempted::Skipped(message_id) => {
                 outcome.stats.duplicates += 1;

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use tracing::Instrument;
 
@@ -15,12 +16,18 @@ use super::attempt::{attempt, Attempted};
 use super::{FollowUp, Taken, Worker};
 use crate::domain::endpoint::Endpoint;
 
-/// The jobs' outcomes, each line's in its order.
-pub(super) async fn run(worker: &Worker, endpoint: &Endpoint, jobs: Vec<Taken>) -> Vec<Attempted> {
+/// The jobs' outcomes, each line's in its order. `recovered_at`: when the endpoint was
+/// last recovered by hand, which cuts short the waits of ordered jobs decided before it.
+pub(super) async fn run(
+    worker: &Worker,
+    endpoint: &Endpoint,
+    jobs: Vec<Taken>,
+    recovered_at: Option<DateTime<Utc>>,
+) -> Vec<Attempted> {
     let lines = join_all(
         split(jobs)
             .into_iter()
-            .map(|line| run_line(worker, endpoint, line)),
+            .map(|line| run_line(worker, endpoint, line, recovered_at)),
     );
     lines.await.into_iter().flatten().collect()
 }
@@ -46,7 +53,12 @@ fn split(jobs: Vec<Taken>) -> Vec<Vec<Taken>> {
     lines
 }
 
-async fn run_line(worker: &Worker, endpoint: &Endpoint, line: Vec<Taken>) -> Vec<Attempted> {
+async fn run_line(
+    worker: &Worker,
+    endpoint: &Endpoint,
+    line: Vec<Taken>,
+    recovered_at: Option<DateTime<Utc>>,
+) -> Vec<Attempted> {
     let started = worker.clock.now();
     let budget = chrono::Duration::from_std(worker.settings.line_budget).unwrap_or_default();
     let mut out = Vec::with_capacity(line.len());
@@ -72,7 +84,9 @@ async fn run_line(worker: &Worker, endpoint: &Endpoint, line: Vec<Taken>) -> Vec
             delivery_id = %taken.job.delivery_id,
             endpoint_id = %taken.job.endpoint_id,
         );
-        let done = attempt(worker, endpoint, taken).instrument(span).await;
+        let done = attempt(worker, endpoint, taken, recovered_at)
+            .instrument(span)
+            .await;
         open = done.lets_line_go_on();
         out.push(done);
     }

@@ -7,6 +7,7 @@
 mod attempt;
 mod follow_up;
 mod group;
+mod hop;
 mod line;
 mod state;
 
@@ -20,10 +21,10 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
-use crate::domain::delivery::{schedule, DeliveryJob};
+use crate::domain::delivery::DeliveryJob;
 use crate::domain::ids::EndpointId;
 use crate::ports::{
-    Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue, Entropy,
+    Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
     IdempotencyStore, QueueHold, Received, Sender,
 };
 
@@ -143,6 +144,7 @@ impl Worker {
         let mut report = BatchReport::default();
         let mut follow_ups: Vec<(String, FollowUp)> = Vec::new();
         let mut groups: BTreeMap<EndpointId, Vec<Taken>> = BTreeMap::new();
+        let mut waiting = Vec::new();
 
         for message in messages {
             match message.body {
@@ -160,32 +162,34 @@ impl Worker {
                 }
                 // An ordered job is never re-enqueued (that would leave its line); its wait
                 // is decided once its claim says how far it got.
-                Ok(job) => match job
-                    .not_before
-                    .filter(|t| *t > now && job.order_key.is_none())
-                {
-                    Some(due) => {
-                        let (delay, not_before) = schedule(due, now);
-                        let mut job = job;
-                        job.not_before = not_before;
-                        report.hopped += 1;
-                        follow_ups.push((
-                            message.message_id,
-                            FollowUp::Enqueue {
-                                enqueue: Enqueue { job, delay },
-                                claim: None,
-                            },
-                        ));
+                Ok(job) => {
+                    let not_due =
+                        job.not_before.is_some_and(|t| t > now) && job.order_key.is_none();
+                    let taken = Taken {
+                        message_id: message.message_id,
+                        receipt_handle: message.receipt_handle,
+                        job,
+                    };
+                    if not_due {
+                        waiting.push(taken);
+                    } else {
+                        groups
+                            .entry(taken.job.endpoint_id.clone())
+                            .or_default()
+                            .push(taken);
                     }
-                    None => groups
-                        .entry(job.endpoint_id.clone())
-                        .or_default()
-                        .push(Taken {
-                            message_id: message.message_id,
-                            receipt_handle: message.receipt_handle,
-                            job,
-                        }),
-                },
+                }
+            }
+        }
+        if !waiting.is_empty() {
+            let (due, hops) = hop::sort(self, waiting, now).await;
+            report.hopped += u32::try_from(hops.len()).unwrap_or(u32::MAX);
+            follow_ups.extend(hops);
+            for taken in due {
+                groups
+                    .entry(taken.job.endpoint_id.clone())
+                    .or_default()
+                    .push(taken);
             }
         }
 

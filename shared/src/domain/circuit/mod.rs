@@ -104,8 +104,11 @@ impl CircuitState {
     /// Decides how many of `n` requests may go now. Returns that number, when the rest may
     /// be tried (`None` if all were admitted) and the state to store.
     ///
-    /// An open circuit admits nothing until `open_timeout_secs` after it opened, then turns
-    /// half-open and admits up to `half_open_max_requests` probes per half-open window.
+    /// An open circuit admits nothing until `open_timeout_secs` after it opened (the rest
+    /// may be tried when it half-opens), then turns half-open and admits up to
+    /// `half_open_max_requests` probes per half-open window; requests beyond them may be
+    /// tried as soon as the probes may have answered ([`next_look`]), not when the window
+    /// ends, so a circuit that closes lets them go at once.
     /// A window whose probes are still unresolved `open_timeout_secs` after it began is
     /// presumed to have lost them (a worker died mid-probe): a fresh window starts, so the
     /// circuit cannot stall half-open forever. Successes already seen carry over to it.
@@ -131,7 +134,7 @@ impl CircuitState {
                 if now < half_open_at {
                     return (0, Some(half_open_at), self.clone());
                 }
-                probe(cfg, open_since, now, 0, 0, n)
+                probe(cfg, open_since, now, 0, 0, (n, now))
             }
             Self::HalfOpen {
                 open_since,
@@ -140,9 +143,9 @@ impl CircuitState {
                 successes,
             } => {
                 if now >= cfg.timeout_after(since) {
-                    probe(cfg, open_since, now, 0, successes, n)
+                    probe(cfg, open_since, now, 0, successes, (n, now))
                 } else {
-                    probe(cfg, open_since, since, admitted, successes, n)
+                    probe(cfg, open_since, since, admitted, successes, (n, now))
                 }
             }
         }
@@ -223,17 +226,17 @@ impl CircuitState {
     }
 }
 
-/// Admits up to the half-open window's remaining probe budget.
+/// Admits up to the half-open window's remaining probe budget, `n` requests asked for at `now`.
 fn probe(
     cfg: &CircuitConfig,
     open_since: DateTime<Utc>,
     since: DateTime<Utc>,
     admitted: u32,
     successes: u32,
-    n: u32,
+    (n, now): (u32, DateTime<Utc>),
 ) -> (u32, Option<DateTime<Utc>>, CircuitState) {
     let granted = n.min(cfg.half_open_max_requests.saturating_sub(admitted));
-    let retry_at = (granted < n).then(|| cfg.timeout_after(since));
+    let retry_at = (granted < n).then(|| next_look(cfg, since, now));
     let state = CircuitState::HalfOpen {
         open_since,
         since,
@@ -241,6 +244,19 @@ fn probe(
         successes,
     };
     (granted, retry_at, state)
+}
+
+/// When requests the probe budget turned away at `now` may look again, in a half-open
+/// window that began at `since`: when the probes may have answered, not when the window
+/// ends. Probes usually answer within moments, so the first look is a second later (queue
+/// delays are whole seconds) and finds the circuit closed; while they are still out, each
+/// look waits as long as the window has lasted so far, so looks thin out (1, 2, 4, 8 s…)
+/// during a slow probe, and none waits past the window's end, when a fresh window starts.
+pub fn next_look(cfg: &CircuitConfig, since: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let wait = (now - since).max(TimeDelta::seconds(1));
+    now.checked_add_signed(wait)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        .min(cfg.timeout_after(since))
 }
 
 #[cfg(test)]

@@ -102,7 +102,7 @@ fn full_cycle_closed_open_half_open_closed() {
     assert_eq!(open.admit(&c, 2, t(69)), (0, Some(t(70)), open.clone()));
 
     let (admitted, retry_at, half) = open.admit(&c, 5, t(70));
-    assert_eq!((admitted, retry_at), (3, Some(t(130))));
+    assert_eq!((admitted, retry_at), (3, Some(t(71))));
     let probing = CircuitState::HalfOpen {
         open_since: t(10),
         since: t(70),
@@ -162,7 +162,7 @@ fn half_open_admits_at_most_its_budget_per_window() {
     let (first, retry_at, state) = open_at(0).admit(&c, 2, t(60));
     assert_eq!((first, retry_at), (2, None));
     let (second, retry_at, state) = state.admit(&c, 2, t(61));
-    assert_eq!((second, retry_at), (1, Some(t(120))));
+    assert_eq!((second, retry_at), (1, Some(t(62))));
     let (third, retry_at, state) = state.admit(&c, 1, t(119));
     assert_eq!((third, retry_at), (0, Some(t(120))));
     assert_eq!(
@@ -186,13 +186,33 @@ fn a_stalled_half_open_window_starts_afresh() {
         (0, Some(t(120)), stalled.clone())
     );
     let (admitted, retry_at, fresh) = stalled.admit(&c, 5, t(120));
-    assert_eq!((admitted, retry_at), (3, Some(t(180))));
+    assert_eq!((admitted, retry_at), (3, Some(t(121))));
     assert_eq!(fresh, half_open(120, 3, 1));
     // The success from the lost window still counts towards closing.
     assert_eq!(
         fresh.record_success(&c, t(121)),
         CircuitState::Closed { failures: 0 }
     );
+}
+
+#[test]
+fn requests_beyond_the_probes_wait_for_their_answers_not_for_the_window_to_end() {
+    let c = cfg();
+    // The window opened at t=60 with its probes out: a turned-away request looks again a
+    // second later, then as long again as the window has lasted, never past its end.
+    let (_, retry_at, probing) = open_at(0).admit(&c, 4, t(60));
+    assert_eq!(retry_at, Some(t(61)));
+    let looks: Vec<_> = [61, 62, 64, 68, 76, 100]
+        .into_iter()
+        .map(|at| probing.admit(&c, 1, t(at)).1)
+        .collect();
+    assert_eq!(
+        looks,
+        [62, 64, 68, 76, 92, 120].map(|at| Some(t(at))).to_vec()
+    );
+    // The probes answered: the circuit closed and the request goes at its next look.
+    let closed = probing.record_success(&c, t(60)).record_success(&c, t(60));
+    assert_eq!(closed.admit(&c, 1, t(61)).0, 1);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The SQS adapter on moto: batched sends arrive whole, delays hold messages back, SQS's
 //! own redrive moves a message to the DLQ, deletes and visibility changes act on exactly
-//! the messages named, and oversized bodies are refused before anything is sent.
+//! the messages named, oversized bodies are refused before anything is sent, and a delayed
+//! message cannot be brought forward (as the in-memory queue can for `recover`).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -218,5 +219,43 @@ async fn oversized_bodies_are_refused_before_anything_is_sent() {
             .await
             .len(),
         4
+    );
+}
+
+/// `recover` asks each deliveries queue to bring an endpoint's waiting messages forward.
+/// The in-memory queue does; SQS cannot find a delayed message, so its adapter says 0 and
+/// the message keeps its delay (the worker cuts the wait short at its next look instead).
+#[tokio::test]
+async fn only_the_memory_queue_can_bring_a_delayed_job_forward() {
+    use std::sync::Arc;
+
+    use authhooks::adapters::memory::{MemoryQueue, QueueSettings};
+    use authhooks::ports::{QueueRecall, SystemClock};
+
+    let delayed = || Enqueue {
+        job: job("evt_waiting", "ep_back"),
+        delay: Duration::from_secs(60),
+    };
+    let other = || Enqueue {
+        job: job("evt_other", "ep_other"),
+        delay: Duration::from_secs(60),
+    };
+    let endpoint = super::endpoint_id("ep_back");
+
+    let memory = MemoryQueue::new(Arc::new(SystemClock), QueueSettings::default());
+    memory.enqueue(vec![delayed(), other()]).await.unwrap();
+    assert!(memory.receive(10).is_empty(), "both wait their delay");
+    assert_eq!(QueueRecall::bring_forward(&memory, &endpoint).await, Ok(1));
+    let got = memory.receive(10);
+    assert_eq!(jobs_in(&got).keys().collect::<Vec<_>>(), ["evt_waiting"]);
+
+    let world = aws_world().await;
+    world.queue.enqueue(vec![delayed()]).await.unwrap();
+    assert_eq!(world.queue.bring_forward(&endpoint).await, Ok(0));
+    assert!(
+        receive_n(&world.queue, 1, Duration::from_secs(2))
+            .await
+            .is_empty(),
+        "on SQS the delayed message keeps its delay"
     );
 }

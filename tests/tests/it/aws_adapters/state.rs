@@ -154,6 +154,7 @@ fn counted(failures: u32) -> EndpointState {
     EndpointState {
         circuit: CircuitState::Closed { failures },
         bucket: None,
+        recovered_at: None,
     }
 }
 
@@ -171,6 +172,8 @@ async fn state_is_compare_and_set(store: &dyn EndpointStateStore) {
             tokens: 2.5,
             updated_at: at(5),
         }),
+        // When it was last recovered by hand, kept with the rest.
+        recovered_at: Some(at(3)),
     };
     let one = counted(1);
     let (a, b) = tokio::join!(store.save(&id, &one, 0), store.save(&id, &open, 0));
@@ -200,6 +203,7 @@ async fn state_is_compare_and_set(store: &dyn EndpointStateStore) {
             successes: 1,
         },
         bucket: None,
+        recovered_at: None,
     };
     assert!(store.save(&id, &half_open, 2).await.unwrap());
     assert_eq!(store.load(&id).await.unwrap().value, half_open);

@@ -7,18 +7,14 @@
 //! so older lines go first), so a receive touches only the groups it serves and never walks
 //! the backlog of a blocked one.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::dedup::Dedup;
 use super::{Receipts, Redriven, Taken};
-use crate::domain::delivery::later;
 use crate::ports::QueueMessage;
-
-/// How long SQS remembers a deduplication id after the first send with it.
-pub const DEDUP_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Debug)]
 struct Stored {
@@ -29,6 +25,8 @@ struct Stored {
     visible_at: DateTime<Utc>,
     receive_count: u32,
     receipt: Option<String>,
+    /// Hidden by a hold, not by a receive being worked on: what a recover may bring forward.
+    held: bool,
 }
 
 #[derive(Debug, Default)]
@@ -55,7 +53,7 @@ pub(super) struct Fifo {
 
 impl Fifo {
     /// Adds a message to `group` (a new group if empty; `None`: a group of its own), visible
-    /// from `visible_at`, unless `dedup_id` was sent to the group within [`DEDUP_WINDOW`];
+    /// from `visible_at`, unless `dedup_id` was sent to the group within [`DEDUP_WINDOW`](super::DEDUP_WINDOW);
     /// returns its id if added.
     pub(super) fn send(
         &mut self,
@@ -91,6 +89,7 @@ impl Fifo {
                 visible_at,
                 receive_count: 0,
                 receipt: None,
+                held: false,
             },
         );
         // A later message changes neither the group's head nor what blocks it.
@@ -154,6 +153,7 @@ impl Fifo {
                 let receipt = self.next.receipt();
                 message.receive_count += 1;
                 message.visible_at = hidden_until;
+                message.held = false;
                 if let Some(stale) = message.receipt.replace(receipt.clone()) {
                     self.by_receipt.remove(&stale);
                 }
@@ -217,9 +217,36 @@ impl Fifo {
         group.in_flight.remove(&(message.visible_at, seq));
         group.in_flight.insert((at, seq));
         message.visible_at = at;
+        message.held = true;
         let name = message.group.clone();
         self.reindex(&name);
         true
+    }
+
+    /// Ends the hold on every held message whose body `matches`: visible at `now`, its
+    /// group with it (in order, as ever); how many.
+    pub(super) fn bring_forward(
+        &mut self,
+        now: DateTime<Utc>,
+        matches: &dyn Fn(&str) -> bool,
+    ) -> usize {
+        let mut touched = Vec::new();
+        for (&seq, message) in &mut self.messages {
+            if !(message.held && message.visible_at > now && matches(&message.body)) {
+                continue;
+            }
+            if let Some(group) = self.groups.get_mut(&message.group) {
+                group.in_flight.remove(&(message.visible_at, seq));
+                group.in_flight.insert((now, seq));
+            }
+            message.visible_at = now;
+            touched.push(message.group.clone());
+        }
+        let moved = touched.len();
+        for name in touched {
+            self.reindex(&name);
+        }
+        moved
     }
 
     pub(super) fn len(&self) -> usize {
@@ -248,41 +275,5 @@ impl Fifo {
         group.key = Some(key);
         self.available.insert(key);
         Some(key)
-    }
-}
-
-/// A deduplication id within its group (`DeduplicationScope=messageGroup`).
-type DedupKey = (Arc<str>, String);
-
-/// Deduplication ids by group, with when each was first sent, forgotten after the window.
-#[derive(Debug, Default)]
-struct Dedup {
-    first_sent: HashMap<DedupKey, DateTime<Utc>>,
-    /// The same entries in the order sent, for forgetting them without a scan.
-    order: VecDeque<(DateTime<Utc>, DedupKey)>,
-}
-
-impl Dedup {
-    /// Whether a send of `id` to `group` at `now` is new (and remember it if so).
-    fn admit(&mut self, group: &str, id: &str, now: DateTime<Utc>) -> bool {
-        while let Some((sent, key)) = self.order.front() {
-            if later(*sent, DEDUP_WINDOW) > now {
-                break;
-            }
-            // Only if not sent again since (then a later entry stands for it).
-            if self.first_sent.get(key) == Some(sent) {
-                self.first_sent.remove(key);
-            }
-            self.order.pop_front();
-        }
-        let key = (Arc::<str>::from(group), id.to_owned());
-        if let Some(&sent) = self.first_sent.get(&key) {
-            if later(sent, DEDUP_WINDOW) > now {
-                return false;
-            }
-        }
-        self.first_sent.insert(key.clone(), now);
-        self.order.push_back((now, key));
-        true
     }
 }

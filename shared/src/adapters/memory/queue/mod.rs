@@ -13,12 +13,13 @@ use super::lock;
 use crate::domain::delivery::later;
 use crate::ports::{Clock, QueueMessage};
 
+mod dedup;
 mod fifo;
 mod ports;
 mod standard;
 
+pub use dedup::DEDUP_WINDOW;
 use fifo::Fifo;
-pub use fifo::DEDUP_WINDOW;
 use standard::Standard;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,6 +216,21 @@ impl MemoryQueue {
             self.wake();
         }
         changed
+    }
+
+    /// Makes every message waiting on a delay or a hold whose body `matches` visible now
+    /// (messages being worked on are left alone); how many. What `recover` does here, and
+    /// what SQS cannot do: there, delayed and held messages cannot be found.
+    pub fn bring_forward(&self, matches: &dyn Fn(&str) -> bool) -> usize {
+        let now = self.clock.now();
+        let moved = match &mut *lock(&self.backlog) {
+            Backlog::Standard(backlog) => backlog.bring_forward(now, matches),
+            Backlog::Fifo(backlog) => backlog.bring_forward(now, matches),
+        };
+        if moved > 0 {
+            self.wake();
+        }
+        moved
     }
 
     /// Messages held, visible or not.

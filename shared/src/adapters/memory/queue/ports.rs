@@ -5,11 +5,14 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::MemoryQueue;
 use crate::domain::delivery::{DeadLetter, DeliveryJob, FailureRecord};
-use crate::ports::{DeadLetterQueue, DeliveryQueue, Enqueue, Hold, PortError, QueueHold, MAX_HOLD};
+use crate::domain::ids::EndpointId;
+use crate::ports::{
+    DeadLetterQueue, DeliveryQueue, Enqueue, Hold, PortError, QueueHold, QueueRecall, MAX_HOLD,
+};
 
 /// A message ready to send: its body, and its group and deduplication id if ordered.
 struct Outgoing {
@@ -104,5 +107,21 @@ impl QueueHold for MemoryQueue {
             self.change_visibility(&hold.receipt_handle, hold.delay.min(MAX_HOLD));
         }
         Ok(())
+    }
+}
+
+/// The one field of a job's body a recover looks at.
+#[derive(Deserialize)]
+struct Addressed {
+    endpoint_id: EndpointId,
+}
+
+#[async_trait]
+impl QueueRecall for MemoryQueue {
+    async fn bring_forward(&self, endpoint: &EndpointId) -> Result<usize, PortError> {
+        let ours = |body: &str| {
+            serde_json::from_str::<Addressed>(body).is_ok_and(|job| job.endpoint_id == *endpoint)
+        };
+        Ok(MemoryQueue::bring_forward(self, &ours))
     }
 }

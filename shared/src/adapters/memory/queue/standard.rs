@@ -14,6 +14,9 @@ struct Stored {
     visible_at: DateTime<Utc>,
     receive_count: u32,
     receipt: Option<String>,
+    /// Hidden by a delay or a hold, not by a receive being worked on: what a recover may
+    /// bring forward.
+    waiting: bool,
 }
 
 /// Messages by sequence number, indexed by when they become visible (then by sequence, so
@@ -40,6 +43,7 @@ impl Standard {
                 visible_at,
                 receive_count: 0,
                 receipt: None,
+                waiting: true,
             },
         );
         self.by_visibility.insert((visible_at, seq));
@@ -80,6 +84,7 @@ impl Standard {
             let receipt = self.next.receipt();
             message.receive_count += 1;
             message.visible_at = hidden_until;
+            message.waiting = false;
             let stale = message.receipt.replace(receipt.clone());
             taken.messages.push(QueueMessage {
                 message_id: message.id.clone(),
@@ -117,9 +122,28 @@ impl Standard {
         if let Some(message) = self.messages.get_mut(&seq) {
             self.by_visibility.remove(&(message.visible_at, seq));
             message.visible_at = at;
+            message.waiting = true;
             self.by_visibility.insert((at, seq));
         }
         true
+    }
+
+    /// Makes every waiting message whose body `matches` visible at `now`; how many.
+    pub(super) fn bring_forward(
+        &mut self,
+        now: DateTime<Utc>,
+        matches: &dyn Fn(&str) -> bool,
+    ) -> usize {
+        let mut moved = 0;
+        for (&seq, message) in &mut self.messages {
+            if message.waiting && message.visible_at > now && matches(&message.body) {
+                self.by_visibility.remove(&(message.visible_at, seq));
+                message.visible_at = now;
+                self.by_visibility.insert((now, seq));
+                moved += 1;
+            }
+        }
+        moved
     }
 
     pub(super) fn len(&self) -> usize {
