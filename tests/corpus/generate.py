@@ -390,6 +390,17 @@ def admin():
     c.add("patch ordering fifo", 422, {"json": {"ordering": "fifo", "enabled": False}}, ["ordering"],
           method="PATCH", path=ONE, local=True)
     c.add("patch ordering null", 422, {"json": {"ordering": None}}, ["ordering"], method="PATCH", path=ONE)
+    # Tampered list cursors: 400 naming `cursor`, never a 503 (issue #15).
+    for name, path in [("failures garbage", "/v1/failures?cursor=garbage"),
+                       ("failures unknown record", "/v1/failures?limit=1&cursor=fail_unknown.0"),
+                       ("failures of an endpoint", "/v1/failures?endpoint_id={endpoint}&cursor=garbage"),
+                       ("failures in a time range", "/v1/failures?failed_after=2026-01-01T00:00:00Z&cursor=%23%23"),
+                       ("failures empty", "/v1/failures?cursor="),
+                       ("endpoints with a space", "/v1/endpoints?cursor=a%20b"),
+                       ("endpoints with slashes", "/v1/endpoints?limit=2&cursor=..%2F..%2Fetc"),
+                       ("endpoints empty", "/v1/endpoints?cursor=")]:
+        c.add(f"list cursor {name}", 400, method="GET", path=path, headers={}, fields=["cursor"],
+              local=name in ("failures garbage", "endpoints with a space"))
     return c
 
 

@@ -6,6 +6,7 @@ mod admin_attempts;
 mod admin_contract;
 mod aws_adapters;
 mod aws_pipeline;
+mod bad_cursor;
 mod bad_input;
 mod chaos;
 mod concurrency;

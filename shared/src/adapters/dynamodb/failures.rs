@@ -65,12 +65,25 @@ fn range_condition(filter: &FailureFilter) -> Option<(&'static str, Vec<(&'stati
     }
 }
 
-/// The ExclusiveStartKey a cursor stands for, in the index being read.
-fn start_key(cursor: &str, partition: (&str, &str)) -> Result<Item, PortError> {
-    let invalid = || PortError::Rejected("invalid cursor".into());
+/// The ExclusiveStartKey a cursor stands for, in the index being read. A cursor outside the
+/// time range is refused here: DynamoDB would answer a ValidationException.
+fn start_key(
+    cursor: &str,
+    partition: (&str, &str),
+    bounds: &[(&str, String)],
+) -> Result<Item, PortError> {
+    let invalid = || PortError::InvalidCursor("not a failures cursor".into());
     let (time, id) = cursor.split_once('#').ok_or_else(invalid)?;
     if time.len() != 26 || !time.bytes().all(|b| b.is_ascii_digit()) || id.is_empty() {
         return Err(invalid());
+    }
+    let inside = bounds.iter().all(|(name, bound)| match *name {
+        ":low" => cursor > bound.as_str(),
+        _ => cursor < bound.as_str(),
+    });
+    if !inside {
+        let outside = "outside the time range of this list".to_owned();
+        return Err(PortError::InvalidCursor(outside));
     }
     let mut start = key("id", id);
     start.insert("sort_key".into(), s(cursor));
@@ -136,7 +149,7 @@ impl FailureStore for DynamoFailureStore {
         let start = page
             .cursor
             .as_deref()
-            .map(|cursor| start_key(cursor, partition))
+            .map(|cursor| start_key(cursor, partition, &bounds))
             .transpose()?;
         let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
         let mut query = self
@@ -247,9 +260,18 @@ mod tests {
     #[test]
     fn cursors_are_checked() {
         let partition = ("kind", FAILURE_KIND);
-        assert!(start_key("nonsense", partition).is_err());
-        assert!(start_key(&format!("{}#", descending_time(at(0))), partition).is_err());
-        let start = start_key(&sort_key(at(0), "dlv_1.0"), partition).unwrap();
+        assert!(start_key("nonsense", partition, &[]).is_err());
+        assert!(start_key(&format!("{}#", descending_time(at(0))), partition, &[]).is_err());
+        let start = start_key(&sort_key(at(0), "dlv_1.0"), partition, &[]).unwrap();
         assert_eq!(start.get("id"), Some(&s("dlv_1.0")));
+        let filter = FailureFilter {
+            endpoint_id: None,
+            failed_after: Some(at(0)),
+            failed_before: Some(at(10)),
+        };
+        let (_, bounds) = range_condition(&filter).unwrap();
+        assert!(start_key(&sort_key(at(5), "dlv_1.0"), partition, &bounds).is_ok());
+        let outside = start_key(&sort_key(at(11), "dlv_1.0"), partition, &bounds);
+        assert!(matches!(outside, Err(PortError::InvalidCursor(_))));
     }
 }
