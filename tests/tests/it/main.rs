@@ -12,6 +12,7 @@ mod chaos;
 mod concurrency;
 mod contract;
 mod delivery_headers;
+mod dev_server;
 mod handlers;
 mod http_sender;
 mod ingest_contract;
