@@ -139,7 +139,7 @@ impl Admin {
             event_type: EventType::parse(TEST_EVENT_TYPE)
                 .map_err(|e| PortError::Corrupt(format!("test event type: {e}")))?,
             timestamp: now,
-            data,
+            data: data.into(),
             origin: Some("authhooks".into()),
             subject: None,
             tenant_id: None,

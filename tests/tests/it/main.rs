@@ -13,6 +13,7 @@ mod concurrency;
 mod contract;
 mod delivery_headers;
 mod dev_server;
+mod exact_numbers;
 mod handlers;
 mod http_sender;
 mod ingest_contract;

@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::error::{is_condition_failure, sdk_error, unless_condition_failed};
-use super::item::{descending_time, from_item, key, s, string_attr, to_item, to_value, Item};
+use super::failure_item::{from_failure_item, to_failure_item};
+use super::item::{descending_time, key, s, string_attr, to_value, Item};
 use super::tables::{FAILURES_BY_ENDPOINT, FAILURES_BY_TIME, FAILURE_KIND};
 use crate::domain::delivery::FailureRecord;
 use crate::ports::{FailureFilter, FailureStore, Page, PageRequest, PortError};
@@ -25,15 +25,6 @@ impl DynamoFailureStore {
             table: table.into(),
         }
     }
-}
-
-/// The record as stored: its own fields plus the index keys.
-#[derive(Serialize)]
-struct Stored<'a> {
-    #[serde(flatten)]
-    record: &'a FailureRecord,
-    kind: &'static str,
-    sort_key: String,
 }
 
 /// Newest first when ascending, ties by id; also the cursor, since it names the record.
@@ -94,11 +85,11 @@ fn start_key(
 #[async_trait]
 impl FailureStore for DynamoFailureStore {
     async fn record(&self, failure: &FailureRecord) -> Result<bool, PortError> {
-        let item = to_item(&Stored {
-            record: failure,
-            kind: FAILURE_KIND,
-            sort_key: sort_key(failure.failed_at, &failure.id),
-        })?;
+        let item = to_failure_item(
+            failure,
+            FAILURE_KIND,
+            sort_key(failure.failed_at, &failure.id),
+        )?;
         let result = self
             .client
             .put_item()
@@ -126,9 +117,7 @@ impl FailureStore for DynamoFailureStore {
             .send()
             .await
             .map_err(|e| sdk_error("GetItem failure", e))?;
-        out.item
-            .map(|item| from_item("failure record", item))
-            .transpose()
+        out.item.map(from_failure_item).transpose()
     }
 
     async fn list(
@@ -178,7 +167,7 @@ impl FailureStore for DynamoFailureStore {
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(|item| from_item::<FailureRecord>("failure record", item))
+            .map(from_failure_item)
             .collect::<Result<Vec<_>, _>>()?;
         let next_cursor = if items.len() > limit {
             items.truncate(limit);
