@@ -2,9 +2,10 @@
 //! and a copy-paste example printed on start, and a drain on Ctrl-C.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use authhooks::domain::signature::Secret;
-use authhooks::local::{LocalConfig, LocalMode};
+use authhooks::local::{LocalConfig, LocalMode, ServerLimits};
 use authhooks::ports::{Entropy, SystemEntropy};
 use base64::Engine;
 
@@ -27,6 +28,15 @@ pub struct DevArgs {
     /// Concurrent delivery workers.
     #[arg(long, default_value_t = 4)]
     pub workers: usize,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, default_value_t = ServerLimits::default().max_connections)]
+    pub max_connections: usize,
+    /// Seconds a connection may take to send a request's headers, or sit idle between requests.
+    #[arg(long, default_value_t = ServerLimits::default().header_read_timeout.as_secs())]
+    pub header_timeout_secs: u64,
+    /// Seconds one request may take, body and answer included (then 408).
+    #[arg(long, default_value_t = ServerLimits::default().request_timeout.as_secs())]
+    pub request_timeout_secs: u64,
 }
 
 pub async fn run(args: DevArgs) -> Result<(), CliError> {
@@ -51,6 +61,11 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
         ingest_secret: ingest_secret.clone(),
         aws_endpoint: args.aws_endpoint.clone(),
         workers: args.workers,
+        limits: ServerLimits {
+            header_read_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+            request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+            max_connections: args.max_connections.max(1),
+        },
     };
     let running = LocalMode::start(config).await?;
     print_banner(&running, &args, &admin_token, &ingest_secret);

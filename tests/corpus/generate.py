@@ -197,6 +197,19 @@ def ingest():
     c.add("unknown path", 404, {"json": OK_EVENT}, path="/v1/event", local=True)
     c.add("trailing slash", 404, {"json": OK_EVENT}, path="/v1/events/")
     c.add("version 2 path", 404, {"json": OK_EVENT}, path="/v2/events")
+    # Duplicate keys at any depth: refused naming the key, never read as the last (issue #15).
+    for name, text, field in [
+        ("type", '{"type":"user.created","type":"user.deleted","data":{}}', "type"),
+        ("in data", '{"type":"user.created","data":{"user":{"id":"u_1","id":"u_2"}}}', "data.user.id"),
+        ("in an array in data", '{"type":"user.created","data":{"a":[1,{"k":1,"k":2}]}}', "data.a[1].k"),
+        ("escaped", '{"type":"user.created","data":{"a":1,"\\u0061":2}}', "data.a"),
+        ("events", '{"events":[{"type":"user.created","data":{}}],"events":[]}', "events"),
+        ("in a batch", '{"events":[{"type":"user.created","data":{}},{"type":"user.created","data":{},"data":{}}]}',
+         "events[1].data"),
+    ]:
+        c.add(f"duplicate key {name}", 422, {"text": text}, [field], local=name == "in data")
+    c.add("lone surrogate in a key", 400, {"text": '{"type":"user.created","data":{"\\udc00":1}}'})
+    c.add("number overflow in a batch", 400, {"text": '{"events":[{"type":"user.created","data":{"x":-1E400}}]}'})
     return c
 
 
@@ -390,6 +403,34 @@ def admin():
     c.add("patch ordering fifo", 422, {"json": {"ordering": "fifo", "enabled": False}}, ["ordering"],
           method="PATCH", path=ONE, local=True)
     c.add("patch ordering null", 422, {"json": {"ordering": None}}, ["ordering"], method="PATCH", path=ONE)
+    # Tampered list cursors: 400 naming `cursor`, never a 503 (issue #15).
+    for name, path in [("failures garbage", "/v1/failures?cursor=garbage"),
+                       ("failures unknown record", "/v1/failures?limit=1&cursor=fail_unknown.0"),
+                       ("failures of an endpoint", "/v1/failures?endpoint_id={endpoint}&cursor=garbage"),
+                       ("failures in a time range", "/v1/failures?failed_after=2026-01-01T00:00:00Z&cursor=%23%23"),
+                       ("failures empty", "/v1/failures?cursor="),
+                       ("endpoints with a space", "/v1/endpoints?cursor=a%20b"),
+                       ("endpoints with slashes", "/v1/endpoints?limit=2&cursor=..%2F..%2Fetc"),
+                       ("endpoints empty", "/v1/endpoints?cursor=")]:
+        c.add(f"list cursor {name}", 400, method="GET", path=path, headers={}, fields=["cursor"],
+              local=name in ("failures garbage", "endpoints with a space"))
+    # Header names with `_`, which CGI-style receivers read as `-` (issue #15).
+    for name in ["webhook_signature", "Webhook_Id", "x_team"]:
+        c.add(f"header name with underscore {name}", 422, {"json": new(headers={name: "v1,forged"})},
+              [f"headers.{name}"], local=name == "webhook_signature")
+    c.add("patch header name with underscore", 422, {"json": {"headers": {"webhook_timestamp": "1"}}},
+          ["headers.webhook_timestamp"], method="PATCH", path=ONE)
+    # Duplicate keys in admin bodies (issue #15).
+    for name, text, field, method, path in [
+        ("create url", '{"url":"https://hooks.example.com/a","url":"https://hooks.example.com/b","event_types":["*"]}',
+         "url", "POST", EP),
+        ("create header", '{"url":"https://hooks.example.com/a","event_types":["*"],"headers":{"x-a":"1","x-a":"2"}}',
+         "headers.x-a", "POST", EP),
+        ("patch enabled", '{"enabled":false,"enabled":true}', "enabled", "PATCH", ONE),
+        ("bulk replay", '{"endpoint_id":"ep_a","endpoint_id":"ep_b"}', "endpoint_id", "POST", "/v1/failures/replay"),
+    ]:
+        c.add(f"duplicate key {name}", 422, {"text": text}, [field], method=method, path=path,
+              local=name == "create url")
     return c
 
 

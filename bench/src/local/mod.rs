@@ -246,6 +246,7 @@ async fn connect(args: &LocalArgs) -> anyhow::Result<(Target, Option<LocalMode>)
         ingest_secret: secret.clone(),
         aws_endpoint: None,
         workers: args.workers,
+        limits: authhooks::local::ServerLimits::default(),
     })
     .await?;
     let target = Target::new(format!("http://{}", running.addr), token, secret)?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use authhooks::domain::signature::{sign_headers, Secret};
 use chrono::Utc;
-use serde_json::{json, Map, Value};
+use serde_json::value::RawValue;
 
 use crate::client::{Api, Conn};
 use crate::error::CliError;
@@ -55,7 +55,7 @@ pub async fn run(args: SendArgs, conn: &Conn, json: bool) -> Result<(), CliError
             .as_deref()
             .or(conn.ingest_secret.as_deref()),
     )?;
-    let body = submission(&args)?.to_string().into_bytes();
+    let body = submission(&args)?.into_bytes();
     let now = Utc::now();
     // A fresh id per request: it names this signed message, not the event inside it.
     let millis = u64::try_from(now.timestamp_millis()).unwrap_or(0);
@@ -87,47 +87,66 @@ fn ingest_secret(text: Option<&str>) -> Result<Secret, CliError> {
     Secret::parse(text).map_err(|e| CliError::usage(format!("--ingest-secret: {e}")))
 }
 
-/// The request body: one event from the flags, or the file's events.
-fn submission(args: &SendArgs) -> Result<Value, CliError> {
+/// One event from the flags, `data` as typed: a `Value` would round its numbers.
+#[derive(serde::Serialize)]
+struct FlagEvent<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    event_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    correlation_id: Option<&'a str>,
+    data: &'a RawValue,
+}
+
+/// The request body: one event from the flags, or the file's events, each event's `data`
+/// exactly as written (numbers beyond 64 bits included, docs/architecture.md §3.1).
+fn submission(args: &SendArgs) -> Result<String, CliError> {
     if let Some(path) = &args.file {
         let bytes = read_input(path)?;
         let shown = path.display();
-        let value: Value = serde_json::from_slice(&bytes)
+        let text = String::from_utf8(bytes)
+            .map_err(|e| CliError::usage(format!("{shown} is not UTF-8: {e}")))?;
+        let value: &RawValue = serde_json::from_str(&text)
             .map_err(|e| CliError::usage(format!("{shown} is not valid JSON: {e}")))?;
-        return match value {
-            Value::Array(events) => Ok(json!({ "events": events })),
-            Value::Object(_) => Ok(value),
+        return match value.get().as_bytes().first() {
+            Some(b'[') => Ok(format!(r#"{{"events":{}}}"#, value.get())),
+            Some(b'{') => Ok(value.get().to_owned()),
             _ => Err(CliError::usage(format!(
                 "{shown} must hold a JSON array of events or an object"
             ))),
         };
     }
-    let data: Value = serde_json::from_str(args.data.as_deref().unwrap_or("{}"))
+    let data: &RawValue = serde_json::from_str(args.data.as_deref().unwrap_or("{}"))
         .map_err(|e| CliError::usage(format!("--data is not valid JSON: {e}")))?;
-    if !data.is_object() {
+    if !data.get().starts_with('{') {
         return Err(CliError::usage(
             r#"--data must be a JSON object, e.g. '{"user":{"id":"u_1"}}'"#,
         ));
     }
-    let mut event = Map::new();
-    let mut put = |name: &str, value: &Option<String>| {
-        if let Some(value) = value {
-            event.insert(name.to_owned(), Value::String(value.clone()));
-        }
+    let event = FlagEvent {
+        id: args.id.as_deref(),
+        event_type: args.event_type.as_deref(),
+        origin: args.origin.as_deref(),
+        subject: args.subject.as_deref(),
+        tenant_id: args.tenant.as_deref(),
+        correlation_id: args.correlation_id.as_deref(),
+        data,
     };
-    put("id", &args.id);
-    put("type", &args.event_type);
-    put("origin", &args.origin);
-    put("subject", &args.subject);
-    put("tenant_id", &args.tenant);
-    put("correlation_id", &args.correlation_id);
-    event.insert("data".into(), data);
-    Ok(Value::Object(event))
+    serde_json::to_string(&event)
+        .map_err(|e| CliError::usage(format!("the event cannot be encoded: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     fn args(data: Option<&str>) -> SendArgs {
         SendArgs {
@@ -143,15 +162,26 @@ mod tests {
         }
     }
 
+    fn parsed(body: &str) -> Value {
+        serde_json::from_str(body).unwrap()
+    }
+
     #[test]
     fn one_event_from_flags() {
         let body = submission(&args(Some(r#"{"user":{"id":"u_1"}}"#))).unwrap();
         assert_eq!(
-            body,
+            parsed(&body),
             json!({"id": "evt_1", "type": "user.created", "subject": "u_1",
                    "tenant_id": "acme", "data": {"user": {"id": "u_1"}}})
         );
-        assert_eq!(submission(&args(None)).unwrap()["data"], json!({}));
+        assert_eq!(parsed(&submission(&args(None)).unwrap())["data"], json!({}));
+    }
+
+    #[test]
+    fn data_keeps_its_numbers_as_typed() {
+        let data = r#"{"n":18446744073709551616,"d":0.1000000000000000055511151231257827}"#;
+        let body = submission(&args(Some(data))).unwrap();
+        assert!(body.ends_with(&format!(r#""data":{data}}}"#)), "{body}");
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl EndpointStore for CachedEndpointStore {
             Some(cursor) => {
                 // Refused like every store refuses it, rather than read as a place in the list.
                 let after = EndpointId::parse(cursor)
-                    .map_err(|e| PortError::Rejected(format!("invalid cursor: {e}")))?;
+                    .map_err(|e| PortError::InvalidCursor(e.to_string()))?;
                 all.partition_point(|e| e.id <= after)
             }
             None => 0,

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::is_json;
 use super::problem::Problem;
+use crate::domain::json::{check_strict, Strictness, DUPLICATE_KEY};
 use crate::domain::validation::FieldError;
 use crate::ports::PageRequest;
 
@@ -70,7 +71,14 @@ fn parse(json: bool, body: &Bytes) -> Result<Value, Problem> {
     if !json {
         return Err(Problem::unsupported_media_type());
     }
-    serde_json::from_slice(body).map_err(|e| Problem::malformed(format!("invalid JSON: {e}")))
+    let value = serde_json::from_slice(body)
+        .map_err(|e| Problem::malformed(format!("invalid JSON: {e}")))?;
+    // Valid JSON is UTF-8; a key given twice would otherwise be read as its last value.
+    let text = std::str::from_utf8(body).unwrap_or_default();
+    if let Err(Strictness::DuplicateKey(path)) = check_strict(text) {
+        return Err(Problem::invalid(vec![FieldError::new(path, DUPLICATE_KEY)]));
+    }
+    Ok(value)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Id {

@@ -129,6 +129,12 @@ impl From<AdminError> for Problem {
         match error {
             AdminError::Invalid(errors) => Self::invalid(errors),
             AdminError::NotFound(what) => Self::not_found(format!("{what} does not exist")),
+            AdminError::InvalidCursor(reason) => {
+                Self::malformed("invalid query").errors(vec![FieldError::new(
+                    "cursor",
+                    format!("is not a cursor this list handed out ({reason})"),
+                )])
+            }
             AdminError::Unavailable(e) => {
                 tracing::error!(error = %e, "admin dependency unavailable");
                 Self::unavailable()

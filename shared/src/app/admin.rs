@@ -65,8 +65,20 @@ pub enum AdminError {
     Invalid(Vec<FieldError>),
     #[error("{0} not found")]
     NotFound(String),
+    /// The `cursor` of a list request was not one the list handed out.
+    #[error("invalid cursor: {0}")]
+    InvalidCursor(String),
     #[error(transparent)]
-    Unavailable(#[from] PortError),
+    Unavailable(PortError),
+}
+
+impl From<PortError> for AdminError {
+    fn from(error: PortError) -> Self {
+        match error {
+            PortError::InvalidCursor(reason) => Self::InvalidCursor(reason),
+            other => Self::Unavailable(other),
+        }
+    }
 }
 
 /// One attempt of one delivery, as `GET /v1/events/{id}/attempts` lists it.
@@ -170,7 +182,7 @@ impl Admin {
             event_type: EventType::parse(TEST_EVENT_TYPE)
                 .map_err(|e| PortError::Corrupt(format!("test event type: {e}")))?,
             timestamp: now,
-            data,
+            data: data.into(),
             origin: Some("authhooks".into()),
             subject: None,
             tenant_id: None,

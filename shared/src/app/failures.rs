@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::domain::delivery::{DeadLetter, DeliveryJob, FailureRecord};
 use crate::domain::outcome::FailureReason;
@@ -10,11 +11,22 @@ use crate::ports::{Clock, FailureStore, Received};
 
 /// What can arrive on the DLQ: a dead letter the worker sent with its reason, or a bare
 /// job that the queue redrove after too many receives.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub enum DlqBody {
     Letter(DeadLetter),
     Redriven(DeliveryJob),
+}
+
+/// Tried as a letter, then as a job, each from the JSON text itself: `#[serde(untagged)]`
+/// would buffer the body first, and an event's raw `data` cannot be read from a buffer.
+impl<'de> Deserialize<'de> for DlqBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        serde_json::from_str(raw.get())
+            .map(Self::Letter)
+            .or_else(|_| serde_json::from_str(raw.get()).map(Self::Redriven))
+            .map_err(|_| serde::de::Error::custom("neither a dead letter nor a delivery job"))
+    }
 }
 
 /// What became of a batch of DLQ messages; `failed` stay on the queue.

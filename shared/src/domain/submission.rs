@@ -1,13 +1,15 @@
 //! Parsing what a producer posts to ingest — one event or `{"events": [...]}` — into
 //! normalized [`Event`]s, every field error of every event reported together.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
-use super::event::{Event, EventType, LABEL_FIELDS, MAX_LABEL_CHARS};
+use super::event::{Data, Event, EventType, LABEL_FIELDS, MAX_LABEL_CHARS};
 use super::ids::EventId;
+use super::json::{check_strict, Strictness, DUPLICATE_KEY, MAX_DEPTH};
 use super::validation::{check_label, field_path, FieldError};
 
 /// Size bounds for one request; one event fits one SQS message.
@@ -74,10 +76,30 @@ pub fn parse_submission(
     let text = std::str::from_utf8(body).map_err(|e| {
         SubmissionError::Malformed(format!("not valid UTF-8 (at byte {})", e.valid_up_to()))
     })?;
-    // serde_json stops at 128 levels of nesting, so hostile depth is an error, not a crash.
-    let value: Value = serde_json::from_str(text)
+    let raw: &RawValue = serde_json::from_str(text)
         .map_err(|e| SubmissionError::Malformed(format!("not valid JSON: {e}")))?;
-    let Value::Object(mut top) = value else {
+    // `data` stays raw text, so depth is bounded here rather than by serde_json's parser.
+    match check_strict(raw.get()) {
+        Ok(()) => {}
+        Err(Strictness::TooDeep) => {
+            return Err(SubmissionError::Malformed(format!(
+                "nested too deeply: the recursion limit is {MAX_DEPTH} levels"
+            )))
+        }
+        Err(Strictness::BadString(e)) => {
+            return Err(SubmissionError::Malformed(format!("not valid JSON: {e}")))
+        }
+        Err(Strictness::NumberOutOfRange(number)) => {
+            return Err(SubmissionError::Malformed(format!(
+                "not valid JSON: number out of range: {number}"
+            )))
+        }
+        Err(Strictness::DuplicateKey(path)) => {
+            let error = FieldError::new(path, DUPLICATE_KEY);
+            return Err(SubmissionError::Invalid(vec![error]));
+        }
+    }
+    let Some(mut top) = object(raw) else {
         return Err(SubmissionError::Malformed(
             "must be a JSON object: one event, or {\"events\": [...]}".into(),
         ));
@@ -138,17 +160,17 @@ impl Parser<'_> {
     }
 
     /// The valid events of a batch with their paths (`events[i]`).
-    fn batch(&mut self, batch: Value, max_batch: usize) -> Vec<(String, Event)> {
-        let items = match batch {
+    fn batch(&mut self, batch: &RawValue, max_batch: usize) -> Vec<(String, Event)> {
+        let items = match <Vec<&RawValue>>::deserialize(batch) {
             // Per-event checks are skipped for a wrong count: listing every error of
             // thousands of events would only bury the one that matters.
-            Value::Array(items) if (1..=max_batch).contains(&items.len()) => items,
-            Value::Array(items) => {
+            Ok(items) if (1..=max_batch).contains(&items.len()) => items,
+            Ok(items) => {
                 let count = format!("must hold 1 to {max_batch} events, not {}", items.len());
                 self.fail("", "events", count);
                 return Vec::new();
             }
-            _ => {
+            Err(_) => {
                 self.fail("", "events", "must be an array of events".into());
                 return Vec::new();
             }
@@ -156,9 +178,9 @@ impl Parser<'_> {
         let mut events = Vec::with_capacity(items.len());
         for (index, item) in items.into_iter().enumerate() {
             let path = format!("events[{index}]");
-            match item {
-                Value::Object(fields) => events.extend(self.event(fields, path)),
-                _ => self.errors.push(FieldError::new(path, "must be an object")),
+            match object(item) {
+                Some(fields) => events.extend(self.event(fields, path)),
+                None => self.errors.push(FieldError::new(path, "must be an object")),
             }
         }
         let mut seen = HashSet::new();
@@ -172,7 +194,7 @@ impl Parser<'_> {
     }
 
     /// One event's fields, consumed as they are checked so that what is left is unknown.
-    fn event(&mut self, mut fields: Map<String, Value>, path: String) -> Option<(String, Event)> {
+    fn event(&mut self, mut fields: Fields<'_>, path: String) -> Option<(String, Event)> {
         let before = self.errors.len();
         let p = path.as_str();
         let (type_key, type_value) = match (fields.remove("type"), fields.remove("event")) {
@@ -186,9 +208,9 @@ impl Parser<'_> {
             (None, None) => ("type", None),
             (None, alias) => ("event", alias),
         };
-        let event_type = match type_value {
-            Some(Value::String(s)) => EventType::try_from(s),
-            Some(_) => Err("must be a string".into()),
+        let event_type = match type_value.map(string) {
+            Some(Some(s)) => EventType::try_from(s),
+            Some(None) => Err("must be a string".into()),
             None => Err("is required".into()),
         };
         let event_type = self.ok(p, type_key, event_type);
@@ -202,8 +224,7 @@ impl Parser<'_> {
         });
         let timestamp = self.ok(p, "timestamp", timestamp);
         let data = match fields.remove("data") {
-            Some(Value::Object(data)) => Ok(data),
-            Some(_) => Err("must be a JSON object".into()),
+            Some(raw) => Data::from_raw(raw),
             None => Err("is required".into()),
         };
         let data = self.ok(p, "data", data);
@@ -236,14 +257,30 @@ impl Parser<'_> {
     }
 }
 
+/// An object's members, each still raw JSON; `None` if `raw` is not an object. Duplicate
+/// keys were refused before, so a map loses nothing.
+type Fields<'a> = BTreeMap<String, &'a RawValue>;
+
+fn object(raw: &RawValue) -> Option<Fields<'_>> {
+    Fields::deserialize(raw).ok()
+}
+
+/// The string `raw` holds, if it is one.
+fn string(raw: &RawValue) -> Option<String> {
+    String::deserialize(raw).ok()
+}
+
 /// An optional string field; absent and `null` alike are `Ok(None)`.
 fn optional<T>(
-    value: Option<Value>,
+    value: Option<&RawValue>,
     parse: impl FnOnce(String) -> Result<T, String>,
 ) -> Result<Option<T>, String> {
     match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => parse(s).map(Some),
-        Some(_) => Err("must be a string".into()),
+        None => Ok(None),
+        Some(raw) if raw.get() == "null" => Ok(None),
+        Some(raw) => match string(raw) {
+            Some(s) => parse(s).map(Some),
+            None => Err("must be a string".into()),
+        },
     }
 }

@@ -5,6 +5,7 @@
 mod backend;
 pub mod inbox;
 pub mod pump;
+mod serve;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::ports::PortError;
 use crate::system::Settings;
 
 pub use backend::Backend;
+pub use serve::ServerLimits;
 
 #[derive(Debug, Clone)]
 pub struct LocalConfig {
@@ -30,6 +32,8 @@ pub struct LocalConfig {
     pub aws_endpoint: Option<String>,
     /// Concurrent worker consumers, each delivering a batch of up to ten at a time.
     pub workers: usize,
+    /// The HTTP server's timeouts and connection cap.
+    pub limits: ServerLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,12 +94,7 @@ impl LocalMode {
             let shutdown = async move {
                 let _ = server_stop.changed().await;
             };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "the HTTP server stopped");
-            }
+            serve::serve(listener, app, config.limits, shutdown).await;
         });
 
         // As many consumers on the ordered queue as on the standard one: it serves as many

@@ -33,6 +33,10 @@ pub enum PortError {
     /// The dependency rejected the request itself (too large, invalid); retrying won't help.
     #[error("rejected by the dependency: {0}")]
     Rejected(String),
+    /// A list cursor this store never handed out (tampered, or from another list): the
+    /// caller's mistake, answered 400, never a dependency failure.
+    #[error("invalid cursor: {0}")]
+    InvalidCursor(String),
 }
 
 impl PortError {

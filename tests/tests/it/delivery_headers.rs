@@ -23,6 +23,7 @@ async fn start() -> (LocalMode, String) {
         ingest_secret: Secret::parse(INGEST_SECRET).unwrap(),
         aws_endpoint: None,
         workers: 1,
+        limits: authhooks::local::ServerLimits::default(),
     })
     .await
     .unwrap();

@@ -57,7 +57,7 @@ impl EndpointStore for DynamoEndpointStore {
         let start = match &page.cursor {
             Some(cursor) => {
                 let after = EndpointId::parse(cursor)
-                    .map_err(|e| PortError::Rejected(format!("invalid cursor: {e}")))?;
+                    .map_err(|e| PortError::InvalidCursor(e.to_string()))?;
                 Some(key("id", after.as_str()))
             }
             None => None,

@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::error::{is_condition_failure, sdk_error, unless_condition_failed};
-use super::item::{descending_time, from_item, key, s, string_attr, to_item, to_value, Item};
+use super::failure_item::{from_failure_item, to_failure_item};
+use super::item::{descending_time, key, s, string_attr, to_value, Item};
 use super::tables::{FAILURES_BY_ENDPOINT, FAILURES_BY_TIME, FAILURE_KIND};
 use crate::domain::delivery::FailureRecord;
 use crate::ports::{FailureFilter, FailureStore, Page, PageRequest, PortError};
@@ -25,15 +25,6 @@ impl DynamoFailureStore {
             table: table.into(),
         }
     }
-}
-
-/// The record as stored: its own fields plus the index keys.
-#[derive(Serialize)]
-struct Stored<'a> {
-    #[serde(flatten)]
-    record: &'a FailureRecord,
-    kind: &'static str,
-    sort_key: String,
 }
 
 /// Newest first when ascending, ties by id; also the cursor, since it names the record.
@@ -65,12 +56,25 @@ fn range_condition(filter: &FailureFilter) -> Option<(&'static str, Vec<(&'stati
     }
 }
 
-/// The ExclusiveStartKey a cursor stands for, in the index being read.
-fn start_key(cursor: &str, partition: (&str, &str)) -> Result<Item, PortError> {
-    let invalid = || PortError::Rejected("invalid cursor".into());
+/// The ExclusiveStartKey a cursor stands for, in the index being read. A cursor outside the
+/// time range is refused here: DynamoDB would answer a ValidationException.
+fn start_key(
+    cursor: &str,
+    partition: (&str, &str),
+    bounds: &[(&str, String)],
+) -> Result<Item, PortError> {
+    let invalid = || PortError::InvalidCursor("not a failures cursor".into());
     let (time, id) = cursor.split_once('#').ok_or_else(invalid)?;
     if time.len() != 26 || !time.bytes().all(|b| b.is_ascii_digit()) || id.is_empty() {
         return Err(invalid());
+    }
+    let inside = bounds.iter().all(|(name, bound)| match *name {
+        ":low" => cursor > bound.as_str(),
+        _ => cursor < bound.as_str(),
+    });
+    if !inside {
+        let outside = "outside the time range of this list".to_owned();
+        return Err(PortError::InvalidCursor(outside));
     }
     let mut start = key("id", id);
     start.insert("sort_key".into(), s(cursor));
@@ -81,11 +85,11 @@ fn start_key(cursor: &str, partition: (&str, &str)) -> Result<Item, PortError> {
 #[async_trait]
 impl FailureStore for DynamoFailureStore {
     async fn record(&self, failure: &FailureRecord) -> Result<bool, PortError> {
-        let item = to_item(&Stored {
-            record: failure,
-            kind: FAILURE_KIND,
-            sort_key: sort_key(failure.failed_at, &failure.id),
-        })?;
+        let item = to_failure_item(
+            failure,
+            FAILURE_KIND,
+            sort_key(failure.failed_at, &failure.id),
+        )?;
         let result = self
             .client
             .put_item()
@@ -113,9 +117,7 @@ impl FailureStore for DynamoFailureStore {
             .send()
             .await
             .map_err(|e| sdk_error("GetItem failure", e))?;
-        out.item
-            .map(|item| from_item("failure record", item))
-            .transpose()
+        out.item.map(from_failure_item).transpose()
     }
 
     async fn list(
@@ -136,7 +138,7 @@ impl FailureStore for DynamoFailureStore {
         let start = page
             .cursor
             .as_deref()
-            .map(|cursor| start_key(cursor, partition))
+            .map(|cursor| start_key(cursor, partition, &bounds))
             .transpose()?;
         let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
         let mut query = self
@@ -165,7 +167,7 @@ impl FailureStore for DynamoFailureStore {
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(|item| from_item::<FailureRecord>("failure record", item))
+            .map(from_failure_item)
             .collect::<Result<Vec<_>, _>>()?;
         let next_cursor = if items.len() > limit {
             items.truncate(limit);
@@ -247,9 +249,18 @@ mod tests {
     #[test]
     fn cursors_are_checked() {
         let partition = ("kind", FAILURE_KIND);
-        assert!(start_key("nonsense", partition).is_err());
-        assert!(start_key(&format!("{}#", descending_time(at(0))), partition).is_err());
-        let start = start_key(&sort_key(at(0), "dlv_1.0"), partition).unwrap();
+        assert!(start_key("nonsense", partition, &[]).is_err());
+        assert!(start_key(&format!("{}#", descending_time(at(0))), partition, &[]).is_err());
+        let start = start_key(&sort_key(at(0), "dlv_1.0"), partition, &[]).unwrap();
         assert_eq!(start.get("id"), Some(&s("dlv_1.0")));
+        let filter = FailureFilter {
+            endpoint_id: None,
+            failed_after: Some(at(0)),
+            failed_before: Some(at(10)),
+        };
+        let (_, bounds) = range_condition(&filter).unwrap();
+        assert!(start_key(&sort_key(at(5), "dlv_1.0"), partition, &bounds).is_ok());
+        let outside = start_key(&sort_key(at(11), "dlv_1.0"), partition, &bounds);
+        assert!(matches!(outside, Err(PortError::InvalidCursor(_))));
     }
 }

@@ -31,6 +31,7 @@
 mod endpoint_state;
 mod endpoints;
 pub(crate) mod error;
+mod failure_item;
 mod failures;
 mod item;
 mod state;

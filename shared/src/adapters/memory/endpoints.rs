@@ -38,7 +38,7 @@ impl EndpointStore for MemoryEndpointStore {
         let start = match &page.cursor {
             Some(cursor) => {
                 let after = EndpointId::parse(cursor)
-                    .map_err(|e| PortError::Rejected(format!("invalid cursor: {e}")))?;
+                    .map_err(|e| PortError::InvalidCursor(e.to_string()))?;
                 Bound::Excluded(after)
             }
             None => Bound::Unbounded,

@@ -55,7 +55,7 @@ impl FailureStore for MemoryFailureStore {
                 .iter()
                 .position(|r| r.id == *cursor)
                 .map(|i| i + 1)
-                .ok_or_else(|| PortError::Rejected("unknown cursor".into()))?,
+                .ok_or_else(|| PortError::InvalidCursor("no such failure record".into()))?,
             None => 0,
         };
         let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);

@@ -31,7 +31,36 @@ impl ExtraHeaders {
     /// characters, unique ignoring case, not reserved (`webhook-*`, framing, hop-by-hop);
     /// values are at most 1024 characters of visible ASCII, space and tab, so no CR, LF or
     /// NUL can start a header of its own. Names are stored lower-cased.
+    ///
+    /// Names with `_` are refused too: CGI-style receivers (PHP, WSGI, Rack) turn `-` and `_`
+    /// alike into `_`, so `webhook_signature` would reach them as the real signature header.
     pub fn validate<'a, I>(entries: I, field: &str) -> Result<ExtraHeaders, Vec<FieldError>>
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        let entries: Vec<(&str, &str)> = entries.into_iter().collect();
+        let underscores = entries
+            .iter()
+            .filter(|(name, _)| name.contains('_'))
+            .map(|(name, _)| {
+                let message = "header name must not contain '_': receivers that read headers \
+                               CGI-style take it for '-'";
+                FieldError::new(escaped_field_path(field, name), message)
+            });
+        let mut errors: Vec<FieldError> = underscores.collect();
+        match Self::validate_stored(entries, field) {
+            Ok(headers) if errors.is_empty() => Ok(headers),
+            Ok(_) => Err(errors),
+            Err(more) => {
+                errors.extend(more);
+                Err(errors)
+            }
+        }
+    }
+
+    /// The checks a stored endpoint's headers pass when loaded: those of [`Self::validate`]
+    /// but `_`, which was allowed before, so that no stored endpoint stops loading.
+    fn validate_stored<'a, I>(entries: I, field: &str) -> Result<ExtraHeaders, Vec<FieldError>>
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
@@ -146,7 +175,7 @@ fn check_header_value(value: &str) -> Result<(), String> {
 impl TryFrom<BTreeMap<String, String>> for ExtraHeaders {
     type Error = String;
     fn try_from(map: BTreeMap<String, String>) -> Result<Self, String> {
-        Self::validate(map.iter().map(|(k, v)| (k.as_str(), v.as_str())), "headers").map_err(
+        Self::validate_stored(map.iter().map(|(k, v)| (k.as_str(), v.as_str())), "headers").map_err(
             |errors| {
                 let messages: Vec<String> = errors
                     .into_iter()

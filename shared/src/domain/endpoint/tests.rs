@@ -193,7 +193,19 @@ fn headers_are_lower_cased_and_iterable() {
     let map: BTreeMap<String, String> = h.into();
     assert_eq!(map["x-team"], "cms");
     assert!(headers(&[("x-empty", "")]).is_ok());
-    assert!(headers(&[("!#$%&'*+-.^_`|~09az", "v")]).is_ok());
+    assert!(headers(&[("!#$%&'*+-.^`|~09az", "v")]).is_ok());
+}
+
+#[test]
+fn header_names_with_underscores_are_refused_but_stored_ones_load() {
+    for name in ["webhook_signature", "X_Team", "x-a_b"] {
+        let errors = headers(&[(name, "v")]).unwrap_err();
+        assert_eq!(errors.len(), 1, "{name}: {errors:?}");
+        assert_eq!(errors[0].field, format!("headers.{name}"));
+        assert!(errors[0].message.contains('_'), "{}", errors[0].message);
+    }
+    let stored: ExtraHeaders = serde_json::from_str(r#"{"x_team": "cms"}"#).unwrap();
+    assert_eq!(stored.iter().collect::<Vec<_>>(), [("x_team", "cms")]);
 }
 
 #[test]

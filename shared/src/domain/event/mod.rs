@@ -5,10 +5,13 @@ use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::ids::EventId;
 pub use super::submission::{parse_submission, EventLimits, SubmissionError};
+pub use data::Data;
+
+mod data;
 
 const MAX_TYPE_CHARS: usize = 128;
 const MIN_TYPE_SEGMENTS: usize = 2;
@@ -101,7 +104,8 @@ pub struct Event {
     #[serde(rename = "type")]
     pub event_type: EventType,
     pub timestamp: DateTime<Utc>,
-    pub data: Map<String, Value>,
+    /// The producer's JSON object, byte for byte but for whitespace between tokens.
+    pub data: Data,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,9 +126,9 @@ impl Event {
     /// The normalized JSON body delivered to endpoints: byte-for-byte what
     /// `serde_json::to_vec(self)` produces (a test holds the two together).
     ///
-    /// Written out field by field because every piece goes through `Value`'s `Display`,
-    /// which cannot fail (string keys, finite numbers), whereas `to_vec` returns a `Result`
-    /// whose error no `Event` can trigger and no caller could act on.
+    /// Written out field by field because every piece goes through `Value`'s `Display` or is
+    /// `data`'s own text, which cannot fail, whereas `to_vec` returns a `Result` whose error
+    /// no `Event` can trigger and no caller could act on.
     pub fn to_body(&self) -> Vec<u8> {
         let text = |s: &str| Value::String(s.to_owned()).to_string();
         let timestamp = self.timestamp.to_rfc3339_opts(SecondsFormat::AutoSi, true);
@@ -133,7 +137,7 @@ impl Event {
             text(self.id.as_str()),
             text(self.event_type.as_str()),
             text(&timestamp),
-            Value::Object(self.data.clone()),
+            self.data.as_str(),
         );
         let labels = [
             &self.origin,

@@ -114,7 +114,11 @@ fn a_full_event_is_normalized() {
         id: EventId::parse("evt_1").unwrap(),
         event_type: EventType::parse("user.created").unwrap(),
         timestamp: Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap(),
-        data: json!({"user": {"id": "u_1"}}).as_object().unwrap().clone(),
+        data: json!({"user": {"id": "u_1"}})
+            .as_object()
+            .unwrap()
+            .clone()
+            .into(),
         origin: Some("better-auth".into()),
         subject: Some("u_1".into()),
         tenant_id: Some("acme".into()),

@@ -32,7 +32,7 @@ fn event(event_type: &str, tenant: Option<&str>, origin: Option<&str>) -> Event 
         id: EventId::parse("evt_1").unwrap(),
         event_type: t(event_type),
         timestamp: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
-        data: serde_json::Map::new(),
+        data: Default::default(),
         origin: origin.map(str::to_owned),
         subject: None,
         tenant_id: tenant.map(str::to_owned),

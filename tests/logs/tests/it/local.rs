@@ -26,6 +26,7 @@ impl Local {
             ingest_secret: Secret::parse(ingest_secret).unwrap(),
             aws_endpoint: None,
             workers: 2,
+            limits: authhooks::local::ServerLimits::default(),
         })
         .await
         .unwrap();

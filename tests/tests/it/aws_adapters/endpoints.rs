@@ -101,7 +101,10 @@ pub(super) async fn endpoints_round_trip_and_page(store: &dyn EndpointStore) {
         limit: 10,
         cursor: Some("not a cursor".into()),
     };
-    assert!(matches!(store.list(bad).await, Err(PortError::Rejected(_))));
+    assert!(matches!(
+        store.list(bad).await,
+        Err(PortError::InvalidCursor(_))
+    ));
 }
 
 #[tokio::test]

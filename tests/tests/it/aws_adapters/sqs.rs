@@ -10,6 +10,7 @@ use serde_json::json;
 
 use authhooks::adapters::sqs::SqsQueue;
 use authhooks::domain::delivery::{DeadLetter, DeliveryJob};
+use authhooks::domain::event::Data;
 use authhooks::domain::outcome::FailureReason;
 use authhooks::ports::QueueMessage;
 use authhooks::ports::{DeadLetterQueue, DeliveryQueue, Enqueue, PortError};
@@ -190,13 +191,17 @@ async fn dead_letters_cross_as_json() {
     assert_eq!(received, expected);
 }
 
+/// Event data of one string of `len` times `c`.
+fn blob(c: &str, len: usize) -> Data {
+    let data = json!({"blob": c.repeat(len)});
+    data.as_object().unwrap().clone().into()
+}
+
 #[tokio::test]
 async fn oversized_bodies_are_refused_before_anything_is_sent() {
     let world = aws_world().await;
     let mut big = job("evt_big", "ep_a");
-    big.event
-        .data
-        .insert("blob".into(), json!("x".repeat(300 * 1024)));
+    big.event.data = blob("x", 300 * 1024);
     let result = world
         .queue
         .enqueue(vec![now(job("evt_small", "ep_a")), now(big)])
@@ -208,9 +213,7 @@ async fn oversized_bodies_are_refused_before_anything_is_sent() {
     let mut large = Vec::new();
     for i in 0..4 {
         let mut j = job(&format!("evt_large_{i}"), "ep_a");
-        j.event
-            .data
-            .insert("blob".into(), json!("y".repeat(100 * 1024)));
+        j.event.data = blob("y", 100 * 1024);
         large.push(now(j));
     }
     world.queue.enqueue(large).await.unwrap();

@@ -33,6 +33,7 @@ async fn local_mode_refuses_the_local_subset_over_http() {
         ingest_secret: Secret::parse(INGEST_SECRET).unwrap(),
         aws_endpoint: None,
         workers: 1,
+        limits: authhooks::local::ServerLimits::default(),
     })
     .await
     .unwrap();
