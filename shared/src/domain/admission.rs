@@ -28,6 +28,8 @@ pub struct EndpointState {
 pub enum Deferral {
     Circuit,
     Rate,
+    /// The endpoint has as many attempts in flight as it may ([`super::in_flight`]).
+    Busy,
 }
 
 /// The verdict for `wanted` jobs: the first `allowed` may be sent now; each of the rest is

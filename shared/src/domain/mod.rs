@@ -13,6 +13,7 @@ pub mod endpoint_spec;
 pub mod event;
 pub mod filter;
 pub mod ids;
+pub mod in_flight;
 pub mod json;
 pub mod order;
 pub mod outcome;

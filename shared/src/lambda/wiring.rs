@@ -184,6 +184,7 @@ impl Worker {
             retried = t.retried,
             deferred_circuit = t.deferred_circuit,
             deferred_rate = t.deferred_rate,
+            deferred_busy = t.deferred_busy,
             dead_lettered = t.dead_lettered,
             duplicates = t.duplicates,
             held = t.held,

@@ -1,20 +1,33 @@
 //! The consumers local mode runs in place of Lambda's SQS event sources: take a batch,
-//! run the use case, delete what it acknowledged. A stop signal lets the batch in hand
-//! finish, so Ctrl-C drains in-flight deliveries instead of cutting them off.
+//! run the use case, delete what it acknowledged. A worker consumer hands each endpoint's
+//! share of a batch to a task of its own and takes the next batch at once, so a receiver
+//! that never answers holds only its own messages, not everyone's. A stop signal lets the
+//! work in hand finish, so Ctrl-C drains in-flight deliveries instead of cutting them off.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 
 use serde::de::DeserializeOwned;
 
 use crate::adapters::memory::MemoryStateStore;
 use crate::app::{Recorder, Worker};
+use crate::domain::delivery::DeliveryJob;
+use crate::domain::ids::EndpointId;
 use crate::ports::{Clock, QueueConsumer, QueueMessage, Received, SystemClock};
 
 /// How long an idle consumer waits before checking the stop signal again.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
+
+/// Messages one worker consumer may have in hand at once. Each endpoint's attempts in flight
+/// are capped (`WorkerSettings::max_in_flight`), so it takes this many over the cap's worth
+/// of hanging endpoints to hold up a healthy one; past it, the consumer waits for room.
+const MESSAGES_IN_HAND: usize = 200;
+
+/// The most messages one receive returns (SQS's limit).
+const BATCH: usize = 10;
 
 /// How often expired delivery records are forgotten when no claim does it (after a drain).
 const FORGET_EVERY: Duration = Duration::from_secs(60);
@@ -33,11 +46,15 @@ pub fn received<T: DeserializeOwned>(messages: &[QueueMessage]) -> Vec<Received<
 }
 
 /// Deletes every message the use case did not report as failed.
-async fn acknowledge(inbox: &dyn QueueConsumer, messages: Vec<QueueMessage>, failed: &[String]) {
+async fn acknowledge(
+    inbox: &dyn QueueConsumer,
+    messages: impl IntoIterator<Item = (String, String)>,
+    failed: &[String],
+) {
     let done = messages
         .into_iter()
-        .filter(|m| !failed.contains(&m.message_id))
-        .map(|m| m.receipt_handle)
+        .filter(|(id, _)| !failed.contains(id))
+        .map(|(_, handle)| handle)
         .collect();
     if let Err(e) = inbox.delete(done).await {
         // The messages come back after their visibility timeout; deliveries are idempotent.
@@ -71,17 +88,69 @@ async fn next_batch(
     }
 }
 
+/// Takes batches while there is room for one, and delivers each endpoint's share of a batch
+/// in a task of its own, acknowledged when that share is done. Lines are per endpoint, so
+/// an ordered line's jobs stay together in one task, one after the other.
 pub async fn run_worker(parts: WorkerParts, mut stop: watch::Receiver<bool>) {
-    while let Some(messages) = next_batch(parts.inbox.as_ref(), &mut stop, "deliveries").await {
-        let report = parts.worker.deliver(received(&messages)).await;
-        tracing::debug!(
-            delivered = report.totals.delivered,
-            retried = report.totals.retried,
-            dead_lettered = report.totals.dead_lettered,
-            "batch done"
-        );
-        acknowledge(parts.inbox.as_ref(), messages, &report.failed).await;
+    let room = Arc::new(Semaphore::new(MESSAGES_IN_HAND));
+    let mut tasks = JoinSet::new();
+    loop {
+        while tasks.try_join_next().is_some() {}
+        let permit = tokio::select! {
+            permit = room.clone().acquire_many_owned(BATCH as u32) => permit,
+            _ = stop.changed() => break,
+        };
+        let Ok(mut permit) = permit else { break };
+        let Some(messages) = next_batch(parts.inbox.as_ref(), &mut stop, "deliveries").await else {
+            break;
+        };
+        for share in by_endpoint(&messages) {
+            // Room was taken for a whole batch, so each share finds its part of it.
+            let Some(held) = permit.split(share.len()) else {
+                continue;
+            };
+            tasks.spawn(deliver_share(parts.clone(), share, held));
+        }
     }
+    // Drain: what is in hand is delivered and acknowledged before the consumer ends.
+    while tasks.join_next().await.is_some() {}
+}
+
+/// A batch decoded and split by endpoint, in the order received (unreadable messages on
+/// their own).
+fn by_endpoint(messages: &[QueueMessage]) -> Vec<Vec<Received<DeliveryJob>>> {
+    let mut shares: Vec<(Option<EndpointId>, Vec<Received<DeliveryJob>>)> = Vec::new();
+    for message in received::<DeliveryJob>(messages) {
+        let key = message
+            .body
+            .as_ref()
+            .ok()
+            .map(|job| job.endpoint_id.clone());
+        match shares.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
+            Some((_, share)) => share.push(message),
+            None => shares.push((key, vec![message])),
+        }
+    }
+    shares.into_iter().map(|(_, share)| share).collect()
+}
+
+async fn deliver_share(
+    parts: WorkerParts,
+    share: Vec<Received<DeliveryJob>>,
+    _room: OwnedSemaphorePermit,
+) {
+    let handles: Vec<(String, String)> = share
+        .iter()
+        .map(|m| (m.message_id.clone(), m.receipt_handle.clone()))
+        .collect();
+    let report = parts.worker.deliver(share).await;
+    tracing::debug!(
+        delivered = report.totals.delivered,
+        retried = report.totals.retried,
+        dead_lettered = report.totals.dead_lettered,
+        "share of a batch done"
+    );
+    acknowledge(parts.inbox.as_ref(), handles, &report.failed).await;
 }
 
 pub async fn run_recorder(
@@ -97,7 +166,10 @@ pub async fn run_recorder(
                 "deliveries given up on and recorded"
             );
         }
-        acknowledge(inbox.as_ref(), messages, &report.failed).await;
+        let handles = messages
+            .into_iter()
+            .map(|m| (m.message_id, m.receipt_handle));
+        acknowledge(inbox.as_ref(), handles, &report.failed).await;
     }
 }
 

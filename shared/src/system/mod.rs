@@ -106,6 +106,7 @@ impl SystemBuilder {
             clock: ports.clock.clone(),
             entropy: ports.entropy.clone(),
             settings: settings.worker.clone(),
+            in_flight: Arc::default(),
         };
         let admin = Admin {
             endpoints: ports.endpoints.clone(),

@@ -2,6 +2,8 @@
 //! bucket never over-spends (no refill can happen in the window, so exactly `burst` go) and
 //! no circuit update is lost (the consecutive-failure count comes out exact), on the
 //! in-memory store and on DynamoDB (moto). resilience.rs and aws_pipeline.rs race two.
+//! Each worker stands for a process of its own, so each has its own count of attempts in
+//! flight (a shared count would cap the eight together, as one process's would).
 
 use std::sync::Arc;
 
@@ -136,10 +138,11 @@ fn eight_threads_on_the_memory_store_never_overspend_nor_lose_a_transition() {
         script(&world.sender);
         let threads: Vec<_> = (0..WORKERS)
             .map(|w| {
-                let world = world.clone();
+                let mut worker = (*world.system.worker).clone();
+                worker.in_flight = Arc::default();
                 let batch = batch(w, &limited, &failing, &shy);
                 std::thread::spawn(move || {
-                    let report = futures::executor::block_on(world.system.worker.deliver(batch));
+                    let report = futures::executor::block_on(worker.deliver(batch));
                     assert!(report.failed.is_empty(), "{report:?}");
                 })
             })
@@ -190,7 +193,8 @@ async fn race_on_dynamodb(cas_rounds: u32, rounds: usize) {
             .worker;
         let tasks: Vec<_> = (0..WORKERS)
             .map(|w| {
-                let worker = worker.clone();
+                let mut worker = (*worker).clone();
+                worker.in_flight = Arc::default();
                 let batch = batch(w, &limited, &failing, &shy);
                 tokio::spawn(async move {
                     let report = worker.deliver(batch).await;

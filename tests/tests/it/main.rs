@@ -30,4 +30,5 @@ mod pipeline_timing;
 mod record_expiry;
 mod recovery;
 mod resilience;
+mod slow_receivers;
 mod worker_queue_failures;

@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use super::attempt::Attempted;
 use super::{line, state, EndpointStats, FollowUp, Taken, Worker};
 use crate::domain::admission::{self, Deferral};
-use crate::domain::delivery::{schedule, DeadLetter, DeliveryJob};
+use crate::domain::delivery::{later, schedule, DeadLetter, DeliveryJob};
 use crate::domain::ids::EndpointId;
+use crate::domain::in_flight::busy_wait;
 use crate::domain::order::deferral_hold;
 use crate::domain::outcome::FailureReason;
 use crate::ports::Enqueue;
@@ -58,7 +59,13 @@ pub(super) async fn deliver(
         }
     };
 
-    let wanted = u32::try_from(jobs.len()).unwrap_or(u32::MAX);
+    // Slots first: admission then decides only for jobs that may start now, so a half-open
+    // circuit's probes and the bucket's tokens go to jobs that are sent.
+    let all = u32::try_from(jobs.len()).unwrap_or(u32::MAX);
+    let mut slots = worker
+        .in_flight
+        .reserve(&endpoint_id, all, worker.settings.max_in_flight);
+    let wanted = slots.held();
     let admitted = state::update(worker, &endpoint_id, |s| {
         admission::admit(
             s,
@@ -88,12 +95,23 @@ pub(super) async fn deliver(
     let mut outcome = GroupOutcome::default();
     let mut jobs = jobs.into_iter();
     let to_send: Vec<Taken> = jobs.by_ref().take(verdict.allowed as usize).collect();
+    slots.keep(verdict.allowed);
     let outage = current
         .circuit
         .open_since()
         .and_then(|since| (now - since).to_std().ok())
         .unwrap_or_default();
-    for (taken, (why, due)) in jobs.zip(verdict.deferred) {
+    // Admission's deferrals first (zipped that way round so no job is drawn and dropped),
+    // then the jobs over the cap on attempts in flight.
+    let busy_until = later(now, busy_wait(endpoint.timeout()));
+    let deferred = verdict
+        .deferred
+        .into_iter()
+        .zip(jobs.by_ref())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .chain(jobs.map(|taken| ((Deferral::Busy, busy_until), taken)));
+    for ((why, due), taken) in deferred {
         let Taken {
             message_id,
             receipt_handle,
@@ -102,6 +120,7 @@ pub(super) async fn deliver(
         match why {
             Deferral::Circuit => outcome.stats.deferred_circuit += 1,
             Deferral::Rate => outcome.stats.deferred_rate += 1,
+            Deferral::Busy => outcome.stats.deferred_busy += 1,
         }
         tracing::info!(
             event_id = %job.event.id,
@@ -119,7 +138,9 @@ pub(super) async fn deliver(
 
     let mut results = Vec::new();
     let mut gone = false;
-    for done in line::run(worker, &endpoint, to_send, current.recovered_at).await {
+    let attempted = line::run(worker, &endpoint, to_send, current.recovered_at).await;
+    drop(slots);
+    for done in attempted {
         match done {
             Attempted::Skipped(message_id) => {
                 outcome.stats.duplicates += 1;
@@ -206,7 +227,7 @@ fn defer(
         let wait = (due - now).to_std().unwrap_or_default();
         let wait = match why {
             Deferral::Circuit => deferral_hold(wait, outage),
-            Deferral::Rate => wait,
+            Deferral::Rate | Deferral::Busy => wait,
         };
         return FollowUp::Hold {
             receipt_handle,

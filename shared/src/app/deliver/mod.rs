@@ -9,7 +9,10 @@ mod follow_up;
 mod group;
 mod hop;
 mod line;
+mod slots;
 mod state;
+
+pub use slots::InFlight;
 
 use follow_up::flush;
 pub(crate) use follow_up::FollowUp;
@@ -23,6 +26,7 @@ use futures::future::join_all;
 
 use crate::domain::delivery::DeliveryJob;
 use crate::domain::ids::EndpointId;
+use crate::domain::in_flight;
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
     IdempotencyStore, QueueHold, Received, Sender,
@@ -42,6 +46,9 @@ pub struct WorkerSettings {
     /// (Lambda's 60 s) and have the whole batch handed out again; past this, what is left
     /// of a line goes back to the queue, behind its last delivery.
     pub line_budget: Duration,
+    /// Attempts one endpoint may have in flight in this process; jobs over it wait without
+    /// an attempt counted, so a receiver that never answers cannot take every slot.
+    pub max_in_flight: u32,
 }
 
 impl Default for WorkerSettings {
@@ -56,6 +63,7 @@ impl Default for WorkerSettings {
             // A delivery started by then ends within the longest timeout (30 s) and its
             // claim margin, inside the worker function's 60 s.
             line_budget: Duration::from_secs(20),
+            max_in_flight: in_flight::DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -75,6 +83,8 @@ pub struct Worker {
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
     pub settings: WorkerSettings,
+    /// Attempts in flight per endpoint, shared by this worker's clones.
+    pub in_flight: Arc<InFlight>,
 }
 
 /// What became of one endpoint's jobs in a batch: the figures behind its metrics.
@@ -84,6 +94,8 @@ pub struct EndpointStats {
     pub retried: u32,
     pub deferred_circuit: u32,
     pub deferred_rate: u32,
+    /// Jobs held back because their endpoint had as many attempts in flight as it may.
+    pub deferred_busy: u32,
     pub dead_lettered: u32,
     pub duplicates: u32,
     /// Ordered jobs left waiting in place without an attempt: behind an unfinished earlier
@@ -99,6 +111,7 @@ impl AddAssign<&EndpointStats> for EndpointStats {
         self.retried += other.retried;
         self.deferred_circuit += other.deferred_circuit;
         self.deferred_rate += other.deferred_rate;
+        self.deferred_busy += other.deferred_busy;
         self.dead_lettered += other.dead_lettered;
         self.duplicates += other.duplicates;
         self.held += other.held;
