@@ -21,10 +21,11 @@ use crate::ports::{Clock, QueueConsumer, QueueMessage, Received, SystemClock};
 /// How long an idle consumer waits before checking the stop signal again.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
 
-/// Messages one worker consumer may have in hand at once. Each endpoint's attempts in flight
-/// are capped (`WorkerSettings::max_in_flight`), so it takes this many over the cap's worth
-/// of hanging endpoints to hold up a healthy one; past it, the consumer waits for room.
-const MESSAGES_IN_HAND: usize = 200;
+/// Messages one worker consumer may have in hand at once; past it, the consumer waits for
+/// room. A hanging attempt pins its share of a batch (ten messages at most) until it times
+/// out, and an endpoint has at most `WorkerSettings::max_in_flight` (10) attempts in flight,
+/// so it takes ten endpoints hanging with a full cap each to hold a consumer up.
+const MESSAGES_IN_HAND: usize = 1000;
 
 /// The most messages one receive returns (SQS's limit).
 const BATCH: usize = 10;
