@@ -41,6 +41,11 @@ pub struct AwsPipeline {
 
 impl AwsPipeline {
     pub async fn start(options: QueueOptions) -> Self {
+        Self::start_with(options, |_| {}).await
+    }
+
+    /// [`AwsPipeline::start`] with the functions' settings changed by `change`.
+    pub async fn start_with(options: QueueOptions, change: impl FnOnce(&mut Settings)) -> Self {
         let world = AwsWorld::create(options).await;
         let ingest_secret = Secret::generate(rand_bytes());
         let mut settings = Settings {
@@ -52,6 +57,7 @@ impl AwsPipeline {
             ..Settings::permissive()
         };
         settings.admin.rotation_grace = Duration::from_secs(3600);
+        change(&mut settings);
         let system = system(&world, settings);
         Self {
             worker: Worker::new(&system),

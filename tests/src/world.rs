@@ -48,6 +48,12 @@ impl Default for World {
 
 impl World {
     pub fn new() -> Self {
+        Self::with_settings(Settings::permissive())
+    }
+
+    /// A world whose system runs with `settings` (loopback and http allowed or not, as
+    /// they say).
+    pub fn with_settings(settings: Settings) -> Self {
         let start = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
         let clock = Arc::new(ManualClock::new(start));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
@@ -56,7 +62,7 @@ impl World {
         let sender = Arc::new(ScriptedSender::new(dyn_clock.clone()));
         let builder = backend
             .builder(dyn_clock, entropy.clone(), sender.clone())
-            .settings(Settings::permissive());
+            .settings(settings);
         Self {
             entropy,
             endpoints: backend.endpoints,
@@ -125,7 +131,7 @@ impl World {
                 continue;
             }
             busy = true;
-            let report = self.system.worker.deliver(received(&batch)).await;
+            let report = self.system.worker.work(received(&batch)).await;
             for message in &batch {
                 if !report.failed.contains(&message.message_id) {
                     queue.delete(&message.receipt_handle);

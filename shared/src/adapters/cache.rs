@@ -1,6 +1,7 @@
 //! An endpoint store that remembers what it read for a short while. Lambdas read every
 //! endpoint on each ingest and one per worker batch; within a warm container a few seconds
 //! of staleness saves a DynamoDB read per request. Writes go through and drop the cache.
+//! It keeps the subscribers' index too, built once per read of the whole list.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,11 +13,17 @@ use chrono::{DateTime, Utc};
 use super::memory::lock;
 use crate::domain::delivery::later;
 use crate::domain::endpoint::Endpoint;
+use crate::domain::endpoint_index::EndpointIndex;
 use crate::domain::ids::EndpointId;
-use crate::ports::{list_all_endpoints, Clock, EndpointStore, Page, PageRequest, PortError};
+use crate::ports::{
+    list_all_endpoints, Clock, EndpointStore, Page, PageRequest, PortError, Subscribers,
+};
+
+/// Every endpoint in id order, and the index of the enabled ones.
+type All = (Arc<Vec<Endpoint>>, Arc<EndpointIndex>);
 
 struct Cached {
-    all: Option<(DateTime<Utc>, Arc<Vec<Endpoint>>)>,
+    all: Option<(DateTime<Utc>, All)>,
     one: HashMap<EndpointId, (DateTime<Utc>, Option<Endpoint>)>,
 }
 
@@ -50,8 +57,8 @@ impl CachedEndpointStore {
         cached.one.clear();
     }
 
-    /// Every endpoint, from the cache when it is fresh.
-    async fn all(&self) -> Result<Arc<Vec<Endpoint>>, PortError> {
+    /// Every endpoint and the index, from the cache when it is fresh.
+    async fn all(&self) -> Result<All, PortError> {
         if let Some((at, all)) = &lock(&self.cached).all {
             if self.fresh(*at) {
                 return Ok(all.clone());
@@ -60,7 +67,8 @@ impl CachedEndpointStore {
         let mut all = list_all_endpoints(self.inner.as_ref()).await?;
         // Sorted, so cursors (the last id of a page) work whatever order the store used.
         all.sort_by(|a, b| a.id.cmp(&b.id));
-        let all = Arc::new(all);
+        let index = Arc::new(EndpointIndex::new(all.clone()));
+        let all = (Arc::new(all), index);
         lock(&self.cached).all = Some((self.clock.now(), all.clone()));
         Ok(all)
     }
@@ -89,7 +97,7 @@ impl EndpointStore for CachedEndpointStore {
 
     /// Pages are cut from the cached list, in id order like every store's.
     async fn list(&self, page: PageRequest) -> Result<Page<Endpoint>, PortError> {
-        let all = self.all().await?;
+        let (all, _) = self.all().await?;
         let start = match &page.cursor {
             Some(cursor) => {
                 // Refused like every store refuses it, rather than read as a place in the list.
@@ -111,5 +119,23 @@ impl EndpointStore for CachedEndpointStore {
         let result = self.inner.delete(id).await;
         self.forget();
         result
+    }
+}
+
+#[async_trait]
+impl Subscribers for CachedEndpointStore {
+    async fn index(&self) -> Result<Arc<EndpointIndex>, PortError> {
+        Ok(self.all().await?.1)
+    }
+}
+
+/// The index read afresh on every call: for a system built without an endpoint cache.
+pub struct Uncached(pub Arc<dyn EndpointStore>);
+
+#[async_trait]
+impl Subscribers for Uncached {
+    async fn index(&self) -> Result<Arc<EndpointIndex>, PortError> {
+        let all = list_all_endpoints(self.0.as_ref()).await?;
+        Ok(Arc::new(EndpointIndex::new(all)))
     }
 }

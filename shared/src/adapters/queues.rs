@@ -4,11 +4,13 @@
 //! through it, so no caller can put a job on the wrong queue.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::domain::fanout::FanOutTask;
 use crate::domain::ids::EndpointId;
-use crate::ports::{DeliveryQueue, Enqueue, PortError, QueueRecall};
+use crate::ports::{DeliveryQueue, Enqueue, FanOutQueue, PortError, QueueRecall};
 
 pub struct DeliveryQueues {
     pub standard: Arc<dyn DeliveryQueue>,
@@ -36,6 +38,35 @@ impl DeliveryQueue for DeliveryQueues {
             futures::future::join(send(&self.standard, standard), send(&self.ordered, ordered))
                 .await;
         a.and(b)
+    }
+}
+
+/// Both deliveries queues as one [`FanOutQueue`]: an ordered task (one with a line) to the
+/// ordered queue, any other to the standard queue; the backlog is both queues'.
+pub struct FanOutQueues {
+    pub standard: Arc<dyn FanOutQueue>,
+    pub ordered: Arc<dyn FanOutQueue>,
+}
+
+#[async_trait]
+impl FanOutQueue for FanOutQueues {
+    async fn fan_out(&self, tasks: Vec<FanOutTask>, delay: Duration) -> Result<(), PortError> {
+        let (ordered, standard): (Vec<FanOutTask>, Vec<FanOutTask>) =
+            tasks.into_iter().partition(|task| task.line().is_some());
+        if !standard.is_empty() {
+            self.standard.fan_out(standard, delay).await?;
+        }
+        if !ordered.is_empty() {
+            self.ordered.fan_out(ordered, Duration::ZERO).await?;
+        }
+        Ok(())
+    }
+
+    async fn backlog(&self) -> Option<usize> {
+        match (self.standard.backlog().await, self.ordered.backlog().await) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        }
     }
 }
 

@@ -14,7 +14,8 @@ use aws_sdk_sqs::Client;
 
 use super::dynamodb::error::{build_error, sdk_error};
 use crate::domain::delivery::DeadLetter;
-use crate::ports::{DeadLetterQueue, DeliveryQueue, Enqueue, PortError, QueueMessage};
+use crate::domain::fanout::FanOutTask;
+use crate::ports::{DeadLetterQueue, DeliveryQueue, Enqueue, FanOutQueue, PortError, QueueMessage};
 
 mod hold;
 mod layout;
@@ -153,6 +154,21 @@ impl DeliveryQueue for SqsQueue {
     async fn enqueue(&self, jobs: Vec<Enqueue>) -> Result<(), PortError> {
         let messages = jobs.iter().map(|e| self.outgoing(&e.job, &e.job, e.delay));
         self.send_all(messages.collect::<Result<_, _>>()?).await
+    }
+}
+
+#[async_trait]
+impl FanOutQueue for SqsQueue {
+    async fn fan_out(&self, tasks: Vec<FanOutTask>, delay: Duration) -> Result<(), PortError> {
+        let messages = tasks
+            .into_iter()
+            .map(|task| self.outgoing_task(task, delay));
+        self.send_all(messages.collect::<Result<_, _>>()?).await
+    }
+
+    /// Messages waiting on SQS cost this process nothing, so a fan-out never waits for them.
+    async fn backlog(&self) -> Option<usize> {
+        None
     }
 }
 

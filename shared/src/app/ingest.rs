@@ -5,8 +5,11 @@
 //! on, and a replay that arrives before any worker claimed its deliveries enqueues copies
 //! whose deterministic delivery ids make the worker send them once. This is what keeps a
 //! delivery at two DynamoDB writes in all (BENCHMARKS.md §3).
+//!
+//! Endpoints are found through the subscribers' index, and an event with more deliveries
+//! than the threshold hands them to fan-out tasks (`domain::fanout`), so a request's work
+//! is bounded whatever the number of endpoints.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,12 +20,13 @@ use crate::domain::dedupe::{self, Owed};
 use crate::domain::delivery::DeliveryJob;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::event::{parse_submission, Event, EventLimits, SubmissionError};
-use crate::domain::ids::{seeded_random, DeliveryId, EndpointId};
+use crate::domain::fanout::{plan, FanOutSettings, FanOutTask};
+use crate::domain::ids::{seeded_random, DeliveryId};
 use crate::domain::order::next_sequence;
 use crate::domain::signature::{verify, Secret, SignedHeaders, VerifyError};
 use crate::ports::{
-    Clock, DeliveryQueue, EndpointStore, Enqueue, Entropy, IdempotencyKey, IdempotencyStore,
-    PortError,
+    Clock, DeliveryQueue, Enqueue, Entropy, FanOutQueue, IdempotencyKey, IdempotencyStore,
+    PortError, Subscribers,
 };
 
 #[derive(Debug, Clone)]
@@ -31,6 +35,7 @@ pub struct IngestSettings {
     /// Producers' signing secret; `None` when the Function URL authenticates with IAM.
     pub secret: Option<Secret>,
     pub tolerance_secs: i64,
+    pub fan_out: FanOutSettings,
 }
 
 impl Default for IngestSettings {
@@ -39,6 +44,7 @@ impl Default for IngestSettings {
             limits: EventLimits::default(),
             secret: None,
             tolerance_secs: crate::domain::signature::DEFAULT_TOLERANCE_SECS,
+            fan_out: FanOutSettings::default(),
         }
     }
 }
@@ -67,9 +73,10 @@ pub struct SignedRequest<'a> {
 /// Ingest over the ports it owns.
 #[derive(Clone)]
 pub struct Ingest {
-    pub endpoints: Arc<dyn EndpointStore>,
+    pub subscribers: Arc<dyn Subscribers>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub queue: Arc<dyn DeliveryQueue>,
+    pub fan_out: Arc<dyn FanOutQueue>,
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
     pub sequencer: Arc<Sequencer>,
@@ -153,74 +160,89 @@ impl Ingest {
                 self.entropy.u128()
             })?,
         };
-        let endpoints = crate::ports::list_all_endpoints(self.endpoints.as_ref()).await?;
-        let by_id: HashMap<&EndpointId, &Endpoint> = endpoints.iter().map(|e| (&e.id, e)).collect();
+        let index = self.subscribers.index().await?;
+        let ordered_endpoints = index.ordered();
+        let mut answers = Vec::with_capacity(events.len());
         // Stamped in the order accepted: what receivers compare to drop a stale update.
-        let submitted: Vec<(Event, Vec<EndpointId>)> = events
-            .into_iter()
-            .map(|mut event| {
-                event.sequence = Some(self.sequencer.next(now));
-                let targets = targets(&endpoints, &event);
-                (event, targets)
-            })
-            .collect();
-
-        // Seen before = its deliveries have records (a worker claimed them). One batched read
-        // for the whole submission; nothing is written here, so nothing can be left half-done.
-        let keys: Vec<IdempotencyKey> = submitted
-            .iter()
-            .flat_map(|(event, targets)| {
-                targets.iter().map(|endpoint| {
-                    IdempotencyKey::delivery(&DeliveryId::derive(&event.id, endpoint))
-                })
-            })
-            .collect();
-        let seen: Vec<bool> = if keys.is_empty() {
-            Vec::new()
-        } else {
-            self.idempotency
-                .peek_many(&keys, now)
-                .await?
-                .iter()
-                .map(Option::is_some)
-                .collect()
-        };
-
-        let mut answers = Vec::with_capacity(submitted.len());
-        let mut jobs: Vec<Enqueue> = Vec::new();
-        let mut offset = 0;
-        for (event, targets) in submitted {
-            let seen = seen.get(offset..).unwrap_or_default();
-            offset += targets.len();
-            let Owed { fresh, duplicate } = dedupe::owed(&targets, seen);
+        let mut inline: Vec<(Event, Vec<&Endpoint>)> = Vec::with_capacity(events.len());
+        let mut tasks: Vec<FanOutTask> = Vec::new();
+        for mut event in events {
+            event.sequence = Some(self.sequencer.next(now));
+            let targets = index.targets(&event);
             answers.push(Accepted {
                 id: event.id.clone(),
                 deliveries: targets.len(),
-                duplicate,
+                duplicate: false,
             });
-            jobs.extend(fresh.into_iter().map(|endpoint| {
-                let mut job = DeliveryJob::new(event.clone(), endpoint);
-                job.order_key = by_id
-                    .get(&job.endpoint_id)
-                    .and_then(|endpoint| endpoint.order_key(&event));
-                Enqueue {
-                    job,
-                    delay: Duration::ZERO,
-                }
-            }));
+            let planned = plan(targets, &event, ordered_endpoints, &self.settings.fan_out);
+            tasks.extend(planned.tasks);
+            inline.push((event, planned.inline));
+        }
+
+        // Seen before = its deliveries have records (a worker claimed them). One batched read
+        // for the deliveries ingest enqueues itself; nothing is written here, so nothing can
+        // be left half-done. A fan-out task's pages are checked the same way as they expand.
+        let keys: Vec<IdempotencyKey> = inline
+            .iter()
+            .flat_map(|(event, targets)| {
+                targets.iter().map(|endpoint| {
+                    IdempotencyKey::delivery(&DeliveryId::derive(&event.id, &endpoint.id))
+                })
+            })
+            .collect();
+        let seen = seen(self.idempotency.as_ref(), &keys, now).await?;
+
+        let mut jobs: Vec<Enqueue> = Vec::new();
+        let mut offset = 0;
+        for ((event, targets), answer) in inline.into_iter().zip(answers.iter_mut()) {
+            let seen = seen.get(offset..).unwrap_or_default();
+            offset += targets.len();
+            let (fresh, duplicate) = fresh_jobs(&event, &targets, seen);
+            // An event handed to a task is never called a duplicate: its pages are not read.
+            answer.duplicate = duplicate && answer.deliveries == targets.len();
+            jobs.extend(fresh);
         }
         if !jobs.is_empty() {
             self.queue.enqueue(jobs).await?;
+        }
+        if !tasks.is_empty() {
+            self.fan_out.fan_out(tasks, Duration::ZERO).await?;
         }
         Ok(answers)
     }
 }
 
-/// The endpoints an event goes to, in id order.
-fn targets(endpoints: &[Endpoint], event: &Event) -> Vec<EndpointId> {
-    endpoints
-        .iter()
-        .filter(|endpoint| endpoint.receives(event))
-        .map(|endpoint| endpoint.id.clone())
-        .collect()
+/// Whether each key has a live record (a worker claimed its delivery), in one batched read.
+pub(crate) async fn seen(
+    idempotency: &dyn IdempotencyStore,
+    keys: &[IdempotencyKey],
+    now: DateTime<Utc>,
+) -> Result<Vec<bool>, PortError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = idempotency.peek_many(keys, now).await?;
+    Ok(found.iter().map(Option::is_some).collect())
+}
+
+/// The jobs `event` owes `targets` (`seen[i]`: the delivery to `targets[i]` has a record),
+/// and whether it owes none because all are under way or done.
+pub(crate) fn fresh_jobs(
+    event: &Event,
+    targets: &[&Endpoint],
+    seen: &[bool],
+) -> (Vec<Enqueue>, bool) {
+    let Owed { fresh, duplicate } = dedupe::owed(targets, seen);
+    let jobs = fresh
+        .into_iter()
+        .map(|endpoint| {
+            let mut job = DeliveryJob::new(event.clone(), endpoint.id.clone());
+            job.order_key = endpoint.order_key(event);
+            Enqueue {
+                job,
+                delay: Duration::ZERO,
+            }
+        })
+        .collect();
+    (jobs, duplicate)
 }

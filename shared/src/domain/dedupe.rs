@@ -5,19 +5,19 @@ use super::ids::EndpointId;
 
 /// What ingest does with one event, given which of its deliveries already have records.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owed {
+pub struct Owed<T = EndpointId> {
     /// The deliveries to enqueue: every target without a record. Also for an event seen
     /// before, since one may never have been enqueued (a retry after a failed enqueue) or
     /// may still wait in the queue, where the copy's delivery id makes it one send.
-    pub fresh: Vec<EndpointId>,
+    pub fresh: Vec<T>,
     /// Every delivery already under way or done: nothing is enqueued.
     pub duplicate: bool,
 }
 
 /// `seen[i]` says whether the delivery to `targets[i]` has a record; a missing answer
 /// counts as unseen, which at worst enqueues a copy the worker absorbs.
-pub fn owed(targets: &[EndpointId], seen: &[bool]) -> Owed {
-    let fresh: Vec<EndpointId> = targets
+pub fn owed<T: Clone>(targets: &[T], seen: &[bool]) -> Owed<T> {
+    let fresh: Vec<T> = targets
         .iter()
         .enumerate()
         .filter(|&(i, _)| !seen.get(i).copied().unwrap_or(false))
@@ -79,7 +79,7 @@ mod tests {
     #[test]
     fn no_targets_is_no_duplicate_and_a_short_answer_counts_as_unseen() {
         assert_eq!(
-            owed(&[], &[]),
+            owed::<EndpointId>(&[], &[]),
             Owed {
                 fresh: vec![],
                 duplicate: false

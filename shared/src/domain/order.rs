@@ -65,26 +65,39 @@ pub struct OrderKey(String);
 impl OrderKey {
     /// The key of `subject` (in `tenant`, if any) at `endpoint`.
     pub fn new(endpoint: &EndpointId, tenant: Option<&str>, subject: &str) -> Self {
-        // The tenant goes in with a tag and its length, so no two (tenant, subject) pairs can
-        // be made to collide by moving characters from one into the other.
-        let mut hash = Sha256::new();
-        match tenant {
-            Some(tenant) => {
-                hash.update([1u8]);
-                hash.update((tenant.len() as u64).to_le_bytes());
-                hash.update(tenant.as_bytes());
-            }
-            None => hash.update([0u8]),
-        }
-        hash.update(subject.as_bytes());
-        let digest = hash.finalize();
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        Self(format!("{endpoint}:{hex}"))
+        Self(format!("{endpoint}:{}", subject_hash(tenant, subject)))
+    }
+
+    /// The line of fan-out tasks for `subject`'s ordered deliveries to one partition of the
+    /// endpoints (`domain::fanout`). `#` is in no endpoint id, so no endpoint's line is it.
+    pub fn fan_out(partition: u16, tenant: Option<&str>, subject: &str) -> Self {
+        Self(format!(
+            "#fanout{partition}:{}",
+            subject_hash(tenant, subject)
+        ))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// 32 hex digits naming a subject within a tenant.
+fn subject_hash(tenant: Option<&str>, subject: &str) -> String {
+    // The tenant goes in with a tag and its length, so no two (tenant, subject) pairs can be
+    // made to collide by moving characters from one into the other.
+    let mut hash = Sha256::new();
+    match tenant {
+        Some(tenant) => {
+            hash.update([1u8]);
+            hash.update((tenant.len() as u64).to_le_bytes());
+            hash.update(tenant.as_bytes());
+        }
+        None => hash.update([0u8]),
+    }
+    hash.update(subject.as_bytes());
+    let digest = hash.finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl fmt::Display for OrderKey {

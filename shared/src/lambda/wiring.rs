@@ -173,7 +173,7 @@ impl Worker {
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let report = self.worker.deliver(received(event)).await;
+        let report = self.worker.work(received(event)).await;
         let now = chrono::Utc::now().timestamp_millis();
         for line in emf_lines(&report, now, self.endpoint_metrics) {
             (self.metrics)(&line);
@@ -188,6 +188,7 @@ impl Worker {
             dead_lettered = t.dead_lettered,
             duplicates = t.duplicates,
             held = t.held,
+            fanned_out = report.fanned_out,
             redeliver = report.failed.len(),
             "batch done"
         );
@@ -233,6 +234,7 @@ impl Recorder {
             recorded = report.recorded,
             redriven = report.redriven,
             duplicates = report.duplicates,
+            fan_outs_returned = report.fan_outs_returned,
             redeliver = report.failed.len(),
             "dead letters recorded"
         );

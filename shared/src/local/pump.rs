@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use crate::adapters::memory::MemoryStateStore;
 use crate::app::{Recorder, Worker};
-use crate::domain::delivery::DeliveryJob;
+use crate::domain::fanout::Work;
 use crate::domain::ids::EndpointId;
 use crate::ports::{Clock, QueueConsumer, QueueMessage, Received, SystemClock};
 
@@ -117,16 +117,15 @@ pub async fn run_worker(parts: WorkerParts, mut stop: watch::Receiver<bool>) {
     while tasks.join_next().await.is_some() {}
 }
 
-/// A batch decoded and split by endpoint, in the order received (unreadable messages on
-/// their own).
-fn by_endpoint(messages: &[QueueMessage]) -> Vec<Vec<Received<DeliveryJob>>> {
-    let mut shares: Vec<(Option<EndpointId>, Vec<Received<DeliveryJob>>)> = Vec::new();
-    for message in received::<DeliveryJob>(messages) {
-        let key = message
-            .body
-            .as_ref()
-            .ok()
-            .map(|job| job.endpoint_id.clone());
+/// A batch decoded and split by endpoint, in the order received (unreadable messages and
+/// fan-out tasks each on their own).
+fn by_endpoint(messages: &[QueueMessage]) -> Vec<Vec<Received<Work>>> {
+    let mut shares: Vec<(Option<EndpointId>, Vec<Received<Work>>)> = Vec::new();
+    for message in received::<Work>(messages) {
+        let key = match &message.body {
+            Ok(Work::Deliver(job)) => Some(job.endpoint_id.clone()),
+            _ => None,
+        };
         match shares.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
             Some((_, share)) => share.push(message),
             None => shares.push((key, vec![message])),
@@ -137,14 +136,14 @@ fn by_endpoint(messages: &[QueueMessage]) -> Vec<Vec<Received<DeliveryJob>>> {
 
 async fn deliver_share(
     parts: WorkerParts,
-    share: Vec<Received<DeliveryJob>>,
+    share: Vec<Received<Work>>,
     _room: OwnedSemaphorePermit,
 ) {
     let handles: Vec<(String, String)> = share
         .iter()
         .map(|m| (m.message_id.clone(), m.receipt_handle.clone()))
         .collect();
-    let report = parts.worker.deliver(share).await;
+    let report = parts.worker.work(share).await;
     tracing::debug!(
         delivered = report.totals.delivered,
         retried = report.totals.retried,

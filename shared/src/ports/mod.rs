@@ -2,6 +2,7 @@
 //! SQS, HTTP) and an in-memory one in `adapters::memory` with the same semantics,
 //! conditional writes included.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,14 +11,15 @@ use chrono::{DateTime, Utc};
 use crate::domain::admission::EndpointState;
 use crate::domain::delivery::{AttemptRecord, FailureRecord, Progress};
 use crate::domain::endpoint::Endpoint;
+use crate::domain::endpoint_index::EndpointIndex;
 use crate::domain::ids::{DeliveryId, EndpointId};
 use crate::domain::outcome::AttemptResult;
 
 mod queue;
 
 pub use queue::{
-    DeadLetterQueue, DecodeError, DeliveryQueue, Enqueue, Hold, QueueConsumer, QueueHold,
-    QueueMessage, QueueRecall, Received, MAX_HOLD, ORDERED_MAX_RECEIVES,
+    DeadLetterQueue, DecodeError, DeliveryQueue, Enqueue, FanOutQueue, Hold, QueueConsumer,
+    QueueHold, QueueMessage, QueueRecall, Received, MAX_HOLD, ORDERED_MAX_RECEIVES,
 };
 
 /// The one error type of the ports layer. Adapters map their SDK errors into it and keep
@@ -79,6 +81,13 @@ pub trait EndpointStore: Send + Sync {
     async fn list(&self, page: PageRequest) -> Result<Page<Endpoint>, PortError>;
     /// Whether it existed.
     async fn delete(&self, id: &EndpointId) -> Result<bool, PortError>;
+}
+
+/// The enabled endpoints, indexed by what they subscribe to: what ingest matches events
+/// against, and what a fan-out pages through.
+#[async_trait]
+pub trait Subscribers: Send + Sync {
+    async fn index(&self) -> Result<Arc<EndpointIndex>, PortError>;
 }
 
 /// Every endpoint, page by page.

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::PortError;
 use crate::domain::delivery::{DeadLetter, DeliveryJob};
+use crate::domain::fanout::FanOutTask;
 use crate::domain::ids::EndpointId;
 
 /// A job and how long the queue should hold it back.
@@ -24,6 +25,18 @@ pub trait DeliveryQueue: Send + Sync {
     /// Enqueues every job or fails; a failure may leave some enqueued, which is safe
     /// because a delivery enqueued twice is delivered once.
     async fn enqueue(&self, jobs: Vec<Enqueue>) -> Result<(), PortError>;
+}
+
+/// Sends fan-out tasks (`domain::fanout`): an ordered one to the ordered queue in its line,
+/// an unordered one to the standard queue with its delay.
+#[async_trait]
+pub trait FanOutQueue: Send + Sync {
+    /// Enqueues every task or fails; a task enqueued twice expands pages twice, whose
+    /// deliveries are still sent once.
+    async fn fan_out(&self, tasks: Vec<FanOutTask>, delay: Duration) -> Result<(), PortError>;
+    /// How many messages wait on the deliveries queues, where that is cheap to know and
+    /// costs memory here (in memory); `None` on SQS, whose backlog costs nothing here.
+    async fn backlog(&self) -> Option<usize>;
 }
 
 #[async_trait]

@@ -8,10 +8,11 @@ use super::{Ports, SystemBuilder};
 use crate::adapters::memory::{
     MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore, QueueSettings,
 };
-use crate::adapters::queues::Recalls;
+use crate::adapters::queues::{FanOutQueues, Recalls};
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
-    FailureStore, IdempotencyStore, QueueHold, QueueRecall, Sender, ORDERED_MAX_RECEIVES,
+    FailureStore, FanOutQueue, IdempotencyStore, QueueHold, QueueRecall, Sender,
+    ORDERED_MAX_RECEIVES,
 };
 
 /// A backend's stores and queues, kept typed for a harness that pumps or inspects them. One
@@ -51,7 +52,7 @@ where
     E: EndpointStore + 'static,
     S: EndpointStateStore + IdempotencyStore + 'static,
     F: FailureStore + 'static,
-    Q: DeliveryQueue + DeadLetterQueue + QueueHold + QueueRecall + 'static,
+    Q: DeliveryQueue + DeadLetterQueue + FanOutQueue + QueueHold + QueueRecall + 'static,
 {
     /// A builder over these stores and queues, on the clock, chance and network given.
     pub fn builder(
@@ -68,6 +69,10 @@ where
             queue: self.deliveries.clone(),
             ordered_queue: self.ordered.clone(),
             holds: self.ordered.clone(),
+            fan_out: Arc::new(FanOutQueues {
+                standard: self.deliveries.clone(),
+                ordered: self.ordered.clone(),
+            }),
             recall: Arc::new(Recalls(vec![self.deliveries.clone(), self.ordered.clone()])),
             dead_letters: self.dlq.clone(),
             sender,

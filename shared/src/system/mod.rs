@@ -7,12 +7,12 @@ mod settings;
 
 use std::sync::Arc;
 
-use crate::adapters::cache::CachedEndpointStore;
+use crate::adapters::cache::{CachedEndpointStore, Uncached};
 use crate::adapters::queues::DeliveryQueues;
 use crate::app::{Admin, Ingest, Recorder, Worker};
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
-    FailureStore, IdempotencyStore, QueueHold, QueueRecall, Sender,
+    FailureStore, FanOutQueue, IdempotencyStore, QueueHold, QueueRecall, Sender, Subscribers,
 };
 
 pub use backend::{ordered_settings, Backend, MemoryBackend};
@@ -32,6 +32,8 @@ pub struct Ports {
     /// The ordered (FIFO) deliveries queue, and the holds on the messages received from it.
     pub ordered_queue: Arc<dyn DeliveryQueue>,
     pub holds: Arc<dyn QueueHold>,
+    /// Fan-out tasks, to either deliveries queue.
+    pub fan_out: Arc<dyn FanOutQueue>,
     /// Brings an endpoint's waiting jobs forward on both deliveries queues (`recover`).
     pub recall: Arc<dyn QueueRecall>,
     pub dead_letters: Arc<dyn DeadLetterQueue>,
@@ -70,15 +72,17 @@ impl SystemBuilder {
         let Self { ports, settings } = self;
         // Each reader gets a cache of its own, as each Lambda function has; admin reads
         // the store itself, so what it shows is what is stored.
-        let cached = || -> Arc<dyn EndpointStore> {
+        let cached = || -> (Arc<dyn EndpointStore>, Arc<dyn Subscribers>) {
             if settings.endpoint_cache.is_zero() {
-                ports.endpoints.clone()
+                let uncached = Arc::new(Uncached(ports.endpoints.clone()));
+                (ports.endpoints.clone(), uncached)
             } else {
-                Arc::new(CachedEndpointStore::new(
+                let cache = Arc::new(CachedEndpointStore::new(
                     ports.endpoints.clone(),
                     ports.clock.clone(),
                     settings.endpoint_cache,
-                ))
+                ));
+                (cache.clone(), cache)
             }
         };
         // Every sender of jobs sends through both queues: each job goes to its own.
@@ -86,20 +90,25 @@ impl SystemBuilder {
             standard: ports.queue.clone(),
             ordered: ports.ordered_queue.clone(),
         });
+        let (_, subscribers) = cached();
         let ingest = Ingest {
-            endpoints: cached(),
+            subscribers,
             idempotency: ports.idempotency.clone(),
             queue: queues.clone(),
+            fan_out: ports.fan_out.clone(),
             clock: ports.clock.clone(),
             entropy: ports.entropy.clone(),
             sequencer: Arc::default(),
             settings: settings.ingest.clone(),
         };
+        let (endpoints, subscribers) = cached();
         let worker = Worker {
-            endpoints: cached(),
+            endpoints,
+            subscribers,
             state: ports.state.clone(),
             idempotency: ports.idempotency.clone(),
             queue: queues.clone(),
+            fan_out: ports.fan_out.clone(),
             holds: ports.holds.clone(),
             dead_letters: ports.dead_letters.clone(),
             sender: ports.sender.clone(),
@@ -121,6 +130,7 @@ impl SystemBuilder {
         };
         let recorder = Recorder {
             failures: ports.failures.clone(),
+            fan_out: ports.fan_out.clone(),
             clock: ports.clock.clone(),
         };
         System {

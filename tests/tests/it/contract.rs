@@ -130,7 +130,7 @@ impl System {
         let batch = self.queue.receive(10);
         let letters = self.dlq.receive(10);
         if !batch.is_empty() {
-            let report = self.worker.deliver(received(&batch)).await;
+            let report = self.worker.work(received(&batch)).await;
             for message in batch
                 .iter()
                 .filter(|m| !report.failed.contains(&m.message_id))

@@ -15,6 +15,7 @@ mod contract;
 mod delivery_headers;
 mod dev_server;
 mod exact_numbers;
+mod fan_out;
 mod handlers;
 mod http_sender;
 mod ingest_contract;

@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::{refused, SqsQueue, BATCH_SIZE, MAX_MESSAGE_BYTES};
 use crate::adapters::dynamodb::error::{build_error, sdk_error};
 use crate::domain::delivery::{DeliveryJob, FailureRecord, MAX_QUEUE_DELAY};
+use crate::domain::fanout::{FanOutMessage, FanOutTask};
 use crate::ports::PortError;
 
 /// Further rounds for entries a batch call reports as failed, and the wait before the first.
@@ -53,6 +54,31 @@ impl SqsQueue {
             (_, false) => None,
         };
         let body = serde_json::to_string(value)
+            .map_err(|e| PortError::Rejected(format!("unserializable message: {e}")))?;
+        Ok(Outgoing {
+            body,
+            delay_secs: delay_secs(delay),
+            group,
+        })
+    }
+
+    /// What a fan-out task becomes on this queue: an ordered one in its line (FIFO only,
+    /// without a delay), an unordered one with its delay (standard only).
+    pub(super) fn outgoing_task(
+        &self,
+        task: FanOutTask,
+        delay: Duration,
+    ) -> Result<Outgoing, PortError> {
+        let group = task.line().map(|line| (line.to_string(), task.dedup_id()));
+        if group.is_some() != self.is_fifo() || (group.is_some() && !delay.is_zero()) {
+            return Err(PortError::Rejected(format!(
+                "fan-out task {} does not fit this queue (ordered: {}, FIFO: {})",
+                task.dedup_id(),
+                group.is_some(),
+                self.is_fifo()
+            )));
+        }
+        let body = serde_json::to_string(&FanOutMessage { fan_out: task })
             .map_err(|e| PortError::Rejected(format!("unserializable message: {e}")))?;
         Ok(Outgoing {
             body,

@@ -5,6 +5,7 @@
 //! redelivers it.
 
 mod attempt;
+mod expand;
 mod follow_up;
 mod group;
 mod hop;
@@ -25,11 +26,12 @@ use std::time::Duration;
 use futures::future::join_all;
 
 use crate::domain::delivery::DeliveryJob;
+use crate::domain::fanout::FanOutSettings;
 use crate::domain::ids::EndpointId;
 use crate::domain::in_flight;
 use crate::ports::{
-    Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
-    IdempotencyStore, QueueHold, Received, Sender,
+    Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy, FanOutQueue,
+    IdempotencyStore, QueueHold, Received, Sender, Subscribers,
 };
 
 #[derive(Debug, Clone)]
@@ -49,6 +51,8 @@ pub struct WorkerSettings {
     /// Attempts one endpoint may have in flight in this process; jobs over it wait without
     /// an attempt counted, so a receiver that never answers cannot take every slot.
     pub max_in_flight: u32,
+    /// Pages, partitions and the backlog a fan-out task waits for.
+    pub fan_out: FanOutSettings,
 }
 
 impl Default for WorkerSettings {
@@ -64,6 +68,7 @@ impl Default for WorkerSettings {
             // claim margin, inside the worker function's 60 s.
             line_budget: Duration::from_secs(20),
             max_in_flight: in_flight::DEFAULT_MAX_IN_FLIGHT,
+            fan_out: FanOutSettings::default(),
         }
     }
 }
@@ -73,9 +78,13 @@ impl Default for WorkerSettings {
 #[derive(Clone)]
 pub struct Worker {
     pub endpoints: Arc<dyn EndpointStore>,
+    /// What fan-out tasks page through.
+    pub subscribers: Arc<dyn Subscribers>,
     pub state: Arc<dyn EndpointStateStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub queue: Arc<dyn DeliveryQueue>,
+    /// Where a fan-out task's next page goes.
+    pub fan_out: Arc<dyn FanOutQueue>,
     /// Holds ordered jobs' messages in place on their (FIFO) queue.
     pub holds: Arc<dyn QueueHold>,
     pub dead_letters: Arc<dyn DeadLetterQueue>,
@@ -129,6 +138,8 @@ pub struct BatchReport {
     pub totals: EndpointStats,
     /// Jobs carried forward because their `not_before` lies beyond the queue's delay limit.
     pub hopped: u32,
+    /// Delivery jobs enqueued by the batch's fan-out tasks.
+    pub fanned_out: u32,
     /// The same figures per endpoint (dead letters counted when decided).
     pub endpoints: BTreeMap<EndpointId, EndpointStats>,
 }
@@ -139,6 +150,7 @@ impl AddAssign<&BatchReport> for BatchReport {
         self.failed.extend(other.failed.iter().cloned());
         self.totals += &other.totals;
         self.hopped += other.hopped;
+        self.fanned_out += other.fanned_out;
     }
 }
 

@@ -4,6 +4,7 @@
 //! have rounded such numbers through `f64` (docs/architecture.md §3.1).
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
@@ -11,9 +12,10 @@ use serde_json::{Map, Value};
 
 use crate::domain::json::compact;
 
-/// The compact JSON text of one object.
+/// The compact JSON text of one object, shared: an event going to many endpoints is one
+/// copy in memory, not one per delivery job.
 #[derive(Clone)]
-pub struct Data(Box<RawValue>);
+pub struct Data(Arc<RawValue>);
 
 impl Data {
     /// `raw` if it is an object, whitespace between tokens dropped.
@@ -22,7 +24,7 @@ impl Data {
             return Err("must be a JSON object".into());
         }
         RawValue::from_string(compact(raw.get()))
-            .map(Self)
+            .map(|raw| Self(raw.into()))
             .map_err(|e| format!("must be a JSON object ({e})"))
     }
 
@@ -36,7 +38,7 @@ impl From<Map<String, Value>> for Data {
     fn from(map: Map<String, Value>) -> Self {
         // A serialized map is always JSON; the fallback is never taken.
         let raw = RawValue::from_string(Value::Object(map).to_string());
-        Self(raw.unwrap_or_else(|_| Box::<RawValue>::default()))
+        Self(raw.unwrap_or_else(|_| Box::<RawValue>::default()).into())
     }
 }
 

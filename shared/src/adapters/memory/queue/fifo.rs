@@ -253,6 +253,14 @@ impl Fifo {
         self.messages.len()
     }
 
+    /// Groups whose next message can be taken at `now`.
+    pub(super) fn ready(&self, now: DateTime<Utc>) -> usize {
+        self.available
+            .iter()
+            .take_while(|&&(at, _)| at <= now)
+            .count()
+    }
+
     /// When the next group becomes available (possibly already past).
     pub(super) fn next_visible_at(&self) -> Option<DateTime<Utc>> {
         self.available.first().map(|&(at, _)| at)

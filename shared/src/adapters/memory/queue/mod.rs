@@ -241,6 +241,16 @@ impl MemoryQueue {
         }
     }
 
+    /// What can be taken now: visible messages, or on a FIFO queue groups whose next message
+    /// is visible. Delayed and held messages are not counted: they wait for time, not work.
+    pub fn ready(&self) -> usize {
+        let now = self.clock.now();
+        match &*lock(&self.backlog) {
+            Backlog::Standard(backlog) => backlog.ready(now),
+            Backlog::Fifo(backlog) => backlog.ready(now),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use super::MemoryQueue;
 use crate::domain::delivery::{DeadLetter, DeliveryJob, FailureRecord};
+use crate::domain::fanout::{FanOutMessage, FanOutTask};
 use crate::domain::ids::EndpointId;
 use crate::ports::{
-    DeadLetterQueue, DeliveryQueue, Enqueue, Hold, PortError, QueueHold, QueueRecall, MAX_HOLD,
+    DeadLetterQueue, DeliveryQueue, Enqueue, FanOutQueue, Hold, PortError, QueueHold, QueueRecall,
+    MAX_HOLD,
 };
 
 /// A message ready to send: its body, and its group and deduplication id if ordered.
@@ -81,6 +83,38 @@ impl DeliveryQueue for MemoryQueue {
             .collect::<Result<Vec<_>, _>>()?;
         self.send_all(messages);
         Ok(())
+    }
+}
+
+/// An ordered task goes in its line like an ordered job; an unordered one with its delay.
+#[async_trait]
+impl FanOutQueue for MemoryQueue {
+    async fn fan_out(&self, tasks: Vec<FanOutTask>, delay: Duration) -> Result<(), PortError> {
+        let messages = tasks
+            .into_iter()
+            .map(|task| {
+                let group = task.line().map(|line| (line.to_string(), task.dedup_id()));
+                if group.is_some() != self.is_fifo() || (group.is_some() && !delay.is_zero()) {
+                    return Err(PortError::Rejected(format!(
+                        "fan-out task {} does not fit this queue (ordered: {}, FIFO: {})",
+                        task.dedup_id(),
+                        group.is_some(),
+                        self.is_fifo()
+                    )));
+                }
+                Ok(Outgoing {
+                    body: body(&FanOutMessage { fan_out: task })?,
+                    delay,
+                    group,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.send_all(messages);
+        Ok(())
+    }
+
+    async fn backlog(&self) -> Option<usize> {
+        Some(self.ready())
     }
 }
 

@@ -150,6 +150,14 @@ impl Standard {
         self.messages.len()
     }
 
+    /// Messages visible at `now`: waiting to be taken, neither delayed nor being worked on.
+    pub(super) fn ready(&self, now: DateTime<Utc>) -> usize {
+        self.by_visibility
+            .iter()
+            .take_while(|&&(at, _)| at <= now)
+            .count()
+    }
+
     pub(super) fn next_visible_at(&self) -> Option<DateTime<Utc>> {
         self.by_visibility.first().map(|&(at, _)| at)
     }
