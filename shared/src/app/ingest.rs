@@ -20,6 +20,7 @@ use crate::domain::event::{parse_submission, Event, EventLimits, SubmissionError
 use crate::domain::ids::{seeded_random, DeliveryId, EndpointId};
 use crate::domain::order::next_sequence;
 use crate::domain::signature::{verify, Secret, SignedHeaders, VerifyError};
+use crate::domain::trace::TraceParent;
 use crate::ports::{
     Clock, DeliveryQueue, EndpointStore, Enqueue, Entropy, IdempotencyKey, IdempotencyStore,
     PortError,
@@ -134,10 +135,12 @@ impl Ingest {
     }
 
     /// Validates and fans out an already authenticated submission (one event or a batch).
+    /// `trace`, the producer's trace context, goes with every job it makes.
     pub async fn ingest(
         &self,
         body: &[u8],
         request: Option<SignedRequest<'_>>,
+        trace: Option<&TraceParent>,
     ) -> Result<Vec<Accepted>, IngestError> {
         let now = self.clock.now();
         let events = match request {
@@ -200,6 +203,7 @@ impl Ingest {
             });
             jobs.extend(fresh.into_iter().map(|endpoint| {
                 let mut job = DeliveryJob::new(event.clone(), endpoint);
+                job.trace = trace.cloned();
                 job.order_key = by_id
                     .get(&job.endpoint_id)
                     .and_then(|endpoint| endpoint.order_key(&event));

@@ -22,5 +22,6 @@ pub mod recovery;
 pub mod retry;
 pub mod signature;
 pub mod submission;
+pub mod trace;
 pub mod validation;
 pub mod webhook;

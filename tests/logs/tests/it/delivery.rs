@@ -60,7 +60,7 @@ async fn a_full_delivery_logs_its_ids_and_no_secret_signature_or_payload() {
     assert_eq!(attempts[0]["outcome"], "retry");
     assert_eq!(attempts[1]["outcome"], "delivered");
     // Whatever else runs inside a delivery (the HTTP client's lines) carries them in its span.
-    for line in lines.iter().filter(|l| l["span"]["name"] == "delivery") {
+    for line in lines.iter().filter(|l| l["span"]["name"] == "deliver") {
         for field in ["event_id", "delivery_id", "endpoint_id"] {
             assert!(line["span"][field].is_string(), "{field} missing: {line}");
         }
