@@ -113,7 +113,8 @@ pub(super) async fn attempt(
     let body = job.event.to_body();
     // The `deliver` span this runs in (line.rs): the receiver's parent is this attempt.
     let span = tracing::Span::current();
-    span.record("attempt", number);
+    // As i64: exporters send u64 fields as text.
+    span.record("attempt", i64::from(number));
     let trace = job.trace.as_ref().map(|trace| {
         let random = worker.entropy.u128() as u64;
         trace.child(crate::telemetry::span_id(&span, random))
@@ -134,7 +135,7 @@ pub(super) async fn attempt(
     let decision = decide(verdict, &endpoint.retry, number, jitter);
     let record = next.history.last();
     if let Some(status) = record.and_then(|r| r.status) {
-        span.record("status", status);
+        span.record("status", i64::from(status));
     }
     // Identifiers, status and timing only: never bodies, headers or signatures.
     tracing::info!(
