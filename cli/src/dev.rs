@@ -7,6 +7,7 @@ use std::time::Duration;
 use authhooks::domain::signature::Secret;
 use authhooks::local::{LocalConfig, LocalMode, ServerLimits};
 use authhooks::ports::{Entropy, SystemEntropy};
+use authhooks::telemetry::otlp::Otlp;
 use base64::Engine;
 
 use crate::error::CliError;
@@ -40,7 +41,7 @@ pub struct DevArgs {
 }
 
 pub async fn run(args: DevArgs) -> Result<(), CliError> {
-    init_logging();
+    let otlp = init_logging();
     let entropy = SystemEntropy;
     let ingest_secret = match &args.ingest_secret {
         Some(raw) => Secret::parse(raw.trim())
@@ -75,6 +76,10 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::io("cannot listen for Ctrl-C", e))?;
     eprintln!("\nstopping: finishing deliveries in flight…");
     let left = running.shutdown().await;
+    // After the drain, so the last deliveries' spans go too.
+    if let Some(otlp) = otlp {
+        otlp.shutdown().await;
+    }
     if left > 0 {
         eprintln!("stopped; {left} queued deliveries (retries not yet due) were in memory and are dropped");
     } else {
@@ -109,18 +114,45 @@ fn print_banner(running: &LocalMode, args: &DevArgs, admin_token: &str, secret: 
     println!("Ctrl-C stops after the deliveries in flight.");
 }
 
-fn init_logging() {
+/// Logs to stderr (`RUST_LOG`, default `warn`), and spans to an OTLP collector when
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) names one.
+fn init_logging() -> Option<Otlp> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let otlp = match Otlp::from_env("authhooks-dev") {
+        Ok(otlp) => otlp,
+        Err(e) => {
+            eprintln!("warning: traces not exported: {e}");
+            None
+        }
+    };
     // Over moto or AWS, the SDK's trace dumps would print endpoint secrets and payloads.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .finish()
-        .with(tracing_subscriber::filter::filter_fn(|metadata| {
+    let not_wire_dump = || {
+        tracing_subscriber::filter::filter_fn(|metadata| {
             !authhooks::adapters::is_sdk_wire_dump(metadata)
-        }))
-        .try_init();
+        })
+    };
+    let _ = match &otlp {
+        // Spans need `info` whatever RUST_LOG says, so the log filter is the fmt layer's own.
+        Some(otlp) => tracing_subscriber::registry()
+            .with(otlp.layer())
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_filter(filter),
+            )
+            .with(not_wire_dump())
+            .try_init(),
+        // Without export, a global filter: nothing below it is even built.
+        None => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .finish()
+            .with(not_wire_dump())
+            .try_init(),
+    };
+    otlp
 }

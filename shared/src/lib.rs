@@ -26,4 +26,6 @@ pub mod local;
 pub mod ports;
 #[cfg(feature = "app")]
 pub mod system;
+#[cfg(feature = "app")]
+pub mod telemetry;
 pub mod wire;

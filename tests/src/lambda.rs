@@ -76,11 +76,23 @@ impl AwsPipeline {
 
     /// POSTs `body` to ingest, signed with the ingest secret as a producer would.
     pub async fn post_event(&self, body: &Value) -> (StatusCode, Value) {
+        self.post_event_with(body, &[]).await
+    }
+
+    /// [`Self::post_event`] with more headers (a producer's `traceparent`).
+    pub async fn post_event_with(
+        &self,
+        body: &Value,
+        headers: &[(&'static str, &str)],
+    ) -> (StatusCode, Value) {
         let bytes = serde_json::to_vec(body).unwrap();
         let msg_id = format!("msg_{}", hex(&rand_bytes()[..12]));
         let timestamp = Utc::now().timestamp();
-        let request =
+        let mut request =
             signed_ingest_request(&self.ingest_secret, &msg_id, timestamp, bytes).unwrap();
+        for (name, value) in headers {
+            request.headers_mut().append(*name, value.parse().unwrap());
+        }
         call(&self.ingest, request).await
     }
 

@@ -100,7 +100,7 @@ impl World {
 
     pub async fn ingest(&self, body: &Value) -> Result<Vec<Accepted>, IngestError> {
         let bytes = serde_json::to_vec(body).unwrap();
-        self.system.ingest.ingest(&bytes, None).await
+        self.system.ingest.ingest(&bytes, None, None).await
     }
 
     /// Ingest through another queue (one that fails on purpose, say).
@@ -117,7 +117,7 @@ impl World {
             })
             .build();
         let bytes = serde_json::to_vec(body).unwrap();
-        system.ingest.ingest(&bytes, None).await
+        system.ingest.ingest(&bytes, None, None).await
     }
 
     /// One round of what SQS and Lambda do: a batch of up to ten visible deliveries from

@@ -11,4 +11,5 @@ mod cli_misuse;
 mod cli_send;
 mod cli_verify;
 mod common;
+mod otlp_export;
 mod quick_start;

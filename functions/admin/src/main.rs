@@ -9,7 +9,8 @@ use authhooks::lambda::{init, telemetry, wiring};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init();
+    // Installed for its logs; this function makes no spans to export.
+    let _telemetry = telemetry::init("authhooks-admin");
     let api = match init::start(wiring::admin_api()).await {
         Ok(api) => api,
         Err(code) => return code,

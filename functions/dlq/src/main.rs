@@ -10,7 +10,8 @@ use lambda_runtime::{service_fn, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init();
+    // Installed for its logs; this function makes no spans to export.
+    let _telemetry = telemetry::init("authhooks-dlq");
     let recorder = match init::start(Recorder::from_env()).await {
         Ok(recorder) => Arc::new(recorder),
         Err(code) => return code,

@@ -9,11 +9,12 @@ use authhooks::lambda::{init, telemetry, wiring};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init();
+    let telemetry = telemetry::init("authhooks-ingest");
     let api = match init::start(wiring::ingest_api()).await {
         Ok(api) => api,
         Err(code) => return code,
     };
     let app = not_found_fallback(ingest::router(Arc::new(api)));
+    let app = telemetry::flushing(app, telemetry);
     init::ended(lambda_http::run(app).await)
 }

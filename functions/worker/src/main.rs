@@ -10,18 +10,20 @@ use lambda_runtime::{service_fn, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init();
+    let telemetry = telemetry::init("authhooks-worker");
     let worker = match init::start(Worker::from_env()).await {
         Ok(worker) => Arc::new(worker),
         Err(code) => return code,
     };
-    let result =
-        lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-            let worker = worker.clone();
-            async move {
-                Ok::<SqsBatchResponse, lambda_runtime::Error>(worker.handle(event.payload).await)
-            }
-        }))
-        .await;
+    let result = lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let worker = worker.clone();
+        let telemetry = telemetry.clone();
+        async move {
+            let answer = worker.handle(event.payload).await;
+            telemetry.flush().await;
+            Ok::<SqsBatchResponse, lambda_runtime::Error>(answer)
+        }
+    }))
+    .await;
     init::ended(result)
 }

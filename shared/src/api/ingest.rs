@@ -9,11 +9,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use tracing::Instrument;
 
 use super::is_json;
 use super::problem::Problem;
 use crate::app::ingest::{Accepted, Ingest};
 use crate::domain::signature::SignedHeaders;
+use crate::domain::trace::{TraceParent, HEADER_TRACEPARENT, HEADER_TRACESTATE};
 use crate::wire::IngestAnswer;
 
 pub struct IngestApi {
@@ -31,7 +33,15 @@ async fn post_events(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match accept(&api, &headers, body).await {
+    let trace = trace_parent(&headers);
+    let span = tracing::info_span!("ingest", trace_id = tracing::field::Empty);
+    if let Some(trace) = &trace {
+        crate::telemetry::follow(&span, trace);
+    }
+    match accept(&api, &headers, body, trace.as_ref())
+        .instrument(span)
+        .await
+    {
         Ok(events) => {
             // All duplicates: nothing new was accepted, so not 202.
             let status = if events.iter().all(|e| e.duplicate) {
@@ -49,6 +59,7 @@ async fn accept(
     api: &IngestApi,
     headers: &HeaderMap,
     body: Body,
+    trace: Option<&TraceParent>,
 ) -> Result<Vec<Accepted>, Problem> {
     if !is_json(headers) {
         return Err(Problem::unsupported_media_type());
@@ -67,7 +78,7 @@ async fn accept(
         None => None,
     };
 
-    let accepted = api.ingest.ingest(&bytes, request).await?;
+    let accepted = api.ingest.ingest(&bytes, request, trace).await?;
     tracing::info!(
         events = accepted.len(),
         deliveries = accepted.iter().map(|a| a.deliveries).sum::<usize>(),
@@ -75,6 +86,26 @@ async fn accept(
         "ingested"
     );
     Ok(accepted)
+}
+
+/// The producer's trace context. An invalid or repeated `traceparent` is ignored, never
+/// refused: W3C Trace Context says to start over, and an event is worth more than its trace.
+fn trace_parent(headers: &HeaderMap) -> Option<TraceParent> {
+    let single = |name| {
+        let mut values = headers.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (Some(value), None) => value.to_str().ok(),
+            _ => None,
+        }
+    };
+    // The spec lets tracestate arrive split over several header lines: one list.
+    let states: Vec<&str> = headers
+        .get_all(HEADER_TRACESTATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let state = (!states.is_empty()).then(|| states.join(","));
+    TraceParent::parse(single(HEADER_TRACEPARENT)?, state.as_deref())
 }
 
 fn signed_headers(headers: &HeaderMap) -> Result<SignedHeaders<'_>, Problem> {

@@ -24,6 +24,7 @@ use crate::domain::fanout::{plan, FanOutSettings, FanOutTask};
 use crate::domain::ids::{seeded_random, DeliveryId};
 use crate::domain::order::next_sequence;
 use crate::domain::signature::{verify, Secret, SignedHeaders, VerifyError};
+use crate::domain::trace::TraceParent;
 use crate::ports::{
     Clock, DeliveryQueue, Enqueue, Entropy, FanOutQueue, IdempotencyKey, IdempotencyStore,
     PortError, Subscribers,
@@ -141,10 +142,12 @@ impl Ingest {
     }
 
     /// Validates and fans out an already authenticated submission (one event or a batch).
+    /// `trace`, the producer's trace context, goes with every job it makes.
     pub async fn ingest(
         &self,
         body: &[u8],
         request: Option<SignedRequest<'_>>,
+        trace: Option<&TraceParent>,
     ) -> Result<Vec<Accepted>, IngestError> {
         let now = self.clock.now();
         let events = match request {
@@ -175,7 +178,11 @@ impl Ingest {
                 duplicate: false,
             });
             let planned = plan(targets, &event, ordered_endpoints, &self.settings.fan_out);
-            tasks.extend(planned.tasks);
+            let planned_tasks = planned.tasks.into_iter().map(|mut task| {
+                task.trace = trace.cloned();
+                task
+            });
+            tasks.extend(planned_tasks);
             inline.push((event, planned.inline));
         }
 
@@ -197,7 +204,7 @@ impl Ingest {
         for ((event, targets), answer) in inline.into_iter().zip(answers.iter_mut()) {
             let seen = seen.get(offset..).unwrap_or_default();
             offset += targets.len();
-            let (fresh, duplicate) = fresh_jobs(&event, &targets, seen);
+            let (fresh, duplicate) = fresh_jobs(&event, &targets, seen, trace);
             // An event handed to a task is never called a duplicate: its pages are not read.
             answer.duplicate = duplicate && answer.deliveries == targets.len();
             jobs.extend(fresh);
@@ -226,11 +233,12 @@ pub(crate) async fn seen(
 }
 
 /// The jobs `event` owes `targets` (`seen[i]`: the delivery to `targets[i]` has a record),
-/// and whether it owes none because all are under way or done.
+/// and whether it owes none because all are under way or done. Each job carries `trace`.
 pub(crate) fn fresh_jobs(
     event: &Event,
     targets: &[&Endpoint],
     seen: &[bool],
+    trace: Option<&TraceParent>,
 ) -> (Vec<Enqueue>, bool) {
     let Owed { fresh, duplicate } = dedupe::owed(targets, seen);
     let jobs = fresh
@@ -238,6 +246,7 @@ pub(crate) fn fresh_jobs(
         .map(|endpoint| {
             let mut job = DeliveryJob::new(event.clone(), endpoint.id.clone());
             job.order_key = endpoint.order_key(event);
+            job.trace = trace.cloned();
             Enqueue {
                 job,
                 delay: Duration::ZERO,

@@ -24,5 +24,6 @@ pub mod recovery;
 pub mod retry;
 pub mod signature;
 pub mod submission;
+pub mod trace;
 pub mod validation;
 pub mod webhook;

@@ -226,7 +226,7 @@ async fn an_sqs_failure_half_way_through_fan_out_loses_and_duplicates_nothing() 
         .with(|ports| ports.queue = Arc::new(failing))
         .build();
     let body = serde_json::to_vec(&user_created("evt_half_1")).unwrap();
-    let first = system.ingest.ingest(&body, None).await;
+    let first = system.ingest.ingest(&body, None, None).await;
     assert!(
         matches!(first, Err(IngestError::Unavailable(_))),
         "{first:?}"

@@ -153,6 +153,11 @@ async fn an_extra_header_cannot_name_a_header_authhooks_sets() {
         ("webhook-timestamp", "0"),
         ("webhook-attempt", "9"),
         ("content-length", "0"),
+        (
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ),
+        ("TraceState", "congo=t61rcWkgMzE"),
     ];
     for (name, value) in reserved {
         let spec = json!({"url": receiver.url(), "event_types": ["*"], "headers": {name: value}});

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use authhooks::app::ingest::Accepted;
 use authhooks::domain::fanout::{FanOutMessage, FanOutSettings, FanOutTask};
+use authhooks::domain::trace::TraceParent;
 use authhooks::system::Settings;
 use authhooks_tests::sender::{status, Sent};
 use authhooks_tests::World;
@@ -223,6 +224,7 @@ async fn a_fan_out_task_the_queue_gave_up_on_is_sent_back_not_lost() {
         event: serde_json::from_value(event).unwrap(),
         partition: None,
         after: None,
+        trace: None,
     };
     let body = serde_json::to_string(&FanOutMessage { fan_out: task }).unwrap();
     world.dlq.send(body, Duration::ZERO);
@@ -275,4 +277,51 @@ async fn fan_out_tasks_travel_through_sqs_standard_and_fifo() {
     paths.sort();
     paths.dedup();
     assert_eq!(paths.len(), 10, "{paths:?}");
+}
+
+#[tokio::test]
+async fn a_fan_out_carries_the_producers_trace_to_every_delivery() {
+    let world = world(2, 2, 10_000);
+    let urls = endpoints(
+        &world,
+        "none",
+        5,
+        json!({"event_types": ["*"], "ordering": "none"}),
+    )
+    .await;
+    let ordered = endpoints(&world, "ordered", 3, json!({"event_types": ["*"]})).await;
+    let trace = TraceParent::parse(
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        None,
+    )
+    .unwrap();
+    let body = json!({"id": "evt_traced", "type": "user.updated", "subject": "u1", "data": {}});
+    let bytes = serde_json::to_vec(&body).unwrap();
+    world
+        .system
+        .ingest
+        .ingest(&bytes, None, Some(&trace))
+        .await
+        .unwrap();
+    assert_eq!(
+        world.queue.len(),
+        1,
+        "one unordered task, not a job per endpoint"
+    );
+    world.run_until_idle(HOUR).await;
+    let sent = world.sender.sent();
+    assert_eq!(sent.len(), urls.len() + ordered.len());
+    for delivery in &sent {
+        let header = delivery.header("traceparent").unwrap_or_else(|| {
+            panic!(
+                "{} got no traceparent: {:?}",
+                delivery.url, delivery.headers
+            )
+        });
+        assert!(
+            header.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+            "{}: {header}",
+            delivery.url
+        );
+    }
 }

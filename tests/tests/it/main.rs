@@ -32,4 +32,5 @@ mod record_expiry;
 mod recovery;
 mod resilience;
 mod slow_receivers;
+mod trace_context;
 mod worker_queue_failures;

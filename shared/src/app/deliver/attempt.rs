@@ -111,9 +111,17 @@ pub(super) async fn attempt(
 
     let number = job.attempts + 1;
     let body = job.event.to_body();
+    // The `deliver` span this runs in (line.rs): the receiver's parent is this attempt.
+    let span = tracing::Span::current();
+    // As i64: exporters send u64 fields as text.
+    span.record("attempt", i64::from(number));
+    let trace = job.trace.as_ref().map(|trace| {
+        let random = worker.entropy.u128() as u64;
+        trace.child(crate::telemetry::span_id(&span, random))
+    });
     let request = OutgoingRequest {
         url: endpoint.url.as_str().to_owned(),
-        headers: webhook::headers(endpoint, &job, number, &body, now),
+        headers: webhook::headers(endpoint, &job, number, &body, now, trace.as_ref()),
         body,
         timeout: endpoint.timeout(),
     };
@@ -126,6 +134,9 @@ pub(super) async fn attempt(
 
     let decision = decide(verdict, &endpoint.retry, number, jitter);
     let record = next.history.last();
+    if let Some(status) = record.and_then(|r| r.status) {
+        span.record("status", i64::from(status));
+    }
     // Identifiers, status and timing only: never bodies, headers or signatures.
     tracing::info!(
         event_id = %next.event.id,

@@ -96,7 +96,7 @@ impl Worker {
             })
             .collect();
         let seen = seen(self.idempotency.as_ref(), &keys, now).await?;
-        let (jobs, _) = fresh_jobs(&task.event, this, &seen);
+        let (jobs, _) = fresh_jobs(&task.event, this, &seen, task.trace.as_ref());
         let enqueued = u32::try_from(jobs.len()).unwrap_or(u32::MAX);
         if !jobs.is_empty() {
             self.queue.enqueue(jobs).await?;

@@ -78,12 +78,19 @@ async fn run_line(
             ));
             continue;
         }
+        // One span per attempt; `attempt` and `status` are recorded as they become known.
         let span = tracing::info_span!(
-            "delivery",
+            "deliver",
             event_id = %taken.job.event.id,
             delivery_id = %taken.job.delivery_id,
             endpoint_id = %taken.job.endpoint_id,
+            attempt = tracing::field::Empty,
+            status = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
         );
+        if let Some(trace) = &taken.job.trace {
+            crate::telemetry::follow(&span, trace);
+        }
         let done = attempt(worker, endpoint, taken, recovered_at)
             .instrument(span)
             .await;

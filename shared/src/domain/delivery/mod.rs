@@ -10,6 +10,7 @@ use super::event::Event;
 use super::ids::{DeliveryId, EndpointId};
 use super::order::OrderKey;
 use super::outcome::{AttemptResult, TransportFailure};
+use super::trace::TraceParent;
 
 mod failure;
 pub use failure::{DeadLetter, FailureRecord, OrderedFailure};
@@ -94,6 +95,10 @@ pub struct DeliveryJob {
     /// message in place, and its attempts live in its claim ([`Progress`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_key: Option<OrderKey>,
+    /// The producer's trace context from ingest: each attempt continues it (its span's
+    /// parent, and the `traceparent` it sends). Absent in jobs queued before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceParent>,
 }
 
 /// An ordered delivery's attempts so far, kept with its claim between receives: its message
@@ -124,6 +129,7 @@ impl DeliveryJob {
             first_attempt_at: None,
             history: Vec::new(),
             order_key: None,
+            trace: None,
         }
     }
 

@@ -120,3 +120,26 @@ fn snippets_are_short_and_lossy() {
 fn later_saturates() {
     assert_eq!(later(t(0), Duration::MAX), DateTime::<Utc>::MAX_UTC);
 }
+
+#[test]
+fn the_trace_travels_with_the_job_and_its_replays_and_old_messages_load() {
+    use crate::domain::trace::TraceParent;
+    let old = serde_json::to_value(job()).unwrap();
+    assert!(old.get("trace").is_none(), "absent, not null: {old}");
+    assert_eq!(
+        serde_json::from_value::<DeliveryJob>(old).unwrap().trace,
+        None
+    );
+
+    let mut traced = job();
+    traced.trace = TraceParent::parse(
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        Some("congo=t61rcWkgMzE"),
+    );
+    let message = serde_json::to_string(&traced).unwrap();
+    let back: DeliveryJob = serde_json::from_str(&message).unwrap();
+    assert_eq!(back.trace, traced.trace);
+    assert!(back.trace.is_some());
+    let retried = back.after_attempt(record(1, 0));
+    assert_eq!(retried.replayed().trace, traced.trace);
+}

@@ -266,6 +266,16 @@ fn reserved_and_oversized_headers_are_refused() {
 }
 
 #[test]
+fn trace_context_headers_are_reserved_but_stored_ones_load() {
+    for name in ["traceparent", "TraceParent", "tracestate"] {
+        let errors = headers(&[(name, "v")]).unwrap_err();
+        assert!(errors[0].message.contains("reserved"), "{name}");
+    }
+    let stored: ExtraHeaders = serde_json::from_str(r#"{"traceparent": "x"}"#).unwrap();
+    assert_eq!(stored.len(), 1);
+}
+
+#[test]
 fn header_count_is_bounded_and_all_errors_are_reported() {
     let names: Vec<String> = (0..21).map(|i| format!("x-{i}")).collect();
     let too_many: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();

@@ -29,6 +29,7 @@ use super::endpoint::Endpoint;
 use super::event::Event;
 use super::ids::EndpointId;
 use super::order::OrderKey;
+use super::trace::TraceParent;
 
 /// The most deliveries of one event ingest enqueues itself before it hands the rest to a
 /// fan-out task: within one request's time (ten messages a call) and one Lambda's memory.
@@ -79,6 +80,9 @@ pub struct FanOutTask {
     /// Where the unordered task's next page starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<EndpointId>,
+    /// The producer's trace context, for every job the task makes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceParent>,
 }
 
 impl FanOutTask {
@@ -199,6 +203,7 @@ pub fn plan<'a>(
                 event: event.clone(),
                 partition: Some(p),
                 after: None,
+                trace: None,
             }));
     } else {
         plan.inline.extend(ordered);
@@ -208,6 +213,7 @@ pub fn plan<'a>(
             event: event.clone(),
             partition: None,
             after: None,
+            trace: None,
         });
     } else {
         plan.inline.extend(unordered);

@@ -130,6 +130,7 @@ fn a_task_and_a_job_are_told_apart_on_the_queue() {
         event: event(Some("u1")),
         partition: Some(3),
         after: None,
+        trace: None,
     };
     let body = serde_json::to_string(&FanOutMessage {
         fan_out: task.clone(),

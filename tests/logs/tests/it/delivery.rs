@@ -1,5 +1,5 @@
-//! A full delivery with a retry: every line of it names its event, delivery and endpoint,
-//! and no line carries a secret, a signature, the admin token or any part of the payload.
+//! A full delivery with a retry: every line of it names its event, delivery and endpoint
+//! (and the producer's trace id, in its span), and no line carries a secret, a signature, the admin token or any part of the payload.
 
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use super::local::{Local, EMAIL, SENTINEL};
 
 const ADMIN_TOKEN: &str = "log-capture-admin-token-delivery";
 const INGEST_SECRET: &str = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_delivery_logs_its_ids_and_no_secret_signature_or_payload() {
@@ -37,7 +38,14 @@ async fn a_full_delivery_logs_its_ids_and_no_secret_signature_or_payload() {
 
     let event = json!({"id": "evt_logs_1", "type": "user.updated",
                        "data": {"user": {"id": "u_9", "email": EMAIL, "note": SENTINEL}}});
-    let (status, answer, ingest_signature) = local.ingest(event.to_string().as_bytes()).await;
+    let traceparent = format!("00-{TRACE_ID}-00f067aa0ba902b7-01");
+    let (status, answer, ingest_signature) = local
+        .ingest_with_headers(
+            INGEST_SECRET,
+            event.to_string().as_bytes(),
+            &[("traceparent", traceparent)],
+        )
+        .await;
     assert_eq!(status, 202, "{answer}");
     let received = receiver.wait_for(2, Duration::from_secs(20)).await;
     local.running.shutdown().await;
@@ -59,12 +67,21 @@ async fn a_full_delivery_logs_its_ids_and_no_secret_signature_or_payload() {
     assert_eq!(attempts[0]["status"], 503);
     assert_eq!(attempts[0]["outcome"], "retry");
     assert_eq!(attempts[1]["outcome"], "delivered");
-    // Whatever else runs inside a delivery (the HTTP client's lines) carries them in its span.
-    for line in lines.iter().filter(|l| l["span"]["name"] == "delivery") {
+    // Whatever else runs inside a delivery (the HTTP client's lines) carries them in its span,
+    // with the producer's trace id; so does ingest's summary.
+    let in_deliver: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["span"]["name"] == "deliver")
+        .collect();
+    assert!(in_deliver.len() >= attempts.len(), "{lines:#?}");
+    for line in in_deliver {
         for field in ["event_id", "delivery_id", "endpoint_id"] {
             assert!(line["span"][field].is_string(), "{field} missing: {line}");
         }
+        assert_eq!(line["span"]["trace_id"], TRACE_ID, "{line}");
     }
+    let ingested = lines.iter().find(|l| l["message"] == "ingested").unwrap();
+    assert_eq!(ingested["span"]["trace_id"], TRACE_ID, "{ingested}");
 
     let mut needles = secret_forms(&endpoint_secret);
     needles.extend(secret_forms(INGEST_SECRET));

@@ -67,7 +67,7 @@ async fn adapter_errors_carry_no_secret_signature_query_or_payload() {
     let resetting = reset_server().await;
     for url in [refused_url, resetting.url()] {
         let body = job.event.to_body();
-        let headers = webhook::headers(&endpoint, &job, 1, &body, world.now());
+        let headers = webhook::headers(&endpoint, &job, 1, &body, world.now(), None);
         let signature = &headers
             .iter()
             .find(|(n, _)| n == "webhook-signature")

@@ -51,18 +51,30 @@ impl Local {
     /// POSTs `body` to ingest signed with `secret` (the ingest secret, or another to be
     /// refused); returns the answer and the `webhook-signature` sent.
     pub async fn ingest_signed_with(&self, secret: &str, body: &[u8]) -> (u16, Value, String) {
+        self.ingest_with_headers(secret, body, &[]).await
+    }
+
+    /// A signed ingest with `extra` headers (a producer's `traceparent`).
+    pub async fn ingest_with_headers(
+        &self,
+        secret: &str,
+        body: &[u8],
+        extra: &[(&str, String)],
+    ) -> (u16, Value, String) {
         let now = chrono::Utc::now().timestamp();
         let signature = signature_header([&Secret::parse(secret).unwrap()], "msg_logs", now, body);
+        let mut headers = vec![
+            ("content-type", "application/json".into()),
+            ("webhook-id", "msg_logs".into()),
+            ("webhook-timestamp", now.to_string()),
+            ("webhook-signature", signature.clone()),
+        ];
+        headers.extend(extra.iter().cloned());
         let (status, answer) = send(
             "POST",
             &format!("{}/v1/events", self.base),
             body.to_vec(),
-            &[
-                ("content-type", "application/json".into()),
-                ("webhook-id", "msg_logs".into()),
-                ("webhook-timestamp", now.to_string()),
-                ("webhook-signature", signature.clone()),
-            ],
+            &headers,
         )
         .await;
         (status, answer, signature)
