@@ -1,5 +1,5 @@
 //! `authhooks-bench`: measures authhooks against the quality bars of docs/architecture.md
-//! §4 — local-mode load, AWS requests per delivery, cold init and worker memory.
+//! §4 — local-mode load, fan-out, AWS requests per delivery, cold init and worker memory.
 //! Everything runs on loopback; every run is bounded. Results go in BENCHMARKS.md.
 
 mod aws;
@@ -8,6 +8,7 @@ mod aws_ordered;
 mod aws_run;
 mod client;
 mod counter;
+mod fanout;
 mod footprint;
 mod local;
 mod machine;
@@ -32,6 +33,9 @@ enum Command {
     Local(local::LocalArgs),
     /// AWS requests, write units and cost per delivery, counted against moto.
     Aws(aws_run::AwsArgs),
+    /// One event to many endpoints: ingest CPU per event, and `authhooks dev`'s memory and
+    /// time through a fan-out of a million deliveries.
+    FanOut(fanout::FanOutArgs),
     /// Each function's cold init, timed in fresh processes against moto.
     Init(footprint::InitArgs),
     /// Peak RSS of a worker process handling one batch of 10.
@@ -49,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Local(args) => local::run(args).await,
         Command::Aws(args) => aws_run::run(args).await,
+        Command::FanOut(args) => fanout::run(args).await,
         Command::Init(args) => footprint::init(args).await,
         Command::Rss => footprint::rss().await,
         Command::InitChild { function } => footprint::init_child(&function).await,

@@ -129,13 +129,39 @@ impl Subscribers for CachedEndpointStore {
     }
 }
 
-/// The index read afresh on every call: for a system built without an endpoint cache.
-pub struct Uncached(pub Arc<dyn EndpointStore>);
+/// The index as the store holds it now, for a system built without an endpoint cache: read
+/// afresh on every call, unless the store's generation says nothing changed since the last
+/// read (in memory, where rebuilding it per request cost more than the rest of ingest).
+pub struct Current {
+    store: Arc<dyn EndpointStore>,
+    last: Mutex<Option<(u64, Arc<EndpointIndex>)>>,
+}
+
+impl Current {
+    pub fn new(store: Arc<dyn EndpointStore>) -> Self {
+        Self {
+            store,
+            last: Mutex::new(None),
+        }
+    }
+}
 
 #[async_trait]
-impl Subscribers for Uncached {
+impl Subscribers for Current {
     async fn index(&self) -> Result<Arc<EndpointIndex>, PortError> {
-        let all = list_all_endpoints(self.0.as_ref()).await?;
-        Ok(Arc::new(EndpointIndex::new(all)))
+        // Read before the list: a write in between changes it, so the next call reads again.
+        let generation = self.store.generation();
+        if let (Some(now), Some((then, index))) = (generation, lock(&self.last).as_ref()) {
+            if now == *then {
+                return Ok(index.clone());
+            }
+        }
+        let index = Arc::new(EndpointIndex::new(
+            list_all_endpoints(self.store.as_ref()).await?,
+        ));
+        if let Some(now) = generation {
+            *lock(&self.last) = Some((now, index.clone()));
+        }
+        Ok(index)
     }
 }

@@ -28,14 +28,16 @@ pub fn stdout() -> MetricsOut {
 /// The dlq function's line for one batch: `failures_recorded` counts every failure it
 /// recorded, `redriven` those SQS itself moved to the DLQ (a job the worker never
 /// finished in `maxReceiveCount` receives). The DLQ is emptied as letters arrive, so
-/// these counts are what stays to alarm on. None when nothing was recorded.
+/// these counts are what stays to alarm on. A fan-out task SQS redrove (its expansion
+/// failed that often) is sent back rather than recorded, but counts as `redriven` too: the
+/// same crashes or timeouts are behind it. None when nothing was recorded or returned.
 pub fn recorder_line(report: &RecordReport, timestamp_ms: i64) -> Option<String> {
-    if report.recorded == 0 {
+    if report.recorded == 0 && report.fan_outs_returned == 0 {
         return None;
     }
     let line = json!({
         "failures_recorded": report.recorded,
-        "redriven": report.redriven,
+        "redriven": report.redriven + report.fan_outs_returned,
         "_aws": {
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
@@ -201,6 +203,17 @@ mod tests {
         assert_eq!(lines[0]["delivered"], 3);
         assert_eq!(lines[0]["dead_lettered"], 2);
         assert!(lines[0].get("endpoint_id").is_none());
+    }
+
+    #[test]
+    fn a_returned_fan_out_task_counts_as_redriven() {
+        let report = RecordReport {
+            fan_outs_returned: 2,
+            ..RecordReport::default()
+        };
+        let line: Value = serde_json::from_str(&recorder_line(&report, 0).unwrap()).unwrap();
+        assert_eq!(line["redriven"], 2);
+        assert_eq!(line["failures_recorded"], 0);
     }
 
     #[test]

@@ -81,6 +81,12 @@ pub trait EndpointStore: Send + Sync {
     async fn list(&self, page: PageRequest) -> Result<Page<Endpoint>, PortError>;
     /// Whether it existed.
     async fn delete(&self, id: &EndpointId) -> Result<bool, PortError>;
+    /// A number that changes whenever the stored endpoints change, where the store can tell
+    /// at no cost (in memory): lets a reader keep what it derived from them until then.
+    /// `None`: it cannot tell, and readers read again.
+    fn generation(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The enabled endpoints, indexed by what they subscribe to: what ingest matches events

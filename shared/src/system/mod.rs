@@ -7,7 +7,7 @@ mod settings;
 
 use std::sync::Arc;
 
-use crate::adapters::cache::{CachedEndpointStore, Uncached};
+use crate::adapters::cache::{CachedEndpointStore, Current};
 use crate::adapters::queues::DeliveryQueues;
 use crate::app::{Admin, Ingest, Recorder, Worker};
 use crate::ports::{
@@ -74,8 +74,8 @@ impl SystemBuilder {
         // the store itself, so what it shows is what is stored.
         let cached = || -> (Arc<dyn EndpointStore>, Arc<dyn Subscribers>) {
             if settings.endpoint_cache.is_zero() {
-                let uncached = Arc::new(Uncached(ports.endpoints.clone()));
-                (ports.endpoints.clone(), uncached)
+                let current = Arc::new(Current::new(ports.endpoints.clone()));
+                (ports.endpoints.clone(), current)
             } else {
                 let cache = Arc::new(CachedEndpointStore::new(
                     ports.endpoints.clone(),

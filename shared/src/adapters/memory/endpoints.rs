@@ -1,7 +1,9 @@
-//! Endpoints in a map, listed in id order with the last id as the cursor.
+//! Endpoints in a map, listed in id order with the last id as the cursor; a generation
+//! counted up on every write tells readers when what they derived is out of date.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -14,6 +16,7 @@ use crate::ports::{EndpointStore, Page, PageRequest, PortError};
 #[derive(Debug, Default)]
 pub struct MemoryEndpointStore {
     endpoints: Mutex<BTreeMap<EndpointId, Endpoint>>,
+    generation: AtomicU64,
 }
 
 impl MemoryEndpointStore {
@@ -26,6 +29,7 @@ impl MemoryEndpointStore {
 impl EndpointStore for MemoryEndpointStore {
     async fn put(&self, endpoint: &Endpoint) -> Result<(), PortError> {
         lock(&self.endpoints).insert(endpoint.id.clone(), endpoint.clone());
+        self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 
@@ -59,6 +63,12 @@ impl EndpointStore for MemoryEndpointStore {
     }
 
     async fn delete(&self, id: &EndpointId) -> Result<bool, PortError> {
-        Ok(lock(&self.endpoints).remove(id).is_some())
+        let existed = lock(&self.endpoints).remove(id).is_some();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        Ok(existed)
+    }
+
+    fn generation(&self) -> Option<u64> {
+        Some(self.generation.load(Ordering::SeqCst))
     }
 }

@@ -1,17 +1,19 @@
 //! The endpoint cache the Lambda functions run (`CachedEndpointStore`, 5 s by default): the
 //! endpoint-store checks of `endpoints.rs` over the cache on memory and on DynamoDB, then
 //! what only a cache can get wrong: a write made behind its back is seen once the TTL has
-//! passed and not before, and a write through it is seen at once.
+//! passed and not before, and a write through it is seen at once. Without a cache
+//! (`Current`), the index is the store's as it is now, reused only while an in-memory store
+//! says nothing changed.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use authhooks::adapters::cache::CachedEndpointStore;
+use authhooks::adapters::cache::{CachedEndpointStore, Current};
 use authhooks::adapters::memory::{ManualClock, MemoryEndpointStore};
 use authhooks::domain::endpoint::Endpoint;
 use authhooks::domain::ids::EndpointId;
-use authhooks::ports::{list_all_endpoints, EndpointStore, PageRequest};
+use authhooks::ports::{list_all_endpoints, EndpointStore, PageRequest, Subscribers};
 use authhooks_tests::moto::aws_world;
 
 use super::endpoints::{endpoints, endpoints_round_trip_and_page};
@@ -46,6 +48,47 @@ async fn cache_over_memory_expires_and_invalidates() {
 async fn cache_over_dynamodb_expires_and_invalidates() {
     expires_after_the_ttl(Arc::new(aws_world().await.endpoints)).await;
     writes_through_it_are_seen_at_once(Arc::new(aws_world().await.endpoints)).await;
+}
+
+#[tokio::test]
+async fn the_current_index_follows_every_write_and_memory_reuses_it_until_one() {
+    the_index_is_current(Arc::new(MemoryEndpointStore::new()), true).await;
+    the_index_is_current(Arc::new(aws_world().await.endpoints), false).await;
+}
+
+/// Writes straight to the store (admin's, or another process's) show in the next index;
+/// with no write between, a store that can tell (`reuses`) hands out the same index.
+async fn the_index_is_current(store: Arc<dyn EndpointStore>, reuses: bool) {
+    let all = endpoints();
+    let (first, later) = all.split_at(110);
+    for endpoint in first {
+        store.put(endpoint).await.unwrap();
+    }
+    let current = Current::new(store.clone());
+    let indexed = |index: &authhooks::domain::endpoint_index::EndpointIndex| ids(index.endpoints());
+    let one = current.index().await.unwrap();
+    assert_eq!(indexed(&one), ids(first));
+    let again = current.index().await.unwrap();
+    assert_eq!(
+        Arc::ptr_eq(&one, &again),
+        reuses,
+        "reused with no write between"
+    );
+
+    store.put(&later[0]).await.unwrap();
+    let mut disabled = first[4].clone();
+    disabled.disable("410 Gone", at(1));
+    store.put(&disabled).await.unwrap();
+    assert!(store.delete(&first[7].id).await.unwrap());
+    let mut expected = ids(first);
+    expected.insert(later[0].id.clone());
+    expected.remove(&first[4].id);
+    expected.remove(&first[7].id);
+    assert_eq!(
+        indexed(&current.index().await.unwrap()),
+        expected,
+        "writes to the store did not show in the next index"
+    );
 }
 
 /// The ids the cache lists, walked in pages of 40 (several of the cache's own pages).
