@@ -3,6 +3,7 @@
 
 pub mod chaos;
 pub mod lambda;
+pub mod local;
 pub mod moto;
 pub mod oracle;
 pub mod receiver;

@@ -113,18 +113,32 @@ pub async fn run(args: FanOutArgs) -> anyhow::Result<()> {
     let answered = began.elapsed();
     anyhow::ensure!(status == 202, "the fan-out request: {status}");
     let expected = args.events as u64 * u64::from(args.endpoints);
+    // RSS as the deliveries go: what grows with them (each delivery's record, kept for the
+    // 7-day deduplication window) against what a fan-out holds at once.
     let mut peak_rss = 0u64;
-    wait_for(
-        &sink,
-        before + expected,
-        Duration::from_secs(args.timeout_secs),
-        |_| {
-            if let Ok(memory) = dev.memory() {
-                peak_rss = peak_rss.max(memory.rss_kib);
+    let mut samples: Vec<(u64, u64)> = Vec::new();
+    let limit = Duration::from_secs(args.timeout_secs);
+    wait_for(&sink, before + expected, limit, |now| {
+        if let Ok(memory) = dev.memory() {
+            peak_rss = peak_rss.max(memory.rss_kib);
+            let done = now - before;
+            if samples
+                .last()
+                .is_none_or(|(at, _)| done >= at + expected / 10)
+            {
+                samples.push((done, memory.rss_kib));
             }
-        },
-    )
+        }
+    })
     .await?;
+    if let Ok(memory) = dev.memory() {
+        samples.push((expected, memory.rss_kib));
+    }
+    let growth: Vec<String> = samples
+        .iter()
+        .map(|(done, rss)| format!("{}k: {} MB", done / 1000, rss / 1024))
+        .collect();
+    println!("RSS by deliveries done: {}", growth.join(", "));
     let took = began.elapsed().as_secs_f64();
     let rate = expected as f64 / took;
     let end = dev.memory()?;
@@ -169,7 +183,7 @@ fn batch(ids: impl Iterator<Item = String>, pad: usize) -> anyhow::Result<Vec<u8
             event
         })
         .collect();
-    Ok(serde_json::to_vec(&events)?)
+    Ok(serde_json::to_vec(&json!({ "events": events }))?)
 }
 
 /// Waits until the sink has received `target` distinct deliveries, calling `tick` every

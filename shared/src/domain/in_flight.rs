@@ -10,6 +10,12 @@ use std::time::Duration;
 /// back, while a process holding many batches (local mode) keeps slots for the others.
 pub const DEFAULT_MAX_IN_FLIGHT: u32 = 10;
 
+/// How long local mode lets an endpoint's share of a batch wait for the endpoint's slots
+/// before handing it to the worker, which defers what cannot start: long enough for a
+/// healthy endpoint's attempts (milliseconds) to end, short enough that a hanging one holds
+/// its consumer's room only briefly (`local::gates`).
+pub const SLOT_PATIENCE: Duration = Duration::from_millis(500);
+
 /// The longest a job over the cap waits before it is tried again. An attempt in flight ends
 /// within its endpoint's timeout, mostly much sooner: waiting the whole timeout would make
 /// a busy but healthy endpoint slow.

@@ -3,6 +3,7 @@
 //! real delays — or over any SQS/DynamoDB API (`--aws-endpoint`).
 
 mod backend;
+pub mod gates;
 pub mod inbox;
 pub mod pump;
 mod serve;
@@ -100,10 +101,12 @@ impl LocalMode {
         // As many consumers on the ordered queue as on the standard one: it serves as many
         // lines at once as it has consumers.
         let mut consumers: Vec<JoinHandle<()>> = Vec::new();
+        let gates = gates::Gates::new(system.worker.settings.max_in_flight);
         for inbox in [&backend.deliveries_inbox, &backend.ordered_inbox] {
             let worker = pump::WorkerParts {
                 inbox: inbox.clone(),
                 worker: (*system.worker).clone(),
+                gates: gates.clone(),
             };
             consumers.extend(
                 (0..config.workers.max(1))

@@ -1,7 +1,9 @@
 //! The consumers local mode runs in place of Lambda's SQS event sources: take a batch,
 //! run the use case, delete what it acknowledged. A worker consumer hands each endpoint's
 //! share of a batch to a task of its own and takes the next batch at once, so a receiver
-//! that never answers holds only its own messages, not everyone's. A stop signal lets the
+//! that never answers holds only its own messages, not everyone's; a share first waits a
+//! moment for its endpoint's slots (`gates`), so a busy endpoint's jobs are not deferred
+//! while its attempts are ending by the millisecond. A stop signal lets the
 //! work in hand finish, so Ctrl-C drains in-flight deliveries instead of cutting them off.
 
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use tokio::task::JoinSet;
 
 use serde::de::DeserializeOwned;
 
+use super::gates::Gates;
 use crate::adapters::memory::MemoryStateStore;
 use crate::app::{Recorder, Worker};
 use crate::domain::fanout::Work;
@@ -33,11 +36,13 @@ const BATCH: usize = 10;
 /// How often expired delivery records are forgotten when no claim does it (after a drain).
 const FORGET_EVERY: Duration = Duration::from_secs(60);
 
-/// A worker consumer: where it takes batches from and the worker it hands them to.
+/// A worker consumer: where it takes batches from, the worker it hands them to, and the
+/// endpoints' gates it shares with the system's other consumers.
 #[derive(Clone)]
 pub struct WorkerParts {
     pub inbox: Arc<dyn QueueConsumer>,
     pub worker: Worker,
+    pub gates: Gates,
 }
 
 /// The messages decoded into what their consumer expects: the boundary the use cases
@@ -105,12 +110,12 @@ pub async fn run_worker(parts: WorkerParts, mut stop: watch::Receiver<bool>) {
         let Some(messages) = next_batch(parts.inbox.as_ref(), &mut stop, "deliveries").await else {
             break;
         };
-        for share in by_endpoint(&messages) {
+        for (endpoint, share) in by_endpoint(&messages) {
             // Room was taken for a whole batch, so each share finds its part of it.
             let Some(held) = permit.split(share.len()) else {
                 continue;
             };
-            tasks.spawn(deliver_share(parts.clone(), share, held));
+            tasks.spawn(deliver_share(parts.clone(), endpoint, share, held));
         }
     }
     // Drain: what is in hand is delivered and acknowledged before the consumer ends.
@@ -118,8 +123,8 @@ pub async fn run_worker(parts: WorkerParts, mut stop: watch::Receiver<bool>) {
 }
 
 /// A batch decoded and split by endpoint, in the order received (unreadable messages and
-/// fan-out tasks each on their own).
-fn by_endpoint(messages: &[QueueMessage]) -> Vec<Vec<Received<Work>>> {
+/// fan-out tasks each on their own, with no endpoint).
+fn by_endpoint(messages: &[QueueMessage]) -> Vec<(Option<EndpointId>, Vec<Received<Work>>)> {
     let mut shares: Vec<(Option<EndpointId>, Vec<Received<Work>>)> = Vec::new();
     for message in received::<Work>(messages) {
         let key = match &message.body {
@@ -131,14 +136,20 @@ fn by_endpoint(messages: &[QueueMessage]) -> Vec<Vec<Received<Work>>> {
             None => shares.push((key, vec![message])),
         }
     }
-    shares.into_iter().map(|(_, share)| share).collect()
+    shares
 }
 
 async fn deliver_share(
     parts: WorkerParts,
+    endpoint: Option<EndpointId>,
     share: Vec<Received<Work>>,
     _room: OwnedSemaphorePermit,
 ) {
+    // Held until the share is done, so the endpoint's next share finds its slots free.
+    let _places = match &endpoint {
+        Some(endpoint) => parts.gates.enter(endpoint, share.len()).await,
+        None => None,
+    };
     let handles: Vec<(String, String)> = share
         .iter()
         .map(|m| (m.message_id.clone(), m.receipt_handle.clone()))

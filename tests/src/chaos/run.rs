@@ -15,6 +15,7 @@ use authhooks::domain::endpoint::UrlPolicy;
 use authhooks::domain::endpoint_spec::parse_new;
 use authhooks::domain::ids::EndpointId;
 use authhooks::domain::signature::Secret;
+use authhooks::local::gates::Gates;
 use authhooks::local::pump::{run_recorder, WorkerParts};
 use authhooks::ports::{Entropy, Sender, SystemEntropy};
 use authhooks::system::Settings;
@@ -100,6 +101,7 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
     let (stop, stopped) = watch::channel(false);
     let mut pools = Vec::new();
     let mut killers = Vec::new();
+    let gates = Gates::new(system.worker.settings.max_in_flight);
     for (n, inbox) in [&world.deliveries_inbox, &world.ordered_inbox]
         .into_iter()
         .enumerate()
@@ -107,6 +109,7 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport, ChaosError> {
         let parts = WorkerParts {
             inbox: inbox.clone(),
             worker: (*system.worker).clone(),
+            gates: gates.clone(),
         };
         let pool = Arc::new(Pool::start(
             &parts,

@@ -4,91 +4,39 @@
 //! name one of the headers authhooks sets (docs/architecture.md §3.3).
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use authhooks::domain::signature::{signature_header, Secret};
-use authhooks::local::{LocalConfig, LocalMode};
+use authhooks_tests::local::LocalServer;
 use authhooks_tests::{verify_with_python, Receiver};
 
 const ADMIN_TOKEN: &str = "delivery-headers-admin-token";
 const INGEST_SECRET: &str = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
-async fn start() -> (LocalMode, String) {
-    let running = LocalMode::start(LocalConfig {
-        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        admin_token: ADMIN_TOKEN.into(),
-        ingest_secret: Secret::parse(INGEST_SECRET).unwrap(),
-        aws_endpoint: None,
-        workers: 1,
-        limits: authhooks::local::ServerLimits::default(),
-    })
-    .await
-    .unwrap();
-    let base = format!("http://{}", running.addr);
-    (running, base)
+async fn start() -> LocalServer {
+    LocalServer::start(ADMIN_TOKEN, INGEST_SECRET, 1).await
 }
 
-async fn admin(method: reqwest::Method, url: &str, body: &Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .request(method, url)
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let bytes = response.bytes().await.unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-async fn ingest(base: &str, event: &Value) -> u16 {
-    let body = event.to_string().into_bytes();
-    let now = chrono::Utc::now().timestamp();
-    let secret = Secret::parse(INGEST_SECRET).unwrap();
-    reqwest::Client::new()
-        .post(format!("{base}/v1/events"))
-        .header("content-type", "application/json")
-        .header("webhook-id", "msg_headers")
-        .header("webhook-timestamp", now.to_string())
-        .header(
-            "webhook-signature",
-            signature_header([&secret], "msg_headers", now, &body),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+async fn ingest(local: &LocalServer, event: &Value) -> u16 {
+    local.ingest(event.to_string().as_bytes()).await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_carries_each_header_authhooks_sets_once_and_the_extra_headers_exactly() {
-    let (running, base) = start().await;
+    let local = start().await;
     let receiver = Receiver::start().await;
     let spec = json!({"url": receiver.url(), "event_types": ["user.*"],
                       "headers": {"X-Team": "cms", "authorization": "Bearer rcv-token-1"}});
-    let (status, created) = admin(
-        reqwest::Method::POST,
-        &format!("{base}/v1/endpoints"),
-        &spec,
-    )
-    .await;
+    let (status, created) = local.admin("POST", "/v1/endpoints", Some(&spec)).await;
     assert_eq!(status, 201, "{created}");
     let secret = created["secret"].as_str().unwrap().to_owned();
 
     let before = chrono::Utc::now().timestamp();
     let event = json!({"id": "evt_headers_1", "type": "user.created", "data": {"id": "u_1"}});
-    assert_eq!(ingest(&base, &event).await, 202);
+    assert_eq!(ingest(&local, &event).await, 202);
     let received = receiver.wait_for(1, Duration::from_secs(10)).await;
-    running.shutdown().await;
+    local.running.shutdown().await;
     let request = &received[0];
 
     // Every header name once: a header sent twice (an extra one beside ours) is ambiguous.
@@ -143,7 +91,7 @@ async fn a_delivery_carries_each_header_authhooks_sets_once_and_the_extra_header
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_extra_header_cannot_name_a_header_authhooks_sets() {
-    let (running, base) = start().await;
+    let local = start().await;
     let receiver = Receiver::start().await;
     let reserved = [
         ("Content-Type", "text/plain"),
@@ -161,12 +109,7 @@ async fn an_extra_header_cannot_name_a_header_authhooks_sets() {
     ];
     for (name, value) in reserved {
         let spec = json!({"url": receiver.url(), "event_types": ["*"], "headers": {name: value}});
-        let (status, body) = admin(
-            reqwest::Method::POST,
-            &format!("{base}/v1/endpoints"),
-            &spec,
-        )
-        .await;
+        let (status, body) = local.admin("POST", "/v1/endpoints", Some(&spec)).await;
         assert_eq!(
             status, 422,
             "{name} was accepted as an extra header: {body}"
@@ -179,31 +122,24 @@ async fn an_extra_header_cannot_name_a_header_authhooks_sets() {
     }
 
     // Nor can an update slip one in: the endpoint keeps sending our content-type.
-    let (status, created) = admin(
-        reqwest::Method::POST,
-        &format!("{base}/v1/endpoints"),
-        &json!({"url": receiver.url(), "event_types": ["*"], "headers": {"x-team": "cms"}}),
-    )
-    .await;
+    let spec = json!({"url": receiver.url(), "event_types": ["*"], "headers": {"x-team": "cms"}});
+    let (status, created) = local.admin("POST", "/v1/endpoints", Some(&spec)).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap();
-    let (status, body) = admin(
-        reqwest::Method::PATCH,
-        &format!("{base}/v1/endpoints/{id}"),
-        &json!({"headers": {"content-type": "text/plain"}}),
-    )
-    .await;
+    let patch = json!({"headers": {"content-type": "text/plain"}});
+    let path = format!("/v1/endpoints/{id}");
+    let (status, body) = local.admin("PATCH", &path, Some(&patch)).await;
     assert_eq!(status, 422, "content-type was accepted on update: {body}");
     assert_eq!(
         ingest(
-            &base,
+            &local,
             &json!({"id": "evt_headers_2", "type": "user.created", "data": {}})
         )
         .await,
         202
     );
     let received = receiver.wait_for(1, Duration::from_secs(10)).await;
-    running.shutdown().await;
+    local.running.shutdown().await;
     let content_types: Vec<&str> = received[0]
         .headers
         .iter()

@@ -3,7 +3,6 @@
 //! between tokens dropped — through local mode's real HTTP sender, signed so that the
 //! independent Python verifiers accept it; and a failure record keeps it on DynamoDB.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -14,9 +13,8 @@ use authhooks::domain::delivery::{DeliveryJob, FailureRecord};
 use authhooks::domain::event::{parse_submission, EventLimits};
 use authhooks::domain::ids::EndpointId;
 use authhooks::domain::outcome::FailureReason;
-use authhooks::domain::signature::{signature_header, Secret};
-use authhooks::local::{LocalConfig, LocalMode, ServerLimits};
 use authhooks::ports::FailureStore;
+use authhooks_tests::local::LocalServer;
 use authhooks_tests::moto::aws_world;
 use authhooks_tests::{verify_with_python, Receiver};
 
@@ -40,51 +38,18 @@ fn event_text(id: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn numbers_beyond_64_bits_are_delivered_byte_exact_and_verify() {
-    let running = LocalMode::start(LocalConfig {
-        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        admin_token: ADMIN_TOKEN.into(),
-        ingest_secret: Secret::parse(INGEST_SECRET).unwrap(),
-        aws_endpoint: None,
-        workers: 1,
-        limits: ServerLimits::default(),
-    })
-    .await
-    .unwrap();
-    let base = format!("http://{}", running.addr);
+    let local = LocalServer::start(ADMIN_TOKEN, INGEST_SECRET, 1).await;
     let receiver = Receiver::start().await;
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let created = client
-        .post(format!("{base}/v1/endpoints"))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", "application/json")
-        .body(json!({"url": receiver.url(), "event_types": ["user.*"]}).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let created: Value = serde_json::from_slice(&created.bytes().await.unwrap()).unwrap();
+    let created = local
+        .create_endpoint(&json!({"url": receiver.url(), "event_types": ["user.*"]}))
+        .await;
     let secret = created["secret"].as_str().unwrap().to_owned();
 
-    let body = event_text("evt_exact_1");
-    let now = Utc::now().timestamp();
-    let producer = Secret::parse(INGEST_SECRET).unwrap();
-    let accepted = client
-        .post(format!("{base}/v1/events"))
-        .header("content-type", "application/json")
-        .header("webhook-id", "msg_exact_1")
-        .header("webhook-timestamp", now.to_string())
-        .header(
-            "webhook-signature",
-            signature_header([&producer], "msg_exact_1", now, body.as_bytes()),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(accepted.status(), 202);
+    let (status, answer, _) = local.ingest(event_text("evt_exact_1").as_bytes()).await;
+    assert_eq!(status, 202, "{answer}");
 
     let received = receiver.wait_for(1, Duration::from_secs(10)).await;
-    running.shutdown().await;
+    local.running.shutdown().await;
     let delivered = String::from_utf8(received[0].body.clone()).unwrap();
     assert!(
         delivered.contains(&format!(r#","data":{DELIVERED},"#)),

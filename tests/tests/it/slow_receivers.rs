@@ -4,7 +4,6 @@
 //! timed-out attempt counts toward its endpoint's circuit when it ends. Ordering, not speed,
 //! is asserted: the healthy delivery arrives before any hanging attempt could have ended.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,10 +14,9 @@ use authhooks::app::Worker;
 use authhooks::domain::circuit::CircuitState;
 use authhooks::domain::endpoint::Endpoint;
 use authhooks::domain::in_flight::DEFAULT_MAX_IN_FLIGHT;
-use authhooks::domain::signature::{signature_header, Secret};
 use authhooks::local::pump::received;
-use authhooks::local::{LocalConfig, LocalMode, ServerLimits};
 use authhooks::ports::EndpointStateStore;
+use authhooks_tests::local::LocalServer;
 use authhooks_tests::receiver::Reply;
 use authhooks_tests::{Receiver, World};
 
@@ -33,55 +31,15 @@ async fn hanging_receiver() -> Receiver {
     receiver
 }
 
-async fn admin_post(base: &str, path: &str, body: &Value) -> Value {
-    let response = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201, "POST {path}");
-    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
-}
-
-async fn ingest(base: &str, event: &Value) {
-    let body = event.to_string().into_bytes();
-    let now = chrono::Utc::now().timestamp();
-    let secret = Secret::parse(INGEST_SECRET).unwrap();
-    let msg_id = format!("msg_{}", event["id"].as_str().unwrap());
-    let status = reqwest::Client::new()
-        .post(format!("{base}/v1/events"))
-        .header("content-type", "application/json")
-        .header("webhook-id", &msg_id)
-        .header("webhook-timestamp", now.to_string())
-        .header(
-            "webhook-signature",
-            signature_header([&secret], &msg_id, now, &body),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status.as_u16(), 202);
+async fn ingest(local: &LocalServer, event: &Value) {
+    let (status, answer, _) = local.ingest(event.to_string().as_bytes()).await;
+    assert_eq!(status, 202, "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_endpoint_is_delivered_while_several_endpoints_hang() {
     // One consumer per queue: before, it waited for its whole batch, slowest attempt included.
-    let running = LocalMode::start(LocalConfig {
-        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        admin_token: ADMIN_TOKEN.into(),
-        ingest_secret: Secret::parse(INGEST_SECRET).unwrap(),
-        aws_endpoint: None,
-        workers: 1,
-        limits: ServerLimits::default(),
-    })
-    .await
-    .unwrap();
-    let base = format!("http://{}", running.addr);
+    let local = LocalServer::start(ADMIN_TOKEN, INGEST_SECRET, 1).await;
     let timeout = Duration::from_secs(3);
 
     let mut hanging = Vec::new();
@@ -89,15 +47,15 @@ async fn a_healthy_endpoint_is_delivered_while_several_endpoints_hang() {
         let receiver = hanging_receiver().await;
         let spec = json!({"url": receiver.url(), "event_types": ["user.updated"],
                           "timeout_ms": timeout.as_millis()});
-        admin_post(&base, "/v1/endpoints", &spec).await;
+        local.create_endpoint(&spec).await;
         hanging.push(receiver);
     }
     let healthy = Receiver::start().await;
     let spec = json!({"url": healthy.url(), "event_types": ["user.created"]});
-    admin_post(&base, "/v1/endpoints", &spec).await;
+    local.create_endpoint(&spec).await;
 
     ingest(
-        &base,
+        &local,
         &json!({"id": "evt_hang_1", "type": "user.updated", "data": {}}),
     )
     .await;
@@ -110,13 +68,13 @@ async fn a_healthy_endpoint_is_delivered_while_several_endpoints_hang() {
 
     // Every hanging attempt is in flight now; the healthy endpoint's event comes after them.
     ingest(
-        &base,
+        &local,
         &json!({"id": "evt_ok_1", "type": "user.created", "data": {}}),
     )
     .await;
     let delivered = healthy.wait_for(1, Duration::from_secs(10)).await[0].received_at;
     let still_hanging: Vec<usize> = hanging.iter().map(|r| r.requests().len()).collect();
-    running.shutdown().await;
+    local.running.shutdown().await;
 
     let cannot_end_before = first_hang + chrono::Duration::from_std(timeout).unwrap();
     assert!(

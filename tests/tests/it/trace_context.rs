@@ -3,16 +3,14 @@
 //! mode and through SQS, DynamoDB and a replay on moto; signatures still verify; without a
 //! valid `traceparent` in, none goes out, and a malformed one is ignored, not refused.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use authhooks::domain::signature::{signature_header, Secret};
 use authhooks::domain::trace::TraceParent;
-use authhooks::local::{LocalConfig, LocalMode, ServerLimits};
 use authhooks_tests::lambda::AwsPipeline;
+use authhooks_tests::local::LocalServer;
 use authhooks_tests::moto::QueueOptions;
 use authhooks_tests::receiver::{Recorded, Reply};
 use authhooks_tests::{verify_with_python, Receiver};
@@ -29,57 +27,28 @@ fn producer_traceparent() -> String {
     format!("00-{TRACE_ID}-{PRODUCER_SPAN}-01")
 }
 
-async fn start() -> (LocalMode, String) {
-    let running = LocalMode::start(LocalConfig {
-        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        admin_token: ADMIN_TOKEN.into(),
-        ingest_secret: Secret::parse(INGEST_SECRET).unwrap(),
-        aws_endpoint: None,
-        workers: 1,
-        limits: ServerLimits::default(),
-    })
-    .await
-    .unwrap();
-    let base = format!("http://{}", running.addr);
-    (running, base)
+async fn start() -> LocalServer {
+    LocalServer::start(ADMIN_TOKEN, INGEST_SECRET, 1).await
 }
 
 /// Creates an endpoint to `url` retried after 1 s; its secret.
-async fn add_endpoint(base: &str, url: &str) -> String {
+async fn add_endpoint(local: &LocalServer, url: &str) -> String {
     let spec = json!({"url": url, "event_types": ["user.*"], "retry": {"schedule_secs": [1]}});
-    let response = reqwest::Client::new()
-        .post(format!("{base}/v1/endpoints"))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", "application/json")
-        .body(spec.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let created: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    let created = local.create_endpoint(&spec).await;
     created["secret"].as_str().unwrap().to_owned()
 }
 
 /// A signed POST of one event with `headers` added; the status.
-async fn ingest(base: &str, id: &str, headers: &[(&str, &str)]) -> u16 {
-    let body = json!({"id": id, "type": "user.created", "data": {"user": {"id": "u_1"}}})
-        .to_string()
-        .into_bytes();
-    let now = chrono::Utc::now().timestamp();
-    let secret = Secret::parse(INGEST_SECRET).unwrap();
-    let mut request = reqwest::Client::new()
-        .post(format!("{base}/v1/events"))
-        .header("content-type", "application/json")
-        .header("webhook-id", format!("msg_{id}"))
-        .header("webhook-timestamp", now.to_string())
-        .header(
-            "webhook-signature",
-            signature_header([&secret], &format!("msg_{id}"), now, &body),
-        );
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    request.body(body).send().await.unwrap().status().as_u16()
+async fn ingest(local: &LocalServer, id: &str, headers: &[(&str, &str)]) -> u16 {
+    let body = json!({"id": id, "type": "user.created", "data": {"user": {"id": "u_1"}}});
+    let headers: Vec<(&str, String)> = headers
+        .iter()
+        .map(|(name, value)| (*name, (*value).to_owned()))
+        .collect();
+    let (status, _, _) = local
+        .ingest_with_headers(body.to_string().as_bytes(), &headers)
+        .await;
+    status
 }
 
 /// The context a request carried, checked to be a valid child of the producer's: the same
@@ -113,16 +82,16 @@ fn without_trace_headers(request: &Recorded) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_producers_trace_reaches_each_attempt_as_a_child_and_signatures_still_verify() {
-    let (running, base) = start().await;
+    let local = start().await;
     let receiver = Receiver::start().await;
     receiver.set_reply(|n| Reply::status(if n == 1 { 500 } else { 200 }));
-    let secret = add_endpoint(&base, &receiver.url()).await;
+    let secret = add_endpoint(&local, &receiver.url()).await;
 
     let traceparent = producer_traceparent();
     let headers = [("traceparent", traceparent.as_str()), ("tracestate", STATE)];
-    assert_eq!(ingest(&base, "evt_traced", &headers).await, 202);
+    assert_eq!(ingest(&local, "evt_traced", &headers).await, 202);
     let received = receiver.wait_for(2, WAIT).await;
-    running.shutdown().await;
+    local.running.shutdown().await;
 
     let first = child_of_producer(&received[0]);
     let second = child_of_producer(&received[1]);
@@ -134,11 +103,11 @@ async fn a_producers_trace_reaches_each_attempt_as_a_child_and_signatures_still_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_valid_traceparent_nothing_is_sent_and_a_malformed_one_is_not_refused() {
-    let (running, base) = start().await;
+    let local = start().await;
     let receiver = Receiver::start().await;
-    let secret = add_endpoint(&base, &receiver.url()).await;
+    let secret = add_endpoint(&local, &receiver.url()).await;
 
-    assert_eq!(ingest(&base, "evt_untraced", &[]).await, 202);
+    assert_eq!(ingest(&local, "evt_untraced", &[]).await, 202);
     let malformed = [
         // Upper-case hex, an all-zero trace id, a version-00 header with a tail.
         format!("00-{}-{PRODUCER_SPAN}-01", TRACE_ID.to_uppercase()),
@@ -147,11 +116,11 @@ async fn without_a_valid_traceparent_nothing_is_sent_and_a_malformed_one_is_not_
     ];
     for (n, traceparent) in malformed.iter().enumerate() {
         let headers = [("traceparent", traceparent.as_str()), ("tracestate", STATE)];
-        let status = ingest(&base, &format!("evt_malformed_{n}"), &headers).await;
+        let status = ingest(&local, &format!("evt_malformed_{n}"), &headers).await;
         assert_eq!(status, 202, "{traceparent}");
     }
     let received = receiver.wait_for(1 + malformed.len(), WAIT).await;
-    running.shutdown().await;
+    local.running.shutdown().await;
     assert_eq!(received.len(), 1 + malformed.len());
     received.iter().for_each(without_trace_headers);
     verify_with_python(&secret, &received).unwrap();

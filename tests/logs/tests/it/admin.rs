@@ -18,7 +18,7 @@ const INGEST_SECRET: &str = "whsec_YGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn8="
 async fn a_secret_rotation_logs_neither_secret() {
     const ADMIN_TOKEN: &str = "log-capture-admin-token-rotation";
     let logs = captured();
-    let local = Local::start(ADMIN_TOKEN, INGEST_SECRET).await;
+    let local = Local::start(ADMIN_TOKEN, INGEST_SECRET, 2).await;
     let receiver = Receiver::start().await;
     let spec = json!({"url": receiver.url(), "event_types": ["*"]});
     let (status, created) = local.admin("POST", "/v1/endpoints", Some(&spec)).await;
@@ -64,7 +64,7 @@ async fn a_failure_snippet_is_recorded_but_never_logged() {
     const ADMIN_TOKEN: &str = "log-capture-admin-token-snippet";
     const SNIPPET: &str = "receiver-snippet-sentinel-91d2";
     let logs = captured();
-    let local = Local::start(ADMIN_TOKEN, INGEST_SECRET).await;
+    let local = Local::start(ADMIN_TOKEN, INGEST_SECRET, 2).await;
     let receiver = Receiver::start().await;
     receiver.set_reply(|_| Reply::status(500).with_body(format!("{SNIPPET} {EMAIL}")));
     // No retries: the first 500 dead-letters the delivery and the recorder records it.

@@ -18,7 +18,7 @@ const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_delivery_logs_its_ids_and_no_secret_signature_or_payload() {
     let logs = captured();
-    let local = Local::start(ADMIN_TOKEN, INGEST_SECRET).await;
+    let local = Local::start(ADMIN_TOKEN, INGEST_SECRET, 2).await;
     let receiver = Receiver::start().await;
     // The first attempt fails, so the logs cover a retry as well.
     receiver.set_reply(|n| {
@@ -41,7 +41,6 @@ async fn a_full_delivery_logs_its_ids_and_no_secret_signature_or_payload() {
     let traceparent = format!("00-{TRACE_ID}-00f067aa0ba902b7-01");
     let (status, answer, ingest_signature) = local
         .ingest_with_headers(
-            INGEST_SECRET,
             event.to_string().as_bytes(),
             &[("traceparent", traceparent)],
         )

@@ -15,13 +15,13 @@ const OTHER_SECRET: &str = "whsec_QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_requests_log_no_secret_signature_token_or_payload() {
     let logs = captured();
-    let local = Local::start(ADMIN_TOKEN, INGEST_SECRET).await;
+    let local = Local::start(ADMIN_TOKEN, INGEST_SECRET, 2).await;
     let mut needles = Vec::new();
 
     let event = json!({"id": "evt_rejected_1", "type": "user.updated",
                        "data": {"user": {"email": EMAIL, "note": SENTINEL}}});
     let (status, answer, signature) = local
-        .ingest_signed_with(OTHER_SECRET, event.to_string().as_bytes())
+        .ingest_signed_with(OTHER_SECRET, event.to_string().as_bytes(), &[])
         .await;
     assert_eq!(status, 401, "{answer}");
     needles.extend(signature_values(&signature));
@@ -38,10 +38,7 @@ async fn refused_requests_log_no_secret_signature_token_or_payload() {
     assert_eq!(status, 400, "{answer}");
     needles.extend(signature_values(&signature));
 
-    let wrong = Local {
-        admin_token: WRONG_TOKEN.into(),
-        ..local
-    };
+    let wrong = local.with_admin_token(WRONG_TOKEN);
     let (status, answer) = wrong
         .admin(
             "POST",
