@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{refused, SqsQueue, BATCH_SIZE, MAX_MESSAGE_BYTES};
 use crate::adapters::dynamodb::error::{build_error, sdk_error};
-use crate::domain::delivery::{DeliveryJob, FailureRecord, MAX_QUEUE_DELAY};
+use crate::domain::delivery::{placement, DeliveryJob, MAX_QUEUE_DELAY};
 use crate::domain::fanout::{FanOutMessage, FanOutTask};
 use crate::ports::PortError;
 
@@ -27,32 +27,15 @@ pub(super) struct Outgoing {
 }
 
 impl SqsQueue {
-    /// What `value` (carrying `job`) becomes on this queue, or why it cannot go: an ordered
-    /// job is held, never delayed (SQS FIFO refuses a per-message delay), and a FIFO queue
-    /// takes only ordered jobs (it refuses a message without a group). On a standard queue
-    /// an order key is not sent: a MessageGroupId there would make it a fair queue instead.
+    /// What `value` (carrying `job`) becomes on this queue, or why it cannot go
+    /// (`delivery::placement`).
     pub(super) fn outgoing<T: Serialize>(
         &self,
         value: &T,
         job: &DeliveryJob,
         delay: Duration,
     ) -> Result<Outgoing, PortError> {
-        if job.order_key.is_some() && !delay.is_zero() {
-            return Err(PortError::Rejected(format!(
-                "ordered job {} with a delay of {delay:?}: an ordered job is held, never delayed",
-                FailureRecord::id_for(job)
-            )));
-        }
-        let group = match (&job.order_key, self.is_fifo()) {
-            (Some(key), true) => Some((key.to_string(), FailureRecord::id_for(job))),
-            (None, true) => {
-                return Err(PortError::Rejected(format!(
-                    "job {} without an order key on a FIFO queue (no MessageGroupId)",
-                    FailureRecord::id_for(job)
-                )))
-            }
-            (_, false) => None,
-        };
+        let group = placement(job, delay, self.is_fifo()).map_err(PortError::Rejected)?;
         let body = serde_json::to_string(value)
             .map_err(|e| PortError::Rejected(format!("unserializable message: {e}")))?;
         Ok(Outgoing {

@@ -13,7 +13,9 @@ use super::outcome::{AttemptResult, TransportFailure};
 use super::trace::TraceParent;
 
 mod failure;
+mod placement;
 pub use failure::{DeadLetter, FailureRecord, OrderedFailure};
+pub use placement::placement;
 
 /// SQS refuses `DelaySeconds` above 15 minutes; longer waits hop through `not_before`.
 pub const MAX_QUEUE_DELAY: Duration = Duration::from_secs(900);

@@ -143,3 +143,27 @@ fn the_trace_travels_with_the_job_and_its_replays_and_old_messages_load() {
     let retried = back.after_attempt(record(1, 0));
     assert_eq!(retried.replayed().trace, traced.trace);
 }
+
+#[test]
+fn an_ordered_job_goes_in_its_line_on_fifo_only_and_never_delayed() {
+    let unordered = job();
+    let mut ordered = job();
+    let key = crate::domain::order::OrderKey::new(&ordered.endpoint_id, None, "usr_1");
+    ordered.order_key = Some(key.clone());
+    let id = FailureRecord::id_for(&ordered);
+
+    assert_eq!(
+        placement(&ordered, Duration::ZERO, true),
+        Ok(Some((key.to_string(), id)))
+    );
+    // A standard queue sends no group: it would make the queue a fair one.
+    assert_eq!(placement(&ordered, Duration::ZERO, false), Ok(None));
+    assert_eq!(
+        placement(&unordered, Duration::from_secs(5), false),
+        Ok(None)
+    );
+    let delayed = placement(&ordered, Duration::from_secs(1), true).unwrap_err();
+    assert!(delayed.contains("never delayed"), "{delayed}");
+    let ungrouped = placement(&unordered, Duration::ZERO, true).unwrap_err();
+    assert!(ungrouped.contains("without an order key"), "{ungrouped}");
+}

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::MemoryQueue;
-use crate::domain::delivery::{DeadLetter, DeliveryJob, FailureRecord};
+use crate::domain::delivery::{placement, DeadLetter, DeliveryJob};
 use crate::domain::fanout::{FanOutMessage, FanOutTask};
 use crate::domain::ids::EndpointId;
 use crate::ports::{
@@ -29,30 +29,14 @@ fn body<T: Serialize>(value: &T) -> Result<String, PortError> {
 }
 
 impl MemoryQueue {
-    /// What `job` becomes on this queue, or why it cannot go: an ordered job never waits
-    /// by a delay (SQS FIFO has none per message), and a FIFO queue takes only grouped ones.
+    /// What `job` becomes on this queue, or why it cannot go (`delivery::placement`).
     fn outgoing<T: Serialize>(
         &self,
         value: &T,
         job: &DeliveryJob,
         delay: Duration,
     ) -> Result<Outgoing, PortError> {
-        if job.order_key.is_some() && !delay.is_zero() {
-            return Err(PortError::Rejected(format!(
-                "ordered job {} with a delay of {delay:?}: an ordered job is held, never delayed",
-                FailureRecord::id_for(job)
-            )));
-        }
-        let group = match &job.order_key {
-            Some(key) => Some((key.to_string(), FailureRecord::id_for(job))),
-            None if self.is_fifo() => {
-                return Err(PortError::Rejected(format!(
-                    "job {} without an order key on a FIFO queue (no MessageGroupId)",
-                    FailureRecord::id_for(job)
-                )))
-            }
-            None => None,
-        };
+        let group = placement(job, delay, self.is_fifo()).map_err(PortError::Rejected)?;
         Ok(Outgoing {
             body: body(value)?,
             delay,
