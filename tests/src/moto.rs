@@ -90,6 +90,22 @@ impl Moto {
         format!("{prefix}-{}-{n}", std::process::id())
     }
 
+    /// A new secret in Secrets Manager holding `value`, as docs/deploy.md creates the ingest
+    /// secret (a plain string); its ARN and first version id.
+    pub async fn create_secret(&self, value: &str) -> (String, String) {
+        let created = aws_sdk_secretsmanager::Client::new(&self.sdk_config().await)
+            .create_secret()
+            .name(Self::unique("authhooks/ingest-secret"))
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap();
+        (
+            created.arn().unwrap().to_owned(),
+            created.version_id().unwrap().to_owned(),
+        )
+    }
+
     fn start() -> Moto {
         assert!(
             on_path(BINARY),

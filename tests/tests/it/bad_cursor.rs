@@ -2,6 +2,7 @@
 //! caller's mistake: 400 problem+json naming `cursor`, no ERROR logged, nothing changed — in
 //! memory and on the DynamoDB adapter (moto). The corpus holds the in-memory cases too.
 
+use std::future::Future;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -68,6 +69,25 @@ fn assert_bad_cursor(path: &str, status: StatusCode, body: &Value) {
     assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{path}");
 }
 
+/// Every tampered cursor answers a 400 naming `cursor`, logs no ERROR and changes nothing.
+async fn refuses_tampered_cursors<F, Fut>(endpoint_id: &str, get: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = (StatusCode, Value)>,
+{
+    let (_, before) = get("/v1/endpoints".to_owned()).await;
+    let lines = Lines::default();
+    let guard = lines.capture();
+    for path in tampered(endpoint_id) {
+        let (status, body) = get(path.clone()).await;
+        assert_bad_cursor(&path, status, &body);
+    }
+    drop(guard);
+    assert!(!lines.text().contains("ERROR"), "{}", lines.text());
+    let (_, after) = get("/v1/endpoints".to_owned()).await;
+    assert_eq!(before, after);
+}
+
 // Current-thread runtimes: every task of the request runs on the thread the log capture
 // is installed on.
 #[tokio::test]
@@ -76,17 +96,11 @@ async fn a_tampered_cursor_is_a_400_in_memory() {
     let (endpoint_id, _) = sys
         .add_endpoint(json!({"url": "https://hooks.example.com/in", "event_types": ["*"]}))
         .await;
-    let (_, before) = sys.admin("GET", "/v1/endpoints", None).await;
-    let lines = Lines::default();
-    let guard = lines.capture();
-    for path in tampered(&endpoint_id) {
-        let (status, body) = sys.admin("GET", &path, None).await;
-        assert_bad_cursor(&path, status, &body);
-    }
-    drop(guard);
-    assert!(!lines.text().contains("ERROR"), "{}", lines.text());
-    let (_, after) = sys.admin("GET", "/v1/endpoints", None).await;
-    assert_eq!(before, after);
+    let sys = &sys;
+    refuses_tampered_cursors(&endpoint_id, |path| async move {
+        sys.admin("GET", &path, None).await
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -95,17 +109,11 @@ async fn a_tampered_cursor_is_a_400_on_dynamodb() {
     let (endpoint_id, _) = pipeline
         .add_endpoint(json!({"url": "https://hooks.example.com/in", "event_types": ["*"]}))
         .await;
-    let (_, before) = pipeline.admin("GET", "/v1/endpoints", None).await;
-    let lines = Lines::default();
-    let guard = lines.capture();
-    for path in tampered(&endpoint_id) {
-        let (status, body) = pipeline.admin("GET", &path, None).await;
-        assert_bad_cursor(&path, status, &body);
-    }
-    drop(guard);
-    assert!(!lines.text().contains("ERROR"), "{}", lines.text());
-    let (_, after) = pipeline.admin("GET", "/v1/endpoints", None).await;
-    assert_eq!(before, after);
+    let aws = &pipeline;
+    refuses_tampered_cursors(&endpoint_id, |path| async move {
+        aws.admin("GET", &path, None).await
+    })
+    .await;
     // A cursor the list did hand out still pages.
     let (status, page) = pipeline.admin("GET", "/v1/failures?limit=1", None).await;
     assert_eq!(status, StatusCode::OK, "{page}");

@@ -16,27 +16,12 @@ async fn client() -> Client {
     Client::new(&Moto::shared().sdk_config().await)
 }
 
-/// A new secret holding `value`; its ARN and first version id.
-async fn create(client: &Client, value: &str) -> (String, String) {
-    let created = client
-        .create_secret()
-        .name(Moto::unique("authhooks/ingest-secret"))
-        .secret_string(value)
-        .send()
-        .await
-        .unwrap();
-    (
-        created.arn().unwrap().to_owned(),
-        created.version_id().unwrap().to_owned(),
-    )
-}
-
 #[tokio::test]
 async fn the_current_value_is_read_and_a_pinned_version_stays_readable() {
     let client = client().await;
     // The value as `aws secretsmanager create-secret --secret-string` stores it, with the
     // newline a shell heredoc would add.
-    let (arn, first_version) = create(&client, &format!("{FIRST}\n")).await;
+    let (arn, first_version) = Moto::shared().create_secret(&format!("{FIRST}\n")).await;
     let secret = read_ingest_secret(&client, &arn, None).await.unwrap();
     assert_eq!(secret, Secret::parse(FIRST).unwrap());
 
@@ -73,7 +58,7 @@ async fn the_current_value_is_read_and_a_pinned_version_stays_readable() {
 async fn a_bad_or_missing_secret_fails_naming_its_arn_but_not_its_value() {
     let client = client().await;
     let not_whsec = "not-a-whsec-value-3f9a";
-    let (arn, _) = create(&client, not_whsec).await;
+    let (arn, _) = Moto::shared().create_secret(not_whsec).await;
     let error = read_ingest_secret(&client, &arn, None).await.unwrap_err();
     let shown = format!("{error} / {error:?}");
     assert!(matches!(error, SecretReadError::Invalid { .. }), "{shown}");

@@ -73,15 +73,7 @@ async fn deploy() -> (SqsQueue, SqsQueue) {
 
 /// The ingest secret in Secrets Manager, as docs/deploy.md creates it; its ARN.
 async fn ingest_secret_arn(value: &str) -> String {
-    let sdk = Moto::shared().sdk_config().await;
-    let created = aws_sdk_secretsmanager::Client::new(&sdk)
-        .create_secret()
-        .name(Moto::unique("authhooks/ingest-secret"))
-        .secret_string(value)
-        .send()
-        .await
-        .unwrap();
-    created.arn().unwrap().to_owned()
+    Moto::shared().create_secret(value).await.0
 }
 
 /// EMF lines written into memory instead of stdout.
