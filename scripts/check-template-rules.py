@@ -11,7 +11,9 @@ secret in its configuration (issue #15). Run by scripts/check-template.sh; offli
 - every alarm notifies the alarm topic;
 - no environment variable is filled from Secrets Manager at deploy time;
 - no table asks for the billed KMS key by `SSEEnabled: true` alone;
-- every function and log group is named in Outputs.
+- every function and log group is named in Outputs;
+- each function may call what its code calls on the queues and tables it uses (a list
+  kept here beside the code: moto does not check IAM, so nothing else would).
 """
 import re
 import sys
@@ -118,6 +120,51 @@ for name, table in of_type("AWS::DynamoDB::Table").items():
         errors.append(f"{name}: SSEEnabled true without a key is the billed AWS managed KMS key; "
                       "use the AWS owned key unless TableKmsKeyArn is set")
 
+# What each function's code calls, on which resource: ingest enqueues jobs and fan-out
+# tasks; the worker expands tasks (index scan, seen-records read, jobs to either queue),
+# retries and dead-letters; the dlq function returns redriven fan-out tasks.
+NEEDS = {
+    "IngestFunction": [
+        ("sqs:SendMessage", "DeliveriesQueue"), ("sqs:SendMessage", "OrderedDeliveriesQueue"),
+        ("dynamodb:Scan", "EndpointsTable"), ("dynamodb:BatchGetItem", "StateTable"),
+    ],
+    "WorkerFunction": [
+        ("sqs:SendMessage", "DeliveriesQueue"), ("sqs:SendMessage", "OrderedDeliveriesQueue"),
+        ("sqs:SendMessage", "DeadLetterQueue"),
+        ("sqs:ChangeMessageVisibility", "OrderedDeliveriesQueue"),
+        ("dynamodb:Scan", "EndpointsTable"), ("dynamodb:GetItem", "EndpointsTable"),
+        ("dynamodb:PutItem", "EndpointsTable"),
+        ("dynamodb:BatchGetItem", "StateTable"), ("dynamodb:UpdateItem", "StateTable"),
+        ("dynamodb:PutItem", "StateTable"), ("dynamodb:DeleteItem", "StateTable"),
+    ],
+    "DlqFunction": [
+        ("dynamodb:PutItem", "FailuresTable"),
+        ("sqs:SendMessage", "DeliveriesQueue"), ("sqs:SendMessage", "OrderedDeliveriesQueue"),
+    ],
+}
+
+
+def allowed(fn):
+    """(action, resource) pairs the function's inline policies allow."""
+    pairs = set()
+    for policy in fn.get("Properties", {}).get("Policies", []):
+        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+            if statement.get("Effect") != "Allow":
+                continue
+            actions = statement.get("Action", [])
+            targets = statement.get("Resource", [])
+            actions = actions if isinstance(actions, list) else [actions]
+            targets = targets if isinstance(targets, list) else [targets]
+            pairs |= {(a, ref_name(t)) for a in actions for t in targets}
+    return pairs
+
+
+for name, needs in NEEDS.items():
+    granted = allowed(functions.get(name, {}))
+    for action, resource in needs:
+        if (action, resource) not in granted:
+            errors.append(f"{name} may not {action} on {resource}, which its code calls")
+
 named = {ref_name(o.get("Value")) for o in outputs.values()}
 for name in list(functions) + list(of_type("AWS::Logs::LogGroup")):
     if name not in named:
@@ -130,4 +177,5 @@ if errors:
     sys.exit(1)
 print(f"ok: {len(functions)} functions with Errors and Throttles alarms, {len(queues)} queues "
       f"with age or depth alarms, {len(alarms)} alarms on the topic, no secret in the "
-      "configuration, tables on the AWS owned key unless asked, names in Outputs")
+      "configuration, tables on the AWS owned key unless asked, names in Outputs, "
+      f"{sum(map(len, NEEDS.values()))} calls the code makes allowed")
