@@ -4,6 +4,7 @@
 //! `app`, and answer with a [`wire`](crate::wire) type or a [`Problem`](problem::Problem).
 
 pub mod admin;
+pub mod console;
 mod extract;
 pub mod ingest;
 pub mod problem;

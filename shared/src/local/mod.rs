@@ -76,7 +76,11 @@ impl LocalMode {
         let backend =
             Backend::new(config.aws_endpoint.as_deref(), Arc::new(sender), settings).await?;
         let system = &backend.system;
-        let app = not_found_fallback(system.ingest_router().merge(system.admin_router()));
+        let app = not_found_fallback(
+            system
+                .ingest_router()
+                .merge(system.admin_and_console_router()),
+        );
 
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await

@@ -178,6 +178,27 @@ impl System {
         crate::api::admin::AdminApi {
             admin: self.admin.clone(),
             token: self.admin_token.clone(),
+            sessions: None,
         }
+    }
+
+    /// The admin API and the console (`/console/`) over one set of console sessions, where
+    /// an admin token guards the API (local mode); the admin API alone where IAM does.
+    pub fn admin_and_console_router(&self) -> axum::Router {
+        use crate::api::console::{ConsoleApi, Sessions};
+        let Some(token) = self.admin_token.clone() else {
+            return self.admin_router();
+        };
+        let sessions = Arc::new(Sessions::new(
+            self.ports.clock.clone(),
+            self.ports.entropy.clone(),
+        ));
+        let admin = crate::api::admin::AdminApi {
+            sessions: Some(sessions.clone()),
+            ..self.admin_api()
+        };
+        crate::api::admin::router(Arc::new(admin)).merge(crate::api::console::router(Arc::new(
+            ConsoleApi { sessions, token },
+        )))
     }
 }

@@ -11,6 +11,7 @@ mod bad_cursor;
 mod bad_input;
 mod chaos;
 mod concurrency;
+mod console;
 mod contract;
 mod delivery_headers;
 mod dev_server;

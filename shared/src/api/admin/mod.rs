@@ -1,6 +1,6 @@
 //! The admin API (docs/architecture.md §3.4), one module per capability: endpoints,
 //! failures and events. On AWS the Function URL authenticates with IAM; locally a bearer
-//! token guards it.
+//! token guards it, or the console's session cookie with its CSRF token for changes.
 
 mod endpoints;
 mod events;
@@ -10,12 +10,13 @@ mod state;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use subtle::ConstantTimeEq;
 
+use super::console::{cookie_value, csrf_missing, Proof, CSRF_HEADER};
 use super::problem::Problem;
 pub use state::AdminApi;
 
@@ -54,6 +55,21 @@ async fn authorize(State(api): State<Arc<AdminApi>>, request: Request, next: Nex
         .unwrap_or("");
     if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
         return next.run(request).await;
+    }
+    if let Some(sessions) = &api.sessions {
+        let headers = request.headers();
+        let cookie = headers
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(cookie_value);
+        let csrf = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+        match sessions.prove(cookie, csrf) {
+            Proof::SessionWithCsrf => return next.run(request).await,
+            Proof::SessionOnly if reads => return next.run(request).await,
+            Proof::SessionOnly => return csrf_missing().into_response(),
+            Proof::None => {}
+        }
     }
     let mut response =
         Problem::unauthorized("a valid `authorization: Bearer <admin token>` header is required")

@@ -2,10 +2,13 @@
 
 use std::sync::Arc;
 
+use crate::api::console::Sessions;
 use crate::app::Admin;
 
 pub struct AdminApi {
     pub admin: Arc<Admin>,
     /// The bearer token callers must present; `None` when IAM authenticates instead.
     pub token: Option<String>,
+    /// The console's sessions, accepted beside the token where the console is served.
+    pub sessions: Option<Arc<Sessions>>,
 }

@@ -1,0 +1,264 @@
+// The authhooks console: plain DOM, no framework, nothing loaded from elsewhere. It calls
+// the admin API with the session cookie (HttpOnly: this script never sees it) and sends
+// the session's CSRF token with every change. Data is only ever set as text, never as HTML.
+"use strict";
+
+const state = { csrf: null, view: "endpoints", endpointsCursor: null, failuresCursor: null };
+const $ = (id) => document.getElementById(id);
+
+function say(message, bad = false) {
+  const status = $("status");
+  status.textContent = message;
+  status.className = bad ? "bad" : "";
+}
+
+async function call(method, path, body) {
+  const headers = {};
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (method !== "GET" && state.csrf) headers["x-csrf-token"] = state.csrf;
+  const response = await fetch(path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (response.status === 401 && path !== "/console/session") showSignIn();
+  if (!response.ok) {
+    const fields = (data && data.errors ? data.errors : []).map((e) => `${e.field}: ${e.message}`);
+    throw new Error([data && (data.detail || data.title), ...fields].filter(Boolean).join("; "));
+  }
+  return data;
+}
+
+function node(tag, text, attrs = {}) {
+  const element = document.createElement(tag);
+  if (text !== undefined && text !== null) element.textContent = String(text);
+  for (const [name, value] of Object.entries(attrs)) element.setAttribute(name, value);
+  return element;
+}
+
+function button(label, action, description) {
+  const b = node("button", label, { type: "button" });
+  if (description) b.setAttribute("aria-label", `${label}: ${description}`);
+  b.addEventListener("click", async () => {
+    b.disabled = true;
+    try {
+      await action();
+    } catch (error) {
+      say(error.message, true);
+    } finally {
+      b.disabled = false;
+    }
+  });
+  return b;
+}
+
+function showSignIn() {
+  state.csrf = null;
+  $("nav").hidden = true;
+  for (const id of ["endpoints", "failures"]) $(id).hidden = true;
+  $("sign-in").hidden = false;
+  $("token").focus();
+}
+
+async function showApp(view) {
+  state.view = view;
+  $("sign-in").hidden = true;
+  $("nav").hidden = false;
+  for (const b of document.querySelectorAll("nav [data-view]")) {
+    if (b.dataset.view === view) b.setAttribute("aria-current", "page");
+    else b.removeAttribute("aria-current");
+  }
+  $("endpoints").hidden = view !== "endpoints";
+  $("failures").hidden = view !== "failures";
+  if (view === "endpoints") await loadEndpoints(false);
+  else await loadFailures(false);
+}
+
+// ---------------------------------------------------------------- endpoints
+
+function showSecret(endpointId, secret) {
+  $("secret-for").textContent = endpointId;
+  $("secret-value").textContent = secret;
+  $("secret").hidden = false;
+  $("secret-done").focus();
+}
+
+function endpointRow(endpoint) {
+  const row = node("tr");
+  const where = node("td");
+  where.append(node("div", endpoint.url), node("code", endpoint.id));
+  if (endpoint.description) where.append(node("div", endpoint.description));
+  row.append(where, node("td", endpoint.event_types.join(", ")));
+  const health = endpoint.enabled ? "enabled" : `disabled: ${endpoint.disabled_reason || "by hand"}`;
+  row.append(node("td", `${health}; ordering ${endpoint.ordering}`, { class: endpoint.enabled ? "ok" : "bad" }));
+  const actions = node("td");
+  const path = `/v1/endpoints/${encodeURIComponent(endpoint.id)}`;
+  actions.append(
+    button("Send test", async () => {
+      const sent = await call("POST", `${path}/test`);
+      say(`Test event ${sent.event_id} sent to ${endpoint.id}.`);
+    }, endpoint.id),
+    button("Recover", async () => {
+      const done = await call("POST", `${path}/recover`);
+      say(`${endpoint.id}: circuit ${done.circuit}, ${done.brought_forward} waiting deliveries brought forward.`);
+    }, endpoint.id),
+    button(endpoint.enabled ? "Disable" : "Enable", async () => {
+      await call("PATCH", path, { enabled: !endpoint.enabled });
+      say(`${endpoint.id} ${endpoint.enabled ? "disabled" : "enabled"}.`);
+      await loadEndpoints(false);
+    }, endpoint.id),
+    button("Rotate secret", async () => {
+      const rotated = await call("POST", `${path}/rotate-secret`);
+      showSecret(endpoint.id, rotated.secret);
+    }, endpoint.id),
+    button("Delete", async () => {
+      if (!window.confirm(`Delete ${endpoint.url}? Its waiting deliveries will be given up on.`)) return;
+      await call("DELETE", path);
+      say(`${endpoint.id} deleted.`);
+      await loadEndpoints(false);
+    }, endpoint.id),
+  );
+  row.append(actions);
+  return row;
+}
+
+async function loadEndpoints(more) {
+  const query = new URLSearchParams({ limit: "50" });
+  if (more && state.endpointsCursor) query.set("cursor", state.endpointsCursor);
+  const page = await call("GET", `/v1/endpoints?${query}`);
+  const rows = $("endpoint-rows");
+  if (!more) rows.replaceChildren();
+  for (const endpoint of page.items) rows.append(endpointRow(endpoint));
+  state.endpointsCursor = page.next_cursor || null;
+  $("endpoints-more").hidden = !state.endpointsCursor;
+  if (!more && page.items.length === 0) say("No endpoints yet: create one above.");
+}
+
+async function createEndpoint(event) {
+  event.preventDefault();
+  const form = event.target;
+  const spec = {
+    url: form.url.value.trim(),
+    event_types: form.event_types.value.split(",").map((t) => t.trim()).filter(Boolean),
+    ordering: form.ordering.value,
+  };
+  if (form.description.value.trim()) spec.description = form.description.value.trim();
+  try {
+    const created = await call("POST", "/v1/endpoints", spec);
+    form.reset();
+    say(`Endpoint ${created.id} created.`);
+    showSecret(created.id, created.secret);
+    await loadEndpoints(false);
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+// ---------------------------------------------------------------- failures
+
+function failureFilter() {
+  const endpoint = $("filter-endpoint").value.trim();
+  return endpoint ? { endpoint_id: endpoint } : {};
+}
+
+function failureRow(failure) {
+  const row = node("tr");
+  const event = node("td");
+  event.append(node("code", failure.event_id), node("div", failure.event_type));
+  const reason = [failure.reason, failure.last_status, failure.last_error].filter((x) => x !== null && x !== undefined);
+  row.append(
+    event,
+    node("td", failure.endpoint_id),
+    node("td", reason.join(" · "), { class: "bad" }),
+    node("td", failure.attempts),
+    node("td", failure.failed_at),
+  );
+  const actions = node("td");
+  if (failure.replayed_at) actions.append(node("span", `replayed ${failure.replayed_at}`));
+  actions.append(
+    button("Replay", async () => {
+      await call("POST", `/v1/failures/${encodeURIComponent(failure.id)}/replay`);
+      say(`${failure.event_id} replayed to ${failure.endpoint_id}.`);
+      await loadFailures(false);
+    }, failure.event_id),
+  );
+  row.append(actions);
+  return row;
+}
+
+async function loadFailures(more) {
+  const query = new URLSearchParams({ limit: "50", ...failureFilter() });
+  if (more && state.failuresCursor) query.set("cursor", state.failuresCursor);
+  const page = await call("GET", `/v1/failures?${query}`);
+  const rows = $("failure-rows");
+  if (!more) rows.replaceChildren();
+  for (const failure of page.items) rows.append(failureRow(failure));
+  state.failuresCursor = page.next_cursor || null;
+  $("failures-more").hidden = !state.failuresCursor;
+  if (!more && page.items.length === 0) say("No failures.");
+}
+
+// ---------------------------------------------------------------- wiring
+
+async function signIn(event) {
+  event.preventDefault();
+  try {
+    const session = await call("POST", "/console/session", { token: $("token").value });
+    $("token").value = "";
+    state.csrf = session.csrf;
+    say("Signed in.");
+    await showApp("endpoints");
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+async function signOut() {
+  await call("DELETE", "/console/session");
+  say("Signed out.");
+  showSignIn();
+}
+
+function guarded(action) {
+  return async (event) => {
+    try {
+      await action(event);
+    } catch (error) {
+      say(error.message, true);
+    }
+  };
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  $("sign-in-form").addEventListener("submit", signIn);
+  $("create-form").addEventListener("submit", createEndpoint);
+  $("sign-out").addEventListener("click", guarded(signOut));
+  $("secret-done").addEventListener("click", () => {
+    $("secret").hidden = true;
+    $("secret-value").textContent = "";
+  });
+  for (const b of document.querySelectorAll("nav [data-view]")) {
+    b.addEventListener("click", guarded(() => showApp(b.dataset.view)));
+  }
+  $("endpoints-more").addEventListener("click", guarded(() => loadEndpoints(true)));
+  $("failures-more").addEventListener("click", guarded(() => loadFailures(true)));
+  $("failure-filter").addEventListener("submit", guarded(async (event) => {
+    event.preventDefault();
+    await loadFailures(false);
+  }));
+  $("replay-all").addEventListener("click", guarded(async () => {
+    const done = await call("POST", "/v1/failures/replay", failureFilter());
+    say(`${done.replayed.length} failures replayed.`);
+    await loadFailures(false);
+  }));
+  try {
+    const session = await call("GET", "/console/session");
+    state.csrf = session.csrf;
+    await showApp("endpoints");
+  } catch {
+    showSignIn();
+  }
+});
