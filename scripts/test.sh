@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what the tests need, checks format,
 # lints, the dependency boundary of the pure core, runs every test in the Rust workspace,
-# then installs (npm ci), type-checks and tests the TypeScript packages.
+# then installs (npm ci; Debian's Chromium if missing), type-checks and tests the TypeScript
+# packages and the console in a real browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,15 @@ fi
 
 echo "==> cargo test"
 cargo test --workspace --locked
+
+# The console's browser test drives Debian's Chromium (playwright-core, no downloaded browser).
+if ! command -v "${CHROMIUM:-chromium}" >/dev/null; then
+  echo "==> installing Chromium (Debian) for the console's browser test"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium
+fi
 
 echo "==> TypeScript packages: npm ci, strict type-check, tests against the real packages and authhooks dev"
 # The packages' tests run the `authhooks` binary of this workspace (target/debug/authhooks).

@@ -98,6 +98,7 @@ fn print_banner(running: &LocalMode, args: &DevArgs, admin_token: &str, secret: 
     println!();
     println!("  ingest  POST {url}/v1/events   (Standard Webhooks signature, ingest secret)");
     println!("  admin        {url}/v1/endpoints, /v1/failures   (Bearer admin token)");
+    println!("  console      {url}/console/   (sign in with the admin token)");
     println!();
     println!("In other terminals, set:");
     println!("  export AUTHHOOKS_URL={url}");

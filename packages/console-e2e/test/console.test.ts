@@ -1,0 +1,118 @@
+//! The console in a real browser (issue #16): sign in with the admin token, create an
+//! endpoint to a receiver (its secret shown once), send it a test event and see it
+//! delivered; make the receiver fail, find the failure on the Failures page, fix the
+//! receiver and replay it from the page. The session cookie is out of the page's reach,
+//! a change without the CSRF token is refused, and signing out ends the session.
+//! AUTHHOOKS_SCREENSHOTS=<dir> saves a screenshot of each page there.
+import { strict as assert } from "node:assert";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+
+import { Receiver, startAuthhooks, until, type Authhooks } from "@authhooks/testkit";
+import type { Browser, Page } from "playwright-core";
+
+import { launch } from "./browser.js";
+
+let authhooks: Authhooks;
+let receiver: Receiver;
+let browser: Browser;
+
+before(async () => {
+  authhooks = await startAuthhooks();
+  receiver = await new Receiver().listen();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await receiver?.close();
+  authhooks?.child.process.kill("SIGTERM");
+});
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = process.env["AUTHHOOKS_SCREENSHOTS"];
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+}
+
+/** A request from the page's own script context, as an attacker's script there would make it. */
+function fetchFromPage(page: Page, method: string, path: string, body?: unknown): Promise<number> {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const init: RequestInit = { method, credentials: "same-origin" };
+      if (body !== undefined) {
+        init.body = JSON.stringify(body);
+        init.headers = { "content-type": "application/json" };
+      }
+      return (await fetch(path, init)).status;
+    },
+    { method, path, body },
+  );
+}
+
+test("from sign-in to a replayed failure, all from the page", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${authhooks.url}/console/`);
+
+  // Sign in, by keyboard.
+  await page.getByLabel("Admin token").fill(authhooks.adminToken);
+  await screenshot(page, "sign-in");
+  await page.getByLabel("Admin token").press("Enter");
+  await page.getByRole("heading", { name: "Endpoints" }).waitFor();
+  assert.equal(await page.evaluate(() => document.cookie), "", "the session cookie is readable by script");
+
+  // Create an endpoint to the receiver; its secret is shown once.
+  await page.getByLabel("URL").fill(receiver.url);
+  await page.getByLabel("Ordering").selectOption("none");
+  await page.getByRole("button", { name: "Create endpoint" }).click();
+  await page.locator("#secret").waitFor({ state: "visible" });
+  const secret = (await page.locator("#secret-value").textContent()) ?? "";
+  assert.match(secret, /^whsec_/);
+  receiver.trust(secret);
+  await page.getByRole("button", { name: "Done" }).click();
+  assert.equal(await page.locator("#secret-value").textContent(), "", "the secret stays on the page");
+  await screenshot(page, "endpoints");
+
+  const row = page.getByRole("row").filter({ hasText: receiver.url });
+  await row.waitFor();
+  const endpointId = ((await row.locator("code").textContent()) ?? "").trim();
+  assert.match(endpointId, /^ep_/);
+
+  // A test event, delivered and verified by the receiver's own library.
+  await row.getByRole("button", { name: `Send test: ${endpointId}` }).click();
+  await until(() => receiver.received.length === 1, "the test event was not delivered");
+  assert.equal(receiver.received[0]?.event.type, "authhooks.test");
+
+  // The receiver fails, with no retries left: the delivery is given up on and listed.
+  receiver.down = true;
+  await authhooks.admin.json("PATCH", `/v1/endpoints/${endpointId}`, {
+    retry: { initial_delay_ms: 100, backoff_multiplier: 1, max_delay_ms: 100, max_retries: 0 },
+  });
+  await row.getByRole("button", { name: `Send test: ${endpointId}` }).click();
+  await until(async () => (await authhooks.admin.failures()).length === 1, "no failure was recorded");
+  await page.getByRole("button", { name: "Failures" }).click();
+  const failure = page.getByRole("row").filter({ hasText: endpointId });
+  await failure.waitFor();
+  assert.match((await failure.textContent()) ?? "", /503/);
+  await screenshot(page, "failures");
+
+  // Fixed, then replayed from the page.
+  receiver.down = false;
+  await failure.getByRole("button", { name: /^Replay/ }).click();
+  await until(() => receiver.received.length === 2, "the replay was not delivered");
+  assert.equal(receiver.received[1]?.event.type, "authhooks.test");
+
+  // A change without the session's CSRF token is refused and changes nothing.
+  const forged = await fetchFromPage(page, "POST", "/v1/endpoints", { url: receiver.url, event_types: ["*"] });
+  assert.equal(forged, 403);
+  const endpoints = await authhooks.admin.json<{ items: unknown[] }>("GET", "/v1/endpoints");
+  assert.equal(endpoints.items.length, 1);
+
+  // Signing out ends the session.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Admin token").waitFor();
+  assert.equal(await fetchFromPage(page, "GET", "/v1/endpoints"), 401);
+  await page.close();
+});
