@@ -1,7 +1,7 @@
 //! The console in a real browser (issue #16): sign in with the admin token, create an
-//! endpoint to a receiver (its secret shown once), send it a test event and see it
-//! delivered; make the receiver fail, find the failure on the Failures page, fix the
-//! receiver and replay it from the page. The session cookie is out of the page's reach,
+//! endpoint to a receiver (its secret shown once), edit it, send it a test event and see it
+//! delivered; make the receiver fail, find the failure on the Failures page with its
+//! attempts, fix the receiver and replay it from the page. The session cookie is out of the page's reach,
 //! a change without the CSRF token is refused, and signing out ends the session.
 //! AUTHHOOKS_SCREENSHOTS=<dir> saves a screenshot of each page there.
 import { strict as assert } from "node:assert";
@@ -64,8 +64,9 @@ test("from sign-in to a replayed failure, all from the page", async () => {
   assert.equal(await page.evaluate(() => document.cookie), "", "the session cookie is readable by script");
 
   // Create an endpoint to the receiver; its secret is shown once.
-  await page.getByLabel("URL").fill(receiver.url);
-  await page.getByLabel("Ordering").selectOption("none");
+  const create = page.locator("#create-form");
+  await create.getByLabel("URL").fill(receiver.url);
+  await create.getByLabel("Ordering").selectOption("none");
   await page.getByRole("button", { name: "Create endpoint" }).click();
   await page.locator("#secret").waitFor({ state: "visible" });
   const secret = (await page.locator("#secret-value").textContent()) ?? "";
@@ -79,6 +80,14 @@ test("from sign-in to a replayed failure, all from the page", async () => {
   await row.waitFor();
   const endpointId = ((await row.locator("code").textContent()) ?? "").trim();
   assert.match(endpointId, /^ep_/);
+
+  // Edited from the page.
+  await row.getByRole("button", { name: `Edit: ${endpointId}` }).click();
+  await page.locator("#edit-form").getByLabel("Description").fill("the CMS");
+  await page.getByRole("button", { name: "Save" }).click();
+  await row.getByText("the CMS").waitFor();
+  const stored = await authhooks.admin.json<{ description: string }>("GET", `/v1/endpoints/${endpointId}`);
+  assert.equal(stored.description, "the CMS");
 
   // A test event, delivered and verified by the receiver's own library.
   await row.getByRole("button", { name: `Send test: ${endpointId}` }).click();
@@ -96,6 +105,10 @@ test("from sign-in to a replayed failure, all from the page", async () => {
   const failure = page.getByRole("row").filter({ hasText: endpointId });
   await failure.waitFor();
   assert.match((await failure.textContent()) ?? "", /503/);
+  // Its attempts, as a timeline.
+  await failure.getByRole("button", { name: /^Attempts/ }).click();
+  const attempts = page.locator("#attempt-list li");
+  await attempts.last().getByText(/HTTP 503/).waitFor();
   await screenshot(page, "failures");
 
   // Fixed, then replayed from the page.

@@ -110,6 +110,7 @@ function endpointRow(endpoint) {
       say(`${endpoint.id} ${endpoint.enabled ? "disabled" : "enabled"}.`);
       await loadEndpoints(false);
     }, endpoint.id),
+    button("Edit", async () => editEndpoint(endpoint), endpoint.id),
     button("Rotate secret", async () => {
       const rotated = await call("POST", `${path}/rotate-secret`);
       showSecret(endpoint.id, rotated.secret);
@@ -123,6 +124,37 @@ function endpointRow(endpoint) {
   );
   row.append(actions);
   return row;
+}
+
+function editEndpoint(endpoint) {
+  const form = $("edit-form");
+  form.dataset.id = endpoint.id;
+  $("edit-id").textContent = endpoint.id;
+  form.url.value = endpoint.url;
+  form.event_types.value = endpoint.event_types.join(", ");
+  form.timeout_ms.value = String(endpoint.timeout_ms);
+  form.description.value = endpoint.description || "";
+  form.hidden = false;
+  form.url.focus();
+}
+
+async function saveEndpoint(event) {
+  event.preventDefault();
+  const form = event.target;
+  const patch = {
+    url: form.url.value.trim(),
+    event_types: form.event_types.value.split(",").map((t) => t.trim()).filter(Boolean),
+    timeout_ms: Number(form.timeout_ms.value),
+    description: form.description.value.trim() || null,
+  };
+  try {
+    await call("PATCH", `/v1/endpoints/${encodeURIComponent(form.dataset.id)}`, patch);
+    form.hidden = true;
+    say(`${form.dataset.id} saved.`);
+    await loadEndpoints(false);
+  } catch (error) {
+    say(error.message, true);
+  }
 }
 
 async function loadEndpoints(more) {
@@ -177,6 +209,7 @@ function failureRow(failure) {
     node("td", failure.failed_at),
   );
   const actions = node("td");
+  actions.append(button("Attempts", () => showAttempts(failure.event_id), failure.event_id));
   if (failure.replayed_at) actions.append(node("span", `replayed ${failure.replayed_at}`));
   actions.append(
     button("Replay", async () => {
@@ -187,6 +220,24 @@ function failureRow(failure) {
   );
   row.append(actions);
   return row;
+}
+
+/** Every attempt of every delivery of an event, oldest first, as a timeline. */
+async function showAttempts(eventId) {
+  const attempts = await call("GET", `/v1/events/${encodeURIComponent(eventId)}/attempts`);
+  const list = $("attempt-list");
+  list.replaceChildren();
+  for (const a of attempts.items) {
+    const outcome = a.status !== null && a.status !== undefined ? `HTTP ${a.status}` : a.error || "no answer";
+    const item = node("li", `${a.at} · ${a.endpoint_id} · attempt ${a.attempt} · ${outcome} · ${a.latency_ms} ms`);
+    if (a.error && a.status !== null && a.status !== undefined) item.append(node("div", a.error));
+    if (a.snippet) item.append(node("pre", a.snippet));
+    list.append(item);
+  }
+  if (attempts.items.length === 0) list.append(node("li", "No attempts recorded (they are kept 7 days)."));
+  $("attempts-event").textContent = eventId;
+  $("attempts").hidden = false;
+  $("attempts").focus();
 }
 
 async function loadFailures(more) {
@@ -235,6 +286,10 @@ function guarded(action) {
 document.addEventListener("DOMContentLoaded", async () => {
   $("sign-in-form").addEventListener("submit", signIn);
   $("create-form").addEventListener("submit", createEndpoint);
+  $("edit-form").addEventListener("submit", saveEndpoint);
+  $("edit-cancel").addEventListener("click", () => {
+    $("edit-form").hidden = true;
+  });
   $("sign-out").addEventListener("click", guarded(signOut));
   $("secret-done").addEventListener("click", () => {
     $("secret").hidden = true;
