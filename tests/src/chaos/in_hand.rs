@@ -3,15 +3,19 @@
 //! delivery not seen completed since, a follow-up enqueued or dead-lettered. Only those
 //! can make a delivery go out again once the worker dies (the rest are redelivered and
 //! sent once, or found completed), and a batch held past the visibility timeout may have
-//! been handed out a second time.
+//! been handed out a second time. A message sent and then left on the queue (its re-enqueue
+//! or dead letter refused) is counted at the refusal, by when its delivery was received
+//! and its event last requested: local mode's consumer takes the next batch while the
+//! last one's shares still run, so the batch in hand is not always the refused one's.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
 use authhooks::domain::delivery::{AttemptRecord, DeadLetter, DeliveryJob, Progress};
+use authhooks::domain::ids::DeliveryId;
 use authhooks::domain::signature::HEADER_WEBHOOK_ID;
 use authhooks::local::pump::WorkerParts;
 use authhooks::ports::{
@@ -26,7 +30,6 @@ use super::pool::lock;
 struct Held {
     since: Option<Instant>,
     bodies: Vec<String>,
-    receipts: Vec<String>,
     /// `e:` event ids requested, `d:` delivery ids enqueued or dead-lettered, and the
     /// idempotency keys of deliveries seen completed after the worker completed them.
     touched: HashSet<String>,
@@ -34,14 +37,25 @@ struct Held {
 
 pub(super) struct InHand {
     held: Mutex<Held>,
+    /// Across batches (local mode's consumer takes the next batch while the last one's
+    /// shares still run): when each delivery's message was last received, and when each
+    /// event was last requested, to tell at a refused call whether its message was sent.
+    seen: Mutex<Seen>,
     causes: Arc<CauseLog>,
     visibility: Duration,
+}
+
+#[derive(Default)]
+struct Seen {
+    received: HashMap<DeliveryId, Instant>,
+    requested: HashMap<String, Instant>,
 }
 
 impl InHand {
     pub(super) fn new(causes: Arc<CauseLog>, visibility: Duration) -> Self {
         Self {
             held: Mutex::new(Held::default()),
+            seen: Mutex::new(Seen::default()),
             causes,
             visibility,
         }
@@ -71,29 +85,39 @@ impl InHand {
         held.since.is_some()
     }
 
-    /// The batch is acknowledged, all but what the worker left on the queue: a message
-    /// it had sent and left there (a refused re-enqueue or dead letter) is sent once more
-    /// when redelivered. If the batch was held past (nearly) the visibility timeout, the
-    /// queue may have handed it out again meanwhile.
-    fn done(&self, acked: &HashSet<String>) {
+    /// A share of the batch is acknowledged. If the batch was held past (nearly) the
+    /// visibility timeout, the queue may have handed it out again meanwhile.
+    fn done(&self) {
         let held = std::mem::take(&mut *lock(&self.held));
         self.note_overdue(&held);
-        for (receipt, body) in held.receipts.iter().zip(&held.bodies) {
-            if acked.contains(receipt) {
-                continue;
-            }
-            if let Some(job) = jobs(std::slice::from_ref(body)).next() {
-                // An ordered job held for its retry was left on purpose, its attempt kept
-                // with its claim: its next send is the next attempt, not a repeat.
-                let paused = held.touched.contains(&format!("p:{}", job.delivery_id));
-                if !paused
-                    && held
-                        .touched
-                        .contains(&format!("e:{}", job.event.id.as_str()))
-                {
-                    self.causes
-                        .note(&job.endpoint_id, |c| c.sent_then_left += 1);
-                }
+    }
+
+    fn received(&self, bodies: &[String]) {
+        let now = Instant::now();
+        let mut seen = lock(&self.seen);
+        for job in jobs(bodies) {
+            seen.received.insert(job.delivery_id, now);
+        }
+    }
+
+    fn requested(&self, event_id: &str) {
+        lock(&self.seen)
+            .requested
+            .insert(event_id.to_owned(), Instant::now());
+    }
+
+    /// The worker's re-enqueue or dead letter of `job` was refused, so its message stays
+    /// on the queue: if a request went out for it since it was received, the redelivery
+    /// sends it once more. (Counted here, at the refusal, for the message being handled,
+    /// whichever batch it came in.)
+    fn left(&self, job: &DeliveryJob) {
+        let seen = lock(&self.seen);
+        let received = seen.received.get(&job.delivery_id);
+        let requested = seen.requested.get(job.event.id.as_str());
+        if let (Some(received), Some(requested)) = (received, requested) {
+            if requested >= received {
+                self.causes
+                    .note(&job.endpoint_id, |c| c.sent_then_left += 1);
             }
         }
     }
@@ -159,10 +183,11 @@ impl QueueConsumer for Watched<dyn QueueConsumer> {
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<QueueMessage>, PortError> {
         let got = self.inner.receive(max, wait).await?;
         if !got.is_empty() {
+            let bodies: Vec<String> = got.iter().map(|m| m.body.clone()).collect();
+            self.in_hand.received(&bodies);
             *lock(&self.in_hand.held) = Held {
                 since: Some(Instant::now()),
                 bodies: got.iter().map(|m| m.body.clone()).collect(),
-                receipts: got.iter().map(|m| m.receipt_handle.clone()).collect(),
                 touched: HashSet::new(),
             };
         }
@@ -170,9 +195,8 @@ impl QueueConsumer for Watched<dyn QueueConsumer> {
     }
 
     async fn delete(&self, receipt_handles: Vec<String>) -> Result<(), PortError> {
-        let acked = receipt_handles.iter().cloned().collect();
         let done = self.inner.delete(receipt_handles).await;
-        self.in_hand.done(&acked);
+        self.in_hand.done();
         done
     }
 }
@@ -186,6 +210,7 @@ impl Sender for Watched<dyn Sender> {
             .find(|(n, _)| n.eq_ignore_ascii_case(HEADER_WEBHOOK_ID))
         {
             self.in_hand.touch(format!("e:{id}"));
+            self.in_hand.requested(id);
         }
         self.inner.send(request).await
     }
@@ -197,7 +222,12 @@ impl DeliveryQueue for Watched<dyn DeliveryQueue> {
         for e in &jobs {
             self.in_hand.touch(format!("d:{}", e.job.delivery_id));
         }
-        self.inner.enqueue(jobs).await
+        let refused: Vec<DeliveryJob> = jobs.iter().map(|e| e.job.clone()).collect();
+        let done = self.inner.enqueue(jobs).await;
+        if done.is_err() {
+            refused.iter().for_each(|job| self.in_hand.left(job));
+        }
+        done
     }
 }
 
@@ -207,7 +237,12 @@ impl DeadLetterQueue for Watched<dyn DeadLetterQueue> {
         for l in &letters {
             self.in_hand.touch(format!("d:{}", l.job.delivery_id));
         }
-        self.inner.dead_letter(letters).await
+        let refused: Vec<DeliveryJob> = letters.iter().map(|l| l.job.clone()).collect();
+        let done = self.inner.dead_letter(letters).await;
+        if done.is_err() {
+            refused.iter().for_each(|job| self.in_hand.left(job));
+        }
+        done
     }
 }
 
@@ -247,9 +282,6 @@ impl IdempotencyStore for Watched<dyn IdempotencyStore> {
         token: u64,
         progress: &Progress,
     ) -> Result<(), PortError> {
-        if let Some(delivery) = key.as_str().strip_prefix("dlv#") {
-            self.in_hand.touch(format!("p:{delivery}"));
-        }
         self.inner.pause(key, token, progress).await
     }
 
