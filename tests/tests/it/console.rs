@@ -159,93 +159,61 @@ async fn a_wrong_token_or_a_form_post_signs_nobody_in() {
     local.running.shutdown().await;
 }
 
+/// A request the page makes: with the session cookie, and the CSRF token if given.
+async fn as_page(
+    local: &LocalServer,
+    method: Method,
+    path: &str,
+    (cookie, csrf): (&str, Option<&str>),
+    body: Option<Value>,
+) -> Answer {
+    let mut headers = vec![(COOKIE.as_str(), cookie)];
+    headers.extend(csrf.map(|csrf| ("x-csrf-token", csrf)));
+    send(local, method, path, &headers, body).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_reads_and_changes_only_with_its_csrf_token_until_signed_out() {
     let local = LocalServer::start(ADMIN_TOKEN, INGEST_SECRET, 1).await;
     let (cookie, csrf) = sign_in(&local).await;
+    let (reader, writer) = (
+        (cookie.as_str(), None),
+        (cookie.as_str(), Some(csrf.as_str())),
+    );
     let spec = json!({"url": "http://127.0.0.1:9/in", "event_types": ["*"]});
 
-    let read = send(
-        &local,
-        Method::GET,
-        "/v1/endpoints",
-        &[("cookie", &cookie)],
-        None,
-    )
-    .await;
+    let read = as_page(&local, Method::GET, "/v1/endpoints", reader, None).await;
     assert_eq!(read.status, StatusCode::OK, "{}", read.body);
-    let again = send(
-        &local,
-        Method::GET,
-        "/console/session",
-        &[(COOKIE.as_str(), &cookie)],
-        None,
-    )
-    .await;
+    let again = as_page(&local, Method::GET, "/console/session", reader, None).await;
     assert_eq!(again.json()["csrf"], csrf.as_str());
 
-    for headers in [
-        vec![("cookie", cookie.as_str())],
-        vec![("cookie", cookie.as_str()), ("x-csrf-token", "forged")],
-    ] {
-        let refused = send(
+    for session in [reader, (cookie.as_str(), Some("forged"))] {
+        let refused = as_page(
             &local,
             Method::POST,
             "/v1/endpoints",
-            &headers,
+            session,
             Some(spec.clone()),
         )
         .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
-        assert_eq!(
-            refused.json()["type"].as_str().map(|t| t.ends_with("csrf")),
-            Some(true),
-            "{}",
-            refused.body
-        );
+        let kind = refused.json()["type"].as_str().map(|t| t.ends_with("csrf"));
+        assert_eq!(kind, Some(true), "{}", refused.body);
     }
     assert_eq!(endpoint_count(&local).await, 0, "a refused change was made");
 
-    let made = send(
-        &local,
-        Method::POST,
-        "/v1/endpoints",
-        &[("cookie", &cookie), ("x-csrf-token", &csrf)],
-        Some(spec.clone()),
-    )
-    .await;
+    let made = as_page(&local, Method::POST, "/v1/endpoints", writer, Some(spec)).await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
     // The bearer token works as before, beside the console.
     assert_eq!(endpoint_count(&local).await, 1);
 
-    let no_csrf = send(
-        &local,
-        Method::DELETE,
-        "/console/session",
-        &[("cookie", &cookie)],
-        None,
-    )
-    .await;
+    let no_csrf = as_page(&local, Method::DELETE, "/console/session", reader, None).await;
     assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
-    let out = send(
-        &local,
-        Method::DELETE,
-        "/console/session",
-        &[("cookie", &cookie), ("x-csrf-token", &csrf)],
-        None,
-    )
-    .await;
+    let out = as_page(&local, Method::DELETE, "/console/session", writer, None).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
     let cleared = out.headers.get(SET_COOKIE).unwrap().to_str().unwrap();
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
-    let after = send(
-        &local,
-        Method::GET,
-        "/v1/endpoints",
-        &[("cookie", &cookie)],
-        None,
-    )
-    .await;
+    let after = as_page(&local, Method::GET, "/v1/endpoints", reader, None).await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED, "{}", after.body);
     local.running.shutdown().await;
 }
