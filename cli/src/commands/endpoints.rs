@@ -3,7 +3,9 @@
 
 use std::process::ExitCode;
 
-use authhooks::wire::{CreatedEndpoint, EndpointView, List, Recovered, RotatedSecret, TestSent};
+use authhooks::wire::{
+    CreatedEndpoint, EndpointHealth, EndpointView, List, Recovered, RotatedSecret, TestSent,
+};
 use reqwest::Method;
 use serde::de::IgnoredAny;
 
@@ -40,6 +42,8 @@ pub enum EndpointsCommand {
     /// It is back, send now: close the circuit and send the endpoint's waiting deliveries
     /// (retries scheduled ahead, deferred jobs) without waiting for their time
     Recover { id: String },
+    /// Its circuit, failures in a row, last recover and newest delivery given up on
+    Health { id: String },
 }
 
 pub async fn run(command: EndpointsCommand, conn: &Conn, json: bool) -> Result<ExitCode, CliError> {
@@ -119,8 +123,44 @@ pub async fn run(command: EndpointsCommand, conn: &Conn, json: bool) -> Result<E
                 ))?;
             }
         }
+        EndpointsCommand::Health { id } => {
+            let path = ["v1", "endpoints", id.as_str(), "health"];
+            let health: EndpointHealth = api.call(Method::GET, &path, None).await?;
+            if json {
+                output::json(&health)?;
+            } else {
+                output::line(output::details(health_rows(&health)))?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn health_rows(health: &EndpointHealth) -> Vec<(&'static str, String)> {
+    let time =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("-".to_owned(), |t| t.to_rfc3339());
+    let last = health.last_failure.as_ref().map_or("-".to_owned(), |f| {
+        let status = f.last_status.map_or(String::new(), |s| format!(" {s}"));
+        format!(
+            "{} {} ({:?}{status})",
+            f.failed_at.to_rfc3339(),
+            f.event_id,
+            f.reason
+        )
+    });
+    vec![
+        ("id", health.id.to_string()),
+        ("enabled", health.enabled.to_string()),
+        (
+            "disabled_reason",
+            health.disabled_reason.clone().unwrap_or_else(|| "-".into()),
+        ),
+        ("circuit", health.circuit.clone()),
+        ("failures_in_a_row", health.consecutive_failures.to_string()),
+        ("open_since", time(health.open_since)),
+        ("recovered_at", time(health.recovered_at)),
+        ("last_failure", last),
+    ]
 }
 
 fn show_endpoint(view: &EndpointView, json: bool) -> Result<(), CliError> {

@@ -191,6 +191,61 @@ async fn an_endpoint_is_recovered_and_an_unknown_one_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_endpoints_health_is_shown_and_an_unknown_one_refused() {
+    let (url, _running) = admin().await;
+    let args = [
+        "endpoints",
+        "add",
+        "--url",
+        "https://x.example.com/h",
+        "--events",
+        "*",
+        "--json",
+    ];
+    let created: Value = serde_json::from_slice(&cli(&url, &args).await.stdout).unwrap();
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        cli(&url, &["endpoints", "recover", id]).await.status.code(),
+        Some(0)
+    );
+
+    let out = cli(&url, &["endpoints", "health", id]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::stderr(&out)
+    );
+    let shown = stdout(&out);
+    for line in [
+        format!("id  {id}"),
+        "circuit  closed".into(),
+        "failures_in_a_row  0".into(),
+        "last_failure  -".into(),
+    ] {
+        assert!(
+            shown
+                .lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>().join("  ") == line),
+            "{line:?} not in\n{shown}"
+        );
+    }
+    let out = cli(&url, &["endpoints", "health", id, "--json"]).await;
+    let health: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(health["circuit"], "closed", "{health}");
+    assert!(
+        health["recovered_at"].is_string(),
+        "the recover is noted: {health}"
+    );
+
+    let out = cli(&url, &["endpoints", "health", "ep_nope"]).await;
+    assert_eq!(
+        one_error_line(&out, 1),
+        "error: endpoint ep_nope does not exist (HTTP 404)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn refusals_name_the_fields_and_the_token() {
     let (url, _running) = admin().await;
     let out = cli(

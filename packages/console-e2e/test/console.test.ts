@@ -1,7 +1,8 @@
 //! The console in a real browser (issue #16): sign in with the admin token, create an
 //! endpoint to a receiver (its secret shown once), edit it, send it a test event and see it
 //! delivered; make the receiver fail, find the failure on the Failures page with its
-//! attempts, fix the receiver and replay it from the page. The session cookie is out of the page's reach,
+//! attempts, fix the receiver and replay it from the page; see the endpoint's health and
+//! recover it. The session cookie is out of the page's reach,
 //! a change without the CSRF token is refused, and signing out ends the session.
 //! AUTHHOOKS_SCREENSHOTS=<dir> saves a screenshot of each page there.
 import { strict as assert } from "node:assert";
@@ -74,7 +75,6 @@ test("from sign-in to a replayed failure, all from the page", async () => {
   receiver.trust(secret);
   await page.getByRole("button", { name: "Done" }).click();
   assert.equal(await page.locator("#secret-value").textContent(), "", "the secret stays on the page");
-  await screenshot(page, "endpoints");
 
   const row = page.getByRole("row").filter({ hasText: receiver.url });
   await row.waitFor();
@@ -116,6 +116,13 @@ test("from sign-in to a replayed failure, all from the page", async () => {
   await failure.getByRole("button", { name: /^Replay/ }).click();
   await until(() => receiver.received.length === 2, "the replay was not delivered");
   assert.equal(receiver.received[1]?.event.type, "authhooks.test");
+
+  // The endpoint's health shows the delivery given up on; a recover is noted there.
+  await page.getByRole("button", { name: "Endpoints" }).click();
+  await row.getByText(/^last given up: /).waitFor();
+  await row.getByRole("button", { name: `Recover: ${endpointId}` }).click();
+  await row.getByText(/^recovered /).waitFor();
+  await screenshot(page, "endpoints");
 
   // A change without the session's CSRF token is refused and changes nothing.
   const forged = await fetchFromPage(page, "POST", "/v1/endpoints", { url: receiver.url, event_types: ["*"] });

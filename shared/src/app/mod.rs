@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod deliver;
 pub mod failures;
+mod health;
 pub mod ingest;
 
 pub use admin::Admin;

@@ -40,6 +40,24 @@ pub struct Recovered {
     pub brought_forward: usize,
 }
 
+/// `GET /v1/endpoints/{id}/health`: what the console's overview shows of one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointHealth {
+    pub id: EndpointId,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    /// `closed`, `open` or `half_open`.
+    pub circuit: String,
+    /// Failures in a row while closed (0 while open: the circuit counts no further).
+    pub consecutive_failures: u32,
+    /// When the circuit first left `closed`, while it is open or half-open.
+    pub open_since: Option<DateTime<Utc>>,
+    /// The last `recover`.
+    pub recovered_at: Option<DateTime<Utc>>,
+    /// The newest delivery given up on.
+    pub last_failure: Option<super::FailureItem>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

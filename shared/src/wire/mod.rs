@@ -10,7 +10,9 @@ mod ingest;
 mod page;
 mod problem;
 
-pub use endpoints::{CreatedEndpoint, EndpointView, Recovered, RotatedSecret, TestSent};
+pub use endpoints::{
+    CreatedEndpoint, EndpointHealth, EndpointView, Recovered, RotatedSecret, TestSent,
+};
 pub use events::{AttemptItem, AttemptList};
 pub use failures::{FailureItem, Replayed};
 pub use ingest::{Accepted, IngestAnswer};

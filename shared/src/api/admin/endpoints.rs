@@ -12,7 +12,9 @@ use axum::{Json, Router};
 use super::state::AdminApi;
 use crate::api::extract::{Id, JsonBody, PageQuery};
 use crate::api::problem::Problem;
-use crate::wire::{CreatedEndpoint, EndpointView, List, Recovered, RotatedSecret, TestSent};
+use crate::wire::{
+    CreatedEndpoint, EndpointHealth, EndpointView, List, Recovered, RotatedSecret, TestSent,
+};
 
 pub(super) fn routes() -> Router<Arc<AdminApi>> {
     Router::new()
@@ -21,6 +23,7 @@ pub(super) fn routes() -> Router<Arc<AdminApi>> {
         .route("/v1/endpoints/{id}/rotate-secret", post(rotate))
         .route("/v1/endpoints/{id}/test", post(test))
         .route("/v1/endpoints/{id}/recover", post(recover))
+        .route("/v1/endpoints/{id}/health", get(health))
 }
 
 async fn create(
@@ -84,4 +87,11 @@ async fn recover(State(api): State<Arc<AdminApi>>, Id(id): Id) -> Result<Json<Re
         "endpoint recovered by hand; its circuit is closed"
     );
     Ok(Json(recovered))
+}
+
+async fn health(
+    State(api): State<Arc<AdminApi>>,
+    Id(id): Id,
+) -> Result<Json<EndpointHealth>, Problem> {
+    Ok(Json(api.admin.endpoint_health(&id).await?))
 }

@@ -92,8 +92,9 @@ function endpointRow(endpoint) {
   where.append(node("div", endpoint.url), node("code", endpoint.id));
   if (endpoint.description) where.append(node("div", endpoint.description));
   row.append(where, node("td", endpoint.event_types.join(", ")));
-  const health = endpoint.enabled ? "enabled" : `disabled: ${endpoint.disabled_reason || "by hand"}`;
-  row.append(node("td", `${health}; ordering ${endpoint.ordering}`, { class: endpoint.enabled ? "ok" : "bad" }));
+  const state = node("td", endpoint.enabled ? "enabled" : `disabled: ${endpoint.disabled_reason || "by hand"}`);
+  row.append(state);
+  showHealth(state, endpoint).catch((error) => say(error.message, true));
   const actions = node("td");
   const path = `/v1/endpoints/${encodeURIComponent(endpoint.id)}`;
   actions.append(
@@ -104,6 +105,7 @@ function endpointRow(endpoint) {
     button("Recover", async () => {
       const done = await call("POST", `${path}/recover`);
       say(`${endpoint.id}: circuit ${done.circuit}, ${done.brought_forward} waiting deliveries brought forward.`);
+      await loadEndpoints(false);
     }, endpoint.id),
     button(endpoint.enabled ? "Disable" : "Enable", async () => {
       await call("PATCH", path, { enabled: !endpoint.enabled });
@@ -124,6 +126,22 @@ function endpointRow(endpoint) {
   );
   row.append(actions);
   return row;
+}
+
+/** The endpoint's circuit, last recover and last failure, in its row's state cell. */
+async function showHealth(cell, endpoint) {
+  const health = await call("GET", `/v1/endpoints/${encodeURIComponent(endpoint.id)}/health`);
+  const lines = [health.enabled ? "enabled" : `disabled: ${health.disabled_reason || "by hand"}`];
+  let circuit = `circuit ${health.circuit.replace("_", "-")}`;
+  if (health.open_since) circuit += ` since ${health.open_since}`;
+  const failures = health.consecutive_failures;
+  if (failures > 0) circuit += `, ${failures} failure${failures === 1 ? "" : "s"} in a row`;
+  lines.push(circuit, `ordering ${endpoint.ordering}`);
+  if (health.recovered_at) lines.push(`recovered ${health.recovered_at}`);
+  const last = health.last_failure;
+  if (last) lines.push(`last given up: ${last.failed_at} (${[last.reason, last.last_status].filter((x) => x !== null && x !== undefined).join(" ")})`);
+  cell.replaceChildren(...lines.map((line) => node("div", line)));
+  cell.className = health.enabled && health.circuit === "closed" ? "ok" : "bad";
 }
 
 function editEndpoint(endpoint) {

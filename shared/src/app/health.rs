@@ -1,0 +1,36 @@
+//! An endpoint's health, as the console's overview and `GET /v1/endpoints/{id}/health` show
+//! it: enabled or why not, its circuit (and since when it is open), the last "it is back"
+//! (`recover`), and the last delivery given up on.
+
+use super::admin::{Admin, AdminError};
+use crate::domain::circuit::CircuitState;
+use crate::ports::{FailureFilter, PageRequest};
+use crate::wire::{EndpointHealth, FailureItem};
+
+impl Admin {
+    pub async fn endpoint_health(&self, id: &str) -> Result<EndpointHealth, AdminError> {
+        let endpoint = self.get_endpoint(id).await?;
+        let state = self.state.load(&endpoint.id).await?.value;
+        let filter = FailureFilter {
+            endpoint_id: Some(endpoint.id.clone()),
+            ..FailureFilter::default()
+        };
+        let last = self.failures.list(&filter, PageRequest::first(1)).await?;
+        let (failures, open_since) = match state.circuit {
+            CircuitState::Closed { failures } => (failures, None),
+            CircuitState::Open { open_since, .. } | CircuitState::HalfOpen { open_since, .. } => {
+                (0, Some(open_since))
+            }
+        };
+        Ok(EndpointHealth {
+            circuit: state.circuit.name().to_owned(),
+            consecutive_failures: failures,
+            open_since,
+            recovered_at: state.recovered_at,
+            enabled: endpoint.enabled,
+            disabled_reason: endpoint.disabled_reason.clone(),
+            last_failure: last.items.into_iter().next().map(FailureItem::from),
+            id: endpoint.id,
+        })
+    }
+}
