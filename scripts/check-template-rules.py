@@ -122,7 +122,8 @@ for name, table in of_type("AWS::DynamoDB::Table").items():
 
 # What each function's code calls, on which resource: ingest enqueues jobs and fan-out
 # tasks; the worker expands tasks (index scan, seen-records read, jobs to either queue),
-# retries and dead-letters; the dlq function returns redriven fan-out tasks.
+# retries and dead-letters; admin reads and writes endpoint state (health, recover), lists
+# and replays failures; the dlq function returns redriven fan-out tasks.
 NEEDS = {
     "IngestFunction": [
         ("sqs:SendMessage", "DeliveriesQueue"), ("sqs:SendMessage", "OrderedDeliveriesQueue"),
@@ -136,6 +137,15 @@ NEEDS = {
         ("dynamodb:PutItem", "EndpointsTable"),
         ("dynamodb:BatchGetItem", "StateTable"), ("dynamodb:UpdateItem", "StateTable"),
         ("dynamodb:PutItem", "StateTable"), ("dynamodb:DeleteItem", "StateTable"),
+    ],
+    "AdminFunction": [
+        ("dynamodb:GetItem", "EndpointsTable"), ("dynamodb:PutItem", "EndpointsTable"),
+        ("dynamodb:DeleteItem", "EndpointsTable"), ("dynamodb:Scan", "EndpointsTable"),
+        ("dynamodb:BatchGetItem", "StateTable"), ("dynamodb:GetItem", "StateTable"),
+        ("dynamodb:PutItem", "StateTable"),
+        ("dynamodb:Query", "FailuresTable"), ("dynamodb:GetItem", "FailuresTable"),
+        ("dynamodb:UpdateItem", "FailuresTable"),
+        ("sqs:SendMessage", "DeliveriesQueue"), ("sqs:SendMessage", "OrderedDeliveriesQueue"),
     ],
     "DlqFunction": [
         ("dynamodb:PutItem", "FailuresTable"),
