@@ -136,3 +136,29 @@ test("from sign-in to a replayed failure, all from the page", async () => {
   assert.equal(await fetchFromPage(page, "GET", "/v1/endpoints"), 401);
   await page.close();
 });
+
+const PHONE = { width: 375, height: 740 };
+
+test("on a phone every control is labelled and nothing scrolls sideways", async () => {
+  const phone = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const page = await phone.newPage();
+  await page.goto(`${authhooks.url}/console/`);
+  await page.getByLabel("Admin token").fill(authhooks.adminToken);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Endpoints" }).waitFor();
+  for (const view of ["Endpoints", "Failures"]) {
+    await page.getByRole("button", { name: view, exact: true }).click();
+    await page.getByRole("heading", { name: view }).waitFor();
+    const unlabelled = await page.$$eval("input, select", (controls) =>
+      controls
+        .filter((c) => !(c as HTMLInputElement).labels?.length && c.getAttribute("type") !== "hidden")
+        .map((c) => c.id || c.outerHTML),
+    );
+    assert.deepEqual(unlabelled, [], `${view}: controls without a label`);
+    // Against the screen's width: a mobile browser widens its layout viewport to fit wider content.
+    const content = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(content <= PHONE.width, `${view}: ${content}px wide on a ${PHONE.width}px screen`);
+    await screenshot(page, `phone-${view.toLowerCase()}`);
+  }
+  await phone.close();
+});
