@@ -1,4 +1,4 @@
-//! An endpoint's health, as the console's overview and `GET /v1/endpoints/{id}/health` show
+//! An endpoint's health, as the console's Endpoints page and `GET /v1/endpoints/{id}/health` show
 //! it: enabled or why not, its circuit (and since when it is open), the last "it is back"
 //! (`recover`), and the last delivery given up on.
 
