@@ -1,6 +1,6 @@
-//! An endpoint's health, as the console's Endpoints page and `GET /v1/endpoints/{id}/health` show
-//! it: enabled or why not, its circuit (and since when it is open), the last "it is back"
-//! (`recover`), and the last delivery given up on.
+//! An endpoint's health, as `GET /v1/endpoints/{id}/health` and the console's Endpoints page
+//! show it: enabled or why not, its circuit (and since when it is open), the last "it is
+//! back" (`recover`), and the last delivery given up on.
 
 use super::admin::{Admin, AdminError};
 use crate::domain::circuit::CircuitState;
