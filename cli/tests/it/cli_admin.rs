@@ -142,9 +142,8 @@ async fn an_endpoint_is_added_shown_changed_rotated_and_removed() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_endpoint_is_recovered_and_an_unknown_one_refused() {
-    let (url, _running) = admin().await;
+/// An endpoint for every event type; its id.
+async fn add_endpoint(url: &str) -> String {
     let args = [
         "endpoints",
         "add",
@@ -154,8 +153,15 @@ async fn an_endpoint_is_recovered_and_an_unknown_one_refused() {
         "*",
         "--json",
     ];
-    let created: Value = serde_json::from_slice(&cli(&url, &args).await.stdout).unwrap();
-    let id = created["id"].as_str().unwrap();
+    let created: Value = serde_json::from_slice(&cli(url, &args).await.stdout).unwrap();
+    created["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_is_recovered_and_an_unknown_one_refused() {
+    let (url, _running) = admin().await;
+    let id = add_endpoint(&url).await;
+    let id = id.as_str();
 
     let out = cli(&url, &["endpoints", "recover", id]).await;
     assert_eq!(
@@ -193,17 +199,8 @@ async fn an_endpoint_is_recovered_and_an_unknown_one_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_endpoints_health_is_shown_and_an_unknown_one_refused() {
     let (url, _running) = admin().await;
-    let args = [
-        "endpoints",
-        "add",
-        "--url",
-        "https://x.example.com/h",
-        "--events",
-        "*",
-        "--json",
-    ];
-    let created: Value = serde_json::from_slice(&cli(&url, &args).await.stdout).unwrap();
-    let id = created["id"].as_str().unwrap();
+    let id = add_endpoint(&url).await;
+    let id = id.as_str();
     assert_eq!(
         cli(&url, &["endpoints", "recover", id]).await.status.code(),
         Some(0)

@@ -16,16 +16,15 @@ impl Admin {
             ..FailureFilter::default()
         };
         let last = self.failures.list(&filter, PageRequest::first(1)).await?;
-        let (failures, open_since) = match state.circuit {
-            CircuitState::Closed { failures } => (failures, None),
-            CircuitState::Open { open_since, .. } | CircuitState::HalfOpen { open_since, .. } => {
-                (0, Some(open_since))
-            }
+        // The circuit counts failures in a row only while closed.
+        let failures = match state.circuit {
+            CircuitState::Closed { failures } => failures,
+            CircuitState::Open { .. } | CircuitState::HalfOpen { .. } => 0,
         };
         Ok(EndpointHealth {
             circuit: state.circuit.name().to_owned(),
             consecutive_failures: failures,
-            open_since,
+            open_since: state.circuit.open_since(),
             recovered_at: state.recovered_at,
             enabled: endpoint.enabled,
             disabled_reason: endpoint.disabled_reason.clone(),

@@ -30,8 +30,8 @@ use super::pool::lock;
 struct Held {
     since: Option<Instant>,
     bodies: Vec<String>,
-    /// `e:` event ids requested, `d:` delivery ids enqueued or dead-lettered, and the
-    /// idempotency keys of deliveries seen completed after the worker completed them.
+    /// `d:` delivery ids enqueued or dead-lettered, and the idempotency keys of deliveries
+    /// seen completed after the worker completed them (requests are in `Seen`).
     touched: HashSet<String>,
 }
 
@@ -70,11 +70,14 @@ impl InHand {
     pub(super) fn killed(&self) -> bool {
         let held = std::mem::take(&mut *lock(&self.held));
         self.note_overdue(&held);
+        let seen = lock(&self.seen);
         for job in jobs(&held.bodies) {
             let key = IdempotencyKey::delivery(&job.delivery_id);
+            let requested = seen.requested.get(job.event.id.as_str());
             let sent = held
-                .touched
-                .contains(&format!("e:{}", job.event.id.as_str()))
+                .since
+                .zip(requested)
+                .is_some_and(|(since, at)| *at >= since)
                 && !held.touched.contains(key.as_str());
             let begun = sent || held.touched.contains(&format!("d:{}", job.delivery_id));
             if begun {
@@ -209,7 +212,6 @@ impl Sender for Watched<dyn Sender> {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(HEADER_WEBHOOK_ID))
         {
-            self.in_hand.touch(format!("e:{id}"));
             self.in_hand.requested(id);
         }
         self.inner.send(request).await

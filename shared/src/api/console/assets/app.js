@@ -3,7 +3,7 @@
 // the session's CSRF token with every change. Data is only ever set as text, never as HTML.
 "use strict";
 
-const state = { csrf: null, view: "endpoints", endpointsCursor: null, failuresCursor: null };
+const state = { csrf: null, view: "endpoints", cursors: { endpoints: null, failures: null } };
 const $ = (id) => document.getElementById(id);
 
 function say(message, bad = false) {
@@ -92,9 +92,9 @@ function endpointRow(endpoint) {
   where.append(node("div", endpoint.url), node("code", endpoint.id));
   if (endpoint.description) where.append(node("div", endpoint.description));
   row.append(where, node("td", endpoint.event_types.join(", ")));
-  const state = node("td", endpoint.enabled ? "enabled" : `disabled: ${endpoint.disabled_reason || "by hand"}`);
-  row.append(state);
-  showHealth(state, endpoint).catch((error) => say(error.message, true));
+  const health = node("td", endpoint.enabled ? "enabled" : `disabled: ${endpoint.disabled_reason || "by hand"}`);
+  row.append(health);
+  showHealth(health, endpoint).catch((error) => say(error.message, true));
   const actions = node("td");
   const path = `/v1/endpoints/${encodeURIComponent(endpoint.id)}`;
   actions.append(
@@ -161,7 +161,7 @@ async function saveEndpoint(event) {
   const form = event.target;
   const patch = {
     url: form.url.value.trim(),
-    event_types: form.event_types.value.split(",").map((t) => t.trim()).filter(Boolean),
+    event_types: eventTypes(form.event_types.value),
     timeout_ms: Number(form.timeout_ms.value),
     description: form.description.value.trim() || null,
   };
@@ -175,16 +175,34 @@ async function saveEndpoint(event) {
   }
 }
 
-async function loadEndpoints(more) {
-  const query = new URLSearchParams({ limit: "50" });
-  if (more && state.endpointsCursor) query.set("cursor", state.endpointsCursor);
-  const page = await call("GET", `/v1/endpoints?${query}`);
-  const rows = $("endpoint-rows");
+/** One page of a list into its table: the first again, or the next after the last shown. */
+async function loadPage(list, more) {
+  const query = new URLSearchParams({ limit: "50", ...list.filter() });
+  if (more && state.cursors[list.name]) query.set("cursor", state.cursors[list.name]);
+  const page = await call("GET", `${list.path}?${query}`);
+  const rows = $(list.rows);
   if (!more) rows.replaceChildren();
-  for (const endpoint of page.items) rows.append(endpointRow(endpoint));
-  state.endpointsCursor = page.next_cursor || null;
-  $("endpoints-more").hidden = !state.endpointsCursor;
-  if (!more && page.items.length === 0) say("No endpoints yet: create one above.");
+  for (const item of page.items) rows.append(list.row(item));
+  state.cursors[list.name] = page.next_cursor || null;
+  $(list.more).hidden = !state.cursors[list.name];
+  if (!more && page.items.length === 0) say(list.empty);
+}
+
+const ENDPOINTS = {
+  name: "endpoints", path: "/v1/endpoints", rows: "endpoint-rows", more: "endpoints-more",
+  filter: () => ({}), row: (e) => endpointRow(e), empty: "No endpoints yet: create one above.",
+};
+const FAILURES = {
+  name: "failures", path: "/v1/failures", rows: "failure-rows", more: "failures-more",
+  filter: () => failureFilter(), row: (f) => failureRow(f), empty: "No failures.",
+};
+
+const loadEndpoints = (more) => loadPage(ENDPOINTS, more);
+const loadFailures = (more) => loadPage(FAILURES, more);
+
+/** The comma-separated event types of a form field. */
+function eventTypes(value) {
+  return value.split(",").map((t) => t.trim()).filter(Boolean);
 }
 
 async function createEndpoint(event) {
@@ -192,7 +210,7 @@ async function createEndpoint(event) {
   const form = event.target;
   const spec = {
     url: form.url.value.trim(),
-    event_types: form.event_types.value.split(",").map((t) => t.trim()).filter(Boolean),
+    event_types: eventTypes(form.event_types.value),
     ordering: form.ordering.value,
   };
   if (form.description.value.trim()) spec.description = form.description.value.trim();
@@ -256,18 +274,6 @@ async function showAttempts(eventId) {
   $("attempts-event").textContent = eventId;
   $("attempts").hidden = false;
   $("attempts").focus();
-}
-
-async function loadFailures(more) {
-  const query = new URLSearchParams({ limit: "50", ...failureFilter() });
-  if (more && state.failuresCursor) query.set("cursor", state.failuresCursor);
-  const page = await call("GET", `/v1/failures?${query}`);
-  const rows = $("failure-rows");
-  if (!more) rows.replaceChildren();
-  for (const failure of page.items) rows.append(failureRow(failure));
-  state.failuresCursor = page.next_cursor || null;
-  $("failures-more").hidden = !state.failuresCursor;
-  if (!more && page.items.length === 0) say("No failures.");
 }
 
 // ---------------------------------------------------------------- wiring
