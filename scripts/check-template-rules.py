@@ -122,8 +122,9 @@ for name, table in of_type("AWS::DynamoDB::Table").items():
 
 # What each function's code calls, on which resource: ingest enqueues jobs and fan-out
 # tasks; the worker expands tasks (index scan, seen-records read, jobs to either queue),
-# retries and dead-letters; admin reads and writes endpoint state (health, recover), lists
-# and replays failures; the dlq function returns redriven fan-out tasks.
+# retries and dead-letters, and logs each batch's attempts with their tallies; admin reads
+# and writes endpoint state (health, recover), lists and replays failures, searches the
+# delivery log and reads its tallies; the dlq function returns redriven fan-out tasks.
 NEEDS = {
     "IngestFunction": [
         ("sqs:SendMessage", "DeliveriesQueue"), ("sqs:SendMessage", "OrderedDeliveriesQueue"),
@@ -137,6 +138,7 @@ NEEDS = {
         ("dynamodb:PutItem", "EndpointsTable"),
         ("dynamodb:BatchGetItem", "StateTable"), ("dynamodb:UpdateItem", "StateTable"),
         ("dynamodb:PutItem", "StateTable"), ("dynamodb:DeleteItem", "StateTable"),
+        ("dynamodb:PutItem", "DeliveryLogTable"), ("dynamodb:UpdateItem", "DeliveryLogTable"),
     ],
     "AdminFunction": [
         ("dynamodb:GetItem", "EndpointsTable"), ("dynamodb:PutItem", "EndpointsTable"),
@@ -145,6 +147,7 @@ NEEDS = {
         ("dynamodb:PutItem", "StateTable"),
         ("dynamodb:Query", "FailuresTable"), ("dynamodb:GetItem", "FailuresTable"),
         ("dynamodb:UpdateItem", "FailuresTable"),
+        ("dynamodb:Query", "DeliveryLogTable"), ("dynamodb:BatchGetItem", "DeliveryLogTable"),
         ("sqs:SendMessage", "DeliveriesQueue"), ("sqs:SendMessage", "OrderedDeliveriesQueue"),
     ],
     "DlqFunction": [

@@ -78,10 +78,14 @@ indexes = {i["IndexName"] for i in tables["FailuresTable"]["Properties"].get("Gl
 for const in ("FAILURES_BY_TIME", "FAILURES_BY_ENDPOINT"):
     if consts.get(const) not in indexes:
         errors.append(f"FailuresTable has no index {consts.get(const)!r} ({const} in tables.rs)")
-ttl = tables["StateTable"]["Properties"].get("TimeToLiveSpecification", {}).get("AttributeName")
 expected_ttl = consts.get("TTL_ATTRIBUTE")
-if ttl != expected_ttl:
-    errors.append(f"StateTable TTL attribute is {ttl!r}, tables.rs says {expected_ttl!r}")
+for table in ("StateTable", "DeliveryLogTable"):
+    ttl = tables[table]["Properties"].get("TimeToLiveSpecification", {}).get("AttributeName")
+    if ttl != expected_ttl:
+        errors.append(f"{table} TTL attribute is {ttl!r}, tables.rs says {expected_ttl!r}")
+keys = [(k["AttributeName"], k["KeyType"]) for k in tables["DeliveryLogTable"]["Properties"]["KeySchema"]]
+if keys != [("pk", "HASH"), ("sk", "RANGE")]:
+    errors.append(f"DeliveryLogTable keys are {keys}, tables.rs makes pk (HASH) and sk (RANGE)")
 
 if errors:
     print("template.yaml does not match the workspace:", file=sys.stderr)

@@ -35,6 +35,10 @@ async fn environment(stack: &Stack) -> anyhow::Result<Vec<(&'static str, String)
         ("AUTHHOOKS_ENDPOINTS_TABLE", stack.tables.endpoints.clone()),
         ("AUTHHOOKS_STATE_TABLE", stack.tables.state.clone()),
         ("AUTHHOOKS_FAILURES_TABLE", stack.tables.failures.clone()),
+        (
+            "AUTHHOOKS_DELIVERY_LOG_TABLE",
+            stack.tables.delivery_log.clone(),
+        ),
         ("AUTHHOOKS_DELIVERIES_QUEUE_URL", queue),
         ("AUTHHOOKS_ORDERED_QUEUE_URL", ordered),
         ("AUTHHOOKS_DLQ_URL", dlq),

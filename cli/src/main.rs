@@ -17,6 +17,7 @@ use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 
 use crate::client::{Conn, Token};
+use crate::commands::deliveries::{self, DeliveriesCommand};
 use crate::commands::endpoints::EndpointsCommand;
 use crate::commands::failures::{EventsCommand, FailuresCommand};
 use crate::commands::{endpoints, failures, listen, send, verify};
@@ -50,6 +51,8 @@ enum Command {
     Endpoints(Group<EndpointsCommand>),
     /// List and replay deliveries that were given up on
     Failures(Group<FailuresCommand>),
+    /// Search every attempt of the last 7 days; the last hour's and day's overview
+    Deliveries(Group<DeliveriesCommand>),
     /// Inspect events
     Events(Group<EventsCommand>),
 }
@@ -98,6 +101,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Verify(args) => verify::run(args, json),
         Command::Endpoints(g) => endpoints::run(g.command, &g.token.over(&conn), json).await,
         Command::Failures(g) => failures::run(g.command, &g.token.over(&conn), json).await,
+        Command::Deliveries(g) => deliveries::run(g.command, &g.token.over(&conn), json).await,
         Command::Events(g) => failures::run_events(g.command, &g.token.over(&conn), json).await,
     };
     result.unwrap_or_else(|e: CliError| fail(&e.to_string(), e.exit_code()))

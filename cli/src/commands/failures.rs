@@ -170,7 +170,7 @@ fn replay_filter(args: &ReplayArgs) -> Value {
     Value::Object(filter)
 }
 
-fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     // chrono's own reasons ("premature end of input") say less than an example does.
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))

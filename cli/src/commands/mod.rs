@@ -1,5 +1,6 @@
 //! One module per command group; each turns parsed arguments into requests and output.
 
+pub mod deliveries;
 mod endpoint_args;
 mod endpoint_view;
 pub mod endpoints;

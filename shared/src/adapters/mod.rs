@@ -2,6 +2,7 @@
 //! adapters are feature-gated.
 
 pub mod cache;
+pub mod log_search;
 pub mod memory;
 pub mod queues;
 

@@ -15,9 +15,9 @@ use crate::domain::recovery;
 use crate::domain::signature::Secret;
 use crate::domain::validation::FieldError;
 use crate::ports::{
-    ClaimOutcome, Clock, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue, Entropy,
-    FailureFilter, FailureStore, IdempotencyKey, IdempotencyStore, Page, PageRequest, PortError,
-    QueueRecall,
+    ClaimOutcome, Clock, DeliveryLog, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue,
+    Entropy, FailureFilter, FailureStore, IdempotencyKey, IdempotencyStore, Page, PageRequest,
+    PortError, QueueRecall,
 };
 use crate::wire::Recovered;
 
@@ -52,6 +52,8 @@ pub struct Admin {
     /// Brings a recovered endpoint's waiting jobs forward where the queue can.
     pub recall: Arc<dyn QueueRecall>,
     pub failures: Arc<dyn FailureStore>,
+    /// What `GET /v1/deliveries` and the overview read.
+    pub log: Arc<dyn DeliveryLog>,
     pub queue: Arc<dyn DeliveryQueue>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub clock: Arc<dyn Clock>,

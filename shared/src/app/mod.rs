@@ -4,11 +4,13 @@
 
 pub mod admin;
 pub mod deliver;
+mod deliveries;
 pub mod failures;
 mod health;
 pub mod ingest;
 
 pub use admin::Admin;
 pub use deliver::Worker;
+pub use deliveries::Overview;
 pub use failures::Recorder;
 pub use ingest::Ingest;

@@ -7,6 +7,7 @@ pub mod admission;
 pub mod circuit;
 pub mod dedupe;
 pub mod delivery;
+pub mod delivery_log;
 pub mod destination;
 pub mod endpoint;
 pub mod endpoint_index;

@@ -46,13 +46,14 @@ fn flag(var: &'static str) -> Result<bool, ConfigError> {
     }
 }
 
-/// Where the state lives: the three tables and the queues functions send to (the ordered
+/// Where the state lives: the four tables and the queues functions send to (the ordered
 /// queue's DLQ only fills by redrive and drains through the dlq function's event source).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resources {
     pub endpoints_table: String,
     pub state_table: String,
     pub failures_table: String,
+    pub delivery_log_table: String,
     pub deliveries_queue_url: String,
     pub ordered_queue_url: String,
     pub dlq_url: String,
@@ -64,6 +65,7 @@ impl Resources {
             endpoints: self.endpoints_table.clone(),
             state: self.state_table.clone(),
             failures: self.failures_table.clone(),
+            delivery_log: self.delivery_log_table.clone(),
         }
     }
 
@@ -72,6 +74,7 @@ impl Resources {
             endpoints_table: required("AUTHHOOKS_ENDPOINTS_TABLE")?,
             state_table: required("AUTHHOOKS_STATE_TABLE")?,
             failures_table: required("AUTHHOOKS_FAILURES_TABLE")?,
+            delivery_log_table: required("AUTHHOOKS_DELIVERY_LOG_TABLE")?,
             deliveries_queue_url: required("AUTHHOOKS_DELIVERIES_QUEUE_URL")?,
             ordered_queue_url: required("AUTHHOOKS_ORDERED_QUEUE_URL")?,
             dlq_url: required("AUTHHOOKS_DLQ_URL")?,

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::admission::EndpointState;
 use crate::domain::delivery::{AttemptRecord, FailureRecord, Progress};
+use crate::domain::delivery_log::{LogBatch, LogEntry, LogQuery, Tally};
 use crate::domain::endpoint::Endpoint;
 use crate::domain::endpoint_index::EndpointIndex;
 use crate::domain::ids::{DeliveryId, EndpointId};
@@ -243,6 +244,25 @@ pub trait FailureStore: Send + Sync {
         page: PageRequest,
     ) -> Result<Page<FailureRecord>, PortError>;
     async fn mark_replayed(&self, id: &str, at: DateTime<Utc>) -> Result<(), PortError>;
+}
+
+/// The delivery log (`domain::delivery_log`): a batch's attempts written together, searched
+/// newest first, and the five-minute tallies behind the overview.
+#[async_trait]
+pub trait DeliveryLog: Send + Sync + std::fmt::Debug {
+    /// Keeps the batch's entries and adds them to their tallies. Callers treat it as best
+    /// effort: a lost append loses a view of deliveries, never a delivery.
+    async fn append(&self, batch: &LogBatch) -> Result<(), PortError>;
+    /// Matching entries, newest first. A page may hold fewer than `limit` entries and still
+    /// have a cursor: each call reads a bounded number of hours.
+    async fn search(
+        &self,
+        query: &LogQuery,
+        page: PageRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Page<LogEntry>, PortError>;
+    /// The tallies of the buckets given (`Tally::bucket`), one per bucket in their order.
+    async fn tallies(&self, buckets: &[i64]) -> Result<Vec<Tally>, PortError>;
 }
 
 /// One signed POST, ready to go.

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use super::{Ports, SystemBuilder};
 use crate::adapters::memory::{
-    MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore, QueueSettings,
+    MemoryDeliveryLog, MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore,
+    QueueSettings,
 };
 use crate::adapters::queues::{FanOutQueues, Recalls};
 use crate::ports::{
-    Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
+    Clock, DeadLetterQueue, DeliveryLog, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
     FailureStore, FanOutQueue, IdempotencyStore, QueueHold, QueueRecall, Sender,
     ORDERED_MAX_RECEIVES,
 };
@@ -23,6 +24,8 @@ pub struct Backend<E, S, F, Q> {
     pub endpoints: Arc<E>,
     pub state: Arc<S>,
     pub failures: Arc<F>,
+    /// The delivery log; behind its port, since no harness needs more of it.
+    pub log: Arc<dyn DeliveryLog>,
     pub deliveries: Arc<Q>,
     /// The ordered deliveries queue (FIFO, a group per endpoint and subject).
     pub ordered: Arc<Q>,
@@ -39,6 +42,7 @@ impl<E, S, F, Q> Clone for Backend<E, S, F, Q> {
             endpoints: self.endpoints.clone(),
             state: self.state.clone(),
             failures: self.failures.clone(),
+            log: self.log.clone(),
             deliveries: self.deliveries.clone(),
             ordered: self.ordered.clone(),
             dlq: self.dlq.clone(),
@@ -66,6 +70,7 @@ where
             state: self.state.clone(),
             idempotency: self.state.clone(),
             failures: self.failures.clone(),
+            log: self.log.clone(),
             queue: self.deliveries.clone(),
             ordered_queue: self.ordered.clone(),
             holds: self.ordered.clone(),
@@ -108,6 +113,7 @@ impl MemoryBackend {
             endpoints: Arc::new(MemoryEndpointStore::new()),
             state: Arc::new(MemoryStateStore::new()),
             failures: Arc::new(MemoryFailureStore::new()),
+            log: Arc::new(MemoryDeliveryLog::new()),
             deliveries,
             ordered,
             ordered_dlq: dlq.clone(),
@@ -135,7 +141,7 @@ mod aws {
     use super::super::SystemBuilder;
     use super::Backend;
     use crate::adapters::dynamodb::{
-        DynamoEndpointStore, DynamoFailureStore, DynamoStateStore, TableNames,
+        DynamoDeliveryLog, DynamoEndpointStore, DynamoFailureStore, DynamoStateStore, TableNames,
     };
     pub use crate::adapters::sqs::QueueUrls;
     use crate::adapters::sqs::SqsQueue;
@@ -156,6 +162,7 @@ mod aws {
                 endpoints: Arc::new(DynamoEndpointStore::new(dynamo.clone(), &tables.endpoints)),
                 state: Arc::new(DynamoStateStore::new(dynamo.clone(), &tables.state)),
                 failures: Arc::new(DynamoFailureStore::new(dynamo.clone(), &tables.failures)),
+                log: Arc::new(DynamoDeliveryLog::new(dynamo.clone(), &tables.delivery_log)),
                 deliveries: queue(&queues.deliveries),
                 ordered: queue(&queues.ordered),
                 dlq: queue(&queues.dlq),

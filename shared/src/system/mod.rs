@@ -11,7 +11,7 @@ use crate::adapters::cache::{CachedEndpointStore, Current};
 use crate::adapters::queues::DeliveryQueues;
 use crate::app::{Admin, Ingest, Recorder, Worker};
 use crate::ports::{
-    Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
+    Clock, DeadLetterQueue, DeliveryLog, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
     FailureStore, FanOutQueue, IdempotencyStore, QueueHold, QueueRecall, Sender, Subscribers,
 };
 
@@ -27,6 +27,8 @@ pub struct Ports {
     pub state: Arc<dyn EndpointStateStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub failures: Arc<dyn FailureStore>,
+    /// Every attempt, for the console and `GET /v1/deliveries`.
+    pub log: Arc<dyn DeliveryLog>,
     /// The standard deliveries queue: unordered jobs, with per-message delays.
     pub queue: Arc<dyn DeliveryQueue>,
     /// The ordered (FIFO) deliveries queue, and the holds on the messages received from it.
@@ -111,6 +113,7 @@ impl SystemBuilder {
             fan_out: ports.fan_out.clone(),
             holds: ports.holds.clone(),
             dead_letters: ports.dead_letters.clone(),
+            log: ports.log.clone(),
             sender: ports.sender.clone(),
             clock: ports.clock.clone(),
             entropy: ports.entropy.clone(),
@@ -122,6 +125,7 @@ impl SystemBuilder {
             state: ports.state.clone(),
             recall: ports.recall.clone(),
             failures: ports.failures.clone(),
+            log: ports.log.clone(),
             queue: queues,
             idempotency: ports.idempotency.clone(),
             clock: ports.clock.clone(),

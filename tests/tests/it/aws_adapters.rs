@@ -3,6 +3,7 @@
 //! two are held to the same semantics; the SQS adapter is checked on its own.
 
 mod cache;
+mod delivery_log;
 mod endpoints;
 mod errors;
 mod failures;

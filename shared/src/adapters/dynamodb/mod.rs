@@ -1,5 +1,6 @@
 //! The DynamoDB adapters: endpoints, the state table (idempotency records and per-endpoint
-//! state) and failure records, each a table of its own (docs/architecture.md §3.6).
+//! state), failure records and the delivery log, each a table of its own
+//! (docs/architecture.md §3.6).
 //!
 //! Items are converted only with `serde_dynamo`; the adapters add nothing but keys and the
 //! attributes their conditions and indexes need. Key schemas, which the SAM template must
@@ -10,6 +11,7 @@
 //! | endpoints | `id` (S, hash) | the [`Endpoint`](crate::domain::endpoint::Endpoint) fields |
 //! | state | `pk` (S, hash) | see below; TTL on `expires_at` |
 //! | failures | `id` (S, hash) | `kind` (S), `sort_key` (S), `endpoint_id` (S) |
+//! | delivery log | `pk` (S, hash), `sk` (S, range) | `entries` (S); TTL on `expires_at` |
 //!
 //! The failures table has two global secondary indexes, both projecting `ALL`:
 //! - `by_time`: hash `kind` (always `"failure"`), range `sort_key`;
@@ -28,6 +30,7 @@
 //! Times written are rounded up (a record is never forgotten or a lease given up early);
 //! conditions compare them with the exact time.
 
+mod delivery_log;
 mod endpoint_state;
 mod endpoints;
 pub(crate) mod error;
@@ -38,6 +41,7 @@ mod state;
 mod state_batch;
 pub mod tables;
 
+pub use delivery_log::DynamoDeliveryLog;
 pub use endpoints::DynamoEndpointStore;
 pub use failures::DynamoFailureStore;
 pub use state::DynamoStateStore;

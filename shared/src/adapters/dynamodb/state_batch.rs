@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::KeysAndAttributes;
+use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
 use super::error::{build_error, sdk_error};
@@ -14,7 +15,7 @@ use super::state::{DynamoStateStore, Record};
 use crate::ports::{ClaimOutcome, IdempotencyKey, PortError};
 
 /// DynamoDB's limit on keys per BatchGetItem.
-const BATCH_KEYS: usize = 100;
+pub(super) const BATCH_KEYS: usize = 100;
 /// Further calls for keys a batch left unprocessed (throttling), with a doubling wait.
 const RETRY_ROUNDS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(25);
@@ -35,7 +36,8 @@ impl DynamoStateStore {
         }
         let mut found: HashMap<String, ClaimOutcome> = HashMap::new();
         for chunk in unique.chunks(BATCH_KEYS) {
-            for item in self.get_chunk(chunk).await? {
+            let keys = chunk.iter().map(|pk| string_key("pk", *pk)).collect();
+            for item in get_chunk(&self.client, &self.table, keys).await? {
                 let record: Record = from_item("idempotency record", item)?;
                 // Expired but not yet deleted by TTL counts as absent.
                 if !record.expired(now) {
@@ -49,48 +51,51 @@ impl DynamoStateStore {
             .map(|key| found.get(key.as_str()).cloned())
             .collect())
     }
+}
 
-    /// The items of one chunk of at most 100 keys, asking again for what comes back
-    /// unprocessed until nothing does.
-    async fn get_chunk(&self, chunk: &[&str]) -> Result<Vec<Item>, PortError> {
-        let mut pending: Vec<Item> = chunk.iter().map(|pk| string_key("pk", *pk)).collect();
-        let mut items = Vec::with_capacity(chunk.len());
-        let mut backoff = FIRST_BACKOFF;
-        for round in 0..=RETRY_ROUNDS {
-            if round > 0 {
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-            }
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(false)
-                .build()
-                .map_err(build_error)?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(|e| sdk_error("BatchGetItem", e))?;
-            if let Some(got) = out.responses().and_then(|r| r.get(&self.table)) {
-                items.extend(got.iter().cloned());
-            }
-            pending = out
-                .unprocessed_keys()
-                .and_then(|u| u.get(&self.table))
-                .map(|k| k.keys().to_vec())
-                .unwrap_or_default();
-            if pending.is_empty() {
-                return Ok(items);
-            }
+/// The items under at most 100 keys of `table` (eventually consistent), asking again for
+/// what comes back unprocessed until nothing does.
+pub(super) async fn get_chunk(
+    client: &Client,
+    table: &str,
+    keys: Vec<Item>,
+) -> Result<Vec<Item>, PortError> {
+    let asked = keys.len();
+    let mut pending = keys;
+    let mut items = Vec::with_capacity(asked);
+    let mut backoff = FIRST_BACKOFF;
+    for round in 0..=RETRY_ROUNDS {
+        if round > 0 {
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
         }
-        let example = pending.first().and_then(|k| string_attr(k, "pk"));
-        Err(PortError::Unavailable(format!(
-            "BatchGetItem: {} of {} keys still unprocessed after {RETRY_ROUNDS} retries (e.g. {})",
-            pending.len(),
-            chunk.len(),
-            example.unwrap_or_default()
-        )))
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(std::mem::take(&mut pending)))
+            .consistent_read(false)
+            .build()
+            .map_err(build_error)?;
+        let out = client
+            .batch_get_item()
+            .request_items(table, request)
+            .send()
+            .await
+            .map_err(|e| sdk_error("BatchGetItem", e))?;
+        if let Some(got) = out.responses().and_then(|r| r.get(table)) {
+            items.extend(got.iter().cloned());
+        }
+        pending = out
+            .unprocessed_keys()
+            .and_then(|u| u.get(table))
+            .map(|k| k.keys().to_vec())
+            .unwrap_or_default();
+        if pending.is_empty() {
+            return Ok(items);
+        }
     }
+    let example = pending.first().and_then(|k| string_attr(k, "pk"));
+    Err(PortError::Unavailable(format!(
+        "BatchGetItem: {} of {asked} keys still unprocessed after {RETRY_ROUNDS} retries (e.g. {})",
+        pending.len(),
+        example.unwrap_or_default()
+    )))
 }

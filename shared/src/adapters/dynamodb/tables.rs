@@ -31,31 +31,36 @@ pub struct TableNames {
     pub endpoints: String,
     pub state: String,
     pub failures: String,
+    pub delivery_log: String,
 }
 
 impl TableNames {
-    /// Each table named by `name` from its role (`endpoints`, `state`, `failures`), so a
-    /// new table is named here and nowhere else.
+    /// Each table named by `name` from its role (`endpoints`, `state`, `failures`,
+    /// `delivery-log`), so a new table is named here and nowhere else.
     pub fn named(mut name: impl FnMut(&str) -> String) -> Self {
         Self {
             endpoints: name("endpoints"),
             state: name("state"),
             failures: name("failures"),
+            delivery_log: name("delivery-log"),
         }
     }
 }
 
-/// Creates the endpoints, state and failures tables (on-demand capacity, the failures
-/// indexes, TTL on the state table). Tables that already exist are left as they are.
+/// Creates the endpoints, state, failures and delivery log tables (on-demand capacity, the
+/// failures indexes, TTL on the state and delivery log tables). Tables that already exist
+/// are left as they are.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), PortError> {
-    create_table(client, &names.endpoints, "id", Vec::new()).await?;
-    create_table(client, &names.state, "pk", Vec::new()).await?;
+    create_table(client, &names.endpoints, ("id", None), Vec::new()).await?;
+    create_table(client, &names.state, ("pk", None), Vec::new()).await?;
     let indexes = vec![
         index(FAILURES_BY_TIME, "kind")?,
         index(FAILURES_BY_ENDPOINT, "endpoint_id")?,
     ];
-    create_table(client, &names.failures, "id", indexes).await?;
-    enable_ttl(client, &names.state).await
+    create_table(client, &names.failures, ("id", None), indexes).await?;
+    create_table(client, &names.delivery_log, ("pk", Some("sk")), Vec::new()).await?;
+    enable_ttl(client, &names.state).await?;
+    enable_ttl(client, &names.delivery_log).await
 }
 
 fn string_attribute(name: &str) -> Result<AttributeDefinition, PortError> {
@@ -93,7 +98,7 @@ fn index(name: &str, partition: &str) -> Result<GlobalSecondaryIndex, PortError>
 async fn create_table(
     client: &Client,
     name: &str,
-    hash_key: &str,
+    (hash_key, range_key): (&str, Option<&str>),
     indexes: Vec<GlobalSecondaryIndex>,
 ) -> Result<(), PortError> {
     let mut request = client
@@ -102,6 +107,11 @@ async fn create_table(
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(string_attribute(hash_key)?)
         .key_schema(key_element(hash_key, KeyType::Hash)?);
+    if let Some(range_key) = range_key {
+        request = request
+            .attribute_definitions(string_attribute(range_key)?)
+            .key_schema(key_element(range_key, KeyType::Range)?);
+    }
     if !indexes.is_empty() {
         for attribute in ["kind", "endpoint_id", "sort_key"] {
             request = request.attribute_definitions(string_attribute(attribute)?);

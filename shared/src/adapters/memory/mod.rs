@@ -2,12 +2,14 @@
 //! queue delays and visibility), for local mode and for tests that mean something.
 
 mod clock;
+mod delivery_log;
 mod endpoints;
 mod failures;
 mod queue;
 mod state;
 
 pub use clock::{ManualClock, SeededEntropy};
+pub use delivery_log::MemoryDeliveryLog;
 pub use endpoints::MemoryEndpointStore;
 pub use failures::MemoryFailureStore;
 pub use queue::{MemoryQueue, QueueSettings, Wakeup, DEDUP_WINDOW};

@@ -2,6 +2,7 @@
 //! failures and events. On AWS the Function URL authenticates with IAM; locally a bearer
 //! token guards it, or the console's session cookie with its CSRF token for changes.
 
+mod deliveries;
 mod endpoints;
 mod events;
 mod failures;
@@ -23,6 +24,7 @@ pub use state::AdminApi;
 pub fn router(api: Arc<AdminApi>) -> Router {
     Router::new()
         .merge(endpoints::routes())
+        .merge(deliveries::routes())
         .merge(failures::routes())
         .merge(events::routes())
         .route_layer(middleware::from_fn_with_state(api.clone(), authorize))

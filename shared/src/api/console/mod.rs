@@ -21,6 +21,8 @@ use session::{set_cookie, SESSION_TTL_SECS};
 
 const INDEX: &str = include_str!("assets/index.html");
 const SCRIPT: &str = include_str!("assets/app.js");
+/// The Overview and Deliveries pages (loaded after `app.js`, whose helpers they use).
+const DELIVERIES_SCRIPT: &str = include_str!("assets/deliveries.js");
 const STYLE: &str = include_str!("assets/app.css");
 
 /// Only this origin's script, style and requests; no framing, no inline code.
@@ -46,6 +48,10 @@ pub fn router(api: Arc<ConsoleApi>) -> Router {
         .route(
             "/console/app.js",
             get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/console/deliveries.js",
+            get(|| async { asset(DELIVERIES_SCRIPT, "text/javascript; charset=utf-8") }),
         )
         .route(
             "/console/app.css",

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::{FollowUp, Taken, Worker};
 use crate::domain::delivery::{later, schedule, AttemptRecord, DeadLetter, DeliveryJob};
+use crate::domain::delivery_log::{LogEntry, LogStatus, Subject};
 use crate::domain::endpoint::Endpoint;
 use crate::domain::order::hold_for;
 use crate::domain::outcome::{classify, decide, Decision};
@@ -29,6 +30,8 @@ pub(super) enum Attempted {
         message_id: String,
         success: bool,
         latency_ms: u64,
+        /// The attempt as the delivery log keeps it.
+        entry: Box<LogEntry>,
         // Boxed: a follow-up carries a whole job, the other variants a message id.
         follow_up: Box<FollowUp>,
     },
@@ -129,10 +132,15 @@ pub(super) async fn attempt(
     let finished = worker.clock.now();
     let verdict = classify(&sent.result, finished);
     let record = AttemptRecord::from_result(number, &sent.result, sent.latency, now);
-    let next = job.after_attempt(record);
     let jitter = Jitter::from_unit(worker.entropy.unit());
-
     let decision = decide(verdict, &endpoint.retry, number, jitter);
+    let logged_as = match decision {
+        Decision::Delivered => LogStatus::Delivered,
+        Decision::RetryIn(_) => LogStatus::Retrying,
+        Decision::GiveUp(_) => LogStatus::Failed,
+    };
+    let entry = Box::new(LogEntry::of(logged(&job), &record, logged_as));
+    let next = job.after_attempt(record);
     let record = next.history.last();
     if let Some(status) = record.and_then(|r| r.status) {
         span.record("status", i64::from(status));
@@ -183,7 +191,20 @@ pub(super) async fn attempt(
         message_id,
         success: verdict.is_success(),
         latency_ms: u64::try_from(sent.latency.as_millis()).unwrap_or(u64::MAX),
+        entry,
         follow_up: Box::new(follow_up),
+    }
+}
+
+/// What the log says an entry of `job` is about.
+fn logged(job: &DeliveryJob) -> Subject<'_> {
+    Subject {
+        delivery_id: &job.delivery_id,
+        event_id: &job.event.id,
+        event_type: &job.event.event_type,
+        endpoint_id: &job.endpoint_id,
+        subject: job.event.subject.as_deref(),
+        tenant_id: job.event.tenant_id.as_deref(),
     }
 }
 

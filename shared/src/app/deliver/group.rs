@@ -9,6 +9,7 @@ use super::attempt::Attempted;
 use super::{line, state, EndpointStats, FollowUp, Taken, Worker};
 use crate::domain::admission::{self, Deferral};
 use crate::domain::delivery::{later, schedule, DeadLetter, DeliveryJob};
+use crate::domain::delivery_log::LogEntry;
 use crate::domain::ids::EndpointId;
 use crate::domain::in_flight::busy_wait;
 use crate::domain::order::deferral_hold;
@@ -18,6 +19,8 @@ use crate::ports::Enqueue;
 #[derive(Debug, Default)]
 pub(super) struct GroupOutcome {
     pub(super) stats: EndpointStats,
+    /// The attempts made, for the delivery log.
+    pub(super) log: Vec<LogEntry>,
     pub(super) follow_ups: Vec<(String, FollowUp)>,
 }
 
@@ -25,6 +28,7 @@ impl GroupOutcome {
     fn all(jobs: Vec<Taken>, make: impl Fn(DeliveryJob) -> FollowUp) -> Self {
         Self {
             stats: EndpointStats::default(),
+            log: Vec::new(),
             follow_ups: jobs
                 .into_iter()
                 .map(|taken| (taken.message_id, make(taken.job)))
@@ -157,9 +161,11 @@ pub(super) async fn deliver(
                 message_id,
                 success,
                 latency_ms,
+                entry,
                 follow_up,
             } => {
                 results.push(success);
+                outcome.log.push(*entry);
                 outcome.stats.latencies_ms.push(latency_ms);
                 match follow_up.as_ref() {
                     FollowUp::Done => outcome.stats.delivered += 1,

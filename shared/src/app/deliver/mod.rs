@@ -26,12 +26,13 @@ use std::time::Duration;
 use futures::future::join_all;
 
 use crate::domain::delivery::DeliveryJob;
+use crate::domain::delivery_log::{LogBatch, LogEntry};
 use crate::domain::fanout::FanOutSettings;
 use crate::domain::ids::EndpointId;
 use crate::domain::in_flight;
 use crate::ports::{
-    Clock, DeadLetterQueue, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy, FanOutQueue,
-    IdempotencyStore, QueueHold, Received, Sender, Subscribers,
+    Clock, DeadLetterQueue, DeliveryLog, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
+    FanOutQueue, IdempotencyStore, QueueHold, Received, Sender, Subscribers,
 };
 
 #[derive(Debug, Clone)]
@@ -88,6 +89,8 @@ pub struct Worker {
     /// Holds ordered jobs' messages in place on their (FIFO) queue.
     pub holds: Arc<dyn QueueHold>,
     pub dead_letters: Arc<dyn DeadLetterQueue>,
+    /// Where each batch's attempts are logged.
+    pub log: Arc<dyn DeliveryLog>,
     pub sender: Arc<dyn Sender>,
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
@@ -223,7 +226,9 @@ impl Worker {
             (endpoint_id, outcome)
         }))
         .await;
-        for (endpoint_id, outcome) in outcomes {
+        let mut logged = Vec::new();
+        for (endpoint_id, mut outcome) in outcomes {
+            logged.append(&mut outcome.log);
             let mut stats = outcome.stats;
             // The batch counts its dead letters once the DLQ took them (in `flush`), and
             // keeps latencies per endpoint only: moved aside rather than cloned.
@@ -238,7 +243,20 @@ impl Worker {
         }
 
         flush(self, follow_ups, &mut report).await;
+        self.log_attempts(logged).await;
         report
+    }
+
+    /// One write for the batch's attempts, after its follow-ups: the log is a view, so a
+    /// lost write costs a view of them and never holds a delivery up.
+    async fn log_attempts(&self, entries: Vec<LogEntry>) {
+        let count = entries.len();
+        let Some(batch) = LogBatch::new(entries, self.entropy.u128() as u64) else {
+            return;
+        };
+        if let Err(e) = self.log.append(&batch).await {
+            tracing::warn!(error = %e, count, "attempts not logged");
+        }
     }
 }
 

@@ -3,7 +3,8 @@
 // the session's CSRF token with every change. Data is only ever set as text, never as HTML.
 "use strict";
 
-const state = { csrf: null, view: "endpoints", cursors: { endpoints: null, failures: null } };
+const state = { csrf: null, view: "overview", cursors: { endpoints: null, failures: null, deliveries: null, health: null } };
+const VIEWS = ["overview", "endpoints", "deliveries", "failures"];
 const $ = (id) => document.getElementById(id);
 
 function say(message, bad = false) {
@@ -58,7 +59,8 @@ function button(label, action, description) {
 function showSignIn() {
   state.csrf = null;
   $("nav").hidden = true;
-  for (const id of ["endpoints", "failures"]) $(id).hidden = true;
+  stopLive();
+  for (const id of VIEWS) $(id).hidden = true;
   $("sign-in").hidden = false;
   $("token").focus();
 }
@@ -71,10 +73,10 @@ async function showApp(view) {
     if (b.dataset.view === view) b.setAttribute("aria-current", "page");
     else b.removeAttribute("aria-current");
   }
-  $("endpoints").hidden = view !== "endpoints";
-  $("failures").hidden = view !== "failures";
-  if (view === "endpoints") await loadEndpoints(false);
-  else await loadFailures(false);
+  for (const id of VIEWS) $(id).hidden = id !== view;
+  if (view !== "deliveries") stopLive();
+  const load = { overview: loadOverview, endpoints: loadEndpoints, deliveries: loadDeliveries, failures: loadFailures };
+  await load[view](false);
 }
 
 // ---------------------------------------------------------------- endpoints
@@ -285,7 +287,7 @@ async function signIn(event) {
     $("token").value = "";
     state.csrf = session.csrf;
     say("Signed in.");
-    await showApp("endpoints");
+    await showApp("overview");
   } catch (error) {
     say(error.message, true);
   }
@@ -328,6 +330,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     event.preventDefault();
     await loadFailures(false);
   }));
+  wireDeliveries();
   $("replay-all").addEventListener("click", guarded(async () => {
     const done = await call("POST", "/v1/failures/replay", failureFilter());
     say(`${done.replayed.length} failures replayed.`);
@@ -336,7 +339,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   try {
     const session = await call("GET", "/console/session");
     state.csrf = session.csrf;
-    await showApp("endpoints");
+    await showApp("overview");
   } catch {
     showSignIn();
   }
