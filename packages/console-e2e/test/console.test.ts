@@ -2,7 +2,8 @@
 //! endpoint to a receiver (its secret shown once), edit it, send it a test event and see it
 //! delivered; make the receiver fail, find the failure on the Failures page with its
 //! attempts, fix the receiver and replay it from the page; see the endpoint's health and
-//! recover it. The session cookie is out of the page's reach,
+//! recover it. The Deliveries page finds each attempt (the live view shows new ones without
+//! a click) with its timeline, and the Overview counts them. The session cookie is out of the page's reach,
 //! a change without the CSRF token is refused, and signing out ends the session.
 //! AUTHHOOKS_SCREENSHOTS=<dir> saves a screenshot of each page there.
 import { strict as assert } from "node:assert";
@@ -61,8 +62,10 @@ test("from sign-in to a replayed failure, all from the page", async () => {
   await page.getByLabel("Admin token").fill(authhooks.adminToken);
   await screenshot(page, "sign-in");
   await page.getByLabel("Admin token").press("Enter");
-  await page.getByRole("heading", { name: "Endpoints" }).waitFor();
+  await page.getByRole("heading", { name: "Overview" }).waitFor();
   assert.equal(await page.evaluate(() => document.cookie), "", "the session cookie is readable by script");
+  await page.getByRole("button", { name: "Endpoints", exact: true }).click();
+  await page.getByRole("heading", { name: "Endpoints" }).waitFor();
 
   // Create an endpoint to the receiver; its secret is shown once.
   const create = page.locator("#create-form");
@@ -94,6 +97,15 @@ test("from sign-in to a replayed failure, all from the page", async () => {
   await until(() => receiver.received.length === 1, "the test event was not delivered");
   assert.equal(receiver.received[0]?.event.type, "authhooks.test");
 
+  // The delivery log shows the attempt, delivered (logged once the worker's batch is done).
+  const attemptsLogged = async (): Promise<number> =>
+    (await authhooks.admin.json<{ items: unknown[] }>("GET", "/v1/deliveries")).items.length;
+  await until(async () => (await attemptsLogged()) === 1, "the attempt was not logged");
+  await page.getByRole("button", { name: "Deliveries", exact: true }).click();
+  const logged = page.locator("#delivery-rows tr").filter({ hasText: endpointId });
+  await logged.first().getByText(/^delivered · HTTP 2\d\d/).waitFor();
+  await page.getByRole("button", { name: "Endpoints", exact: true }).click();
+
   // The receiver fails, with no retries left: the delivery is given up on and listed.
   receiver.down = true;
   await authhooks.admin.json("PATCH", `/v1/endpoints/${endpointId}`, {
@@ -111,14 +123,47 @@ test("from sign-in to a replayed failure, all from the page", async () => {
   await attempts.last().getByText(/HTTP 503/).waitFor();
   await screenshot(page, "failures");
 
+  // The same attempt in the delivery log, found by its status, with its timeline.
+  await page.getByRole("button", { name: "Deliveries", exact: true }).click();
+  await page.getByLabel("Status").selectOption("failed");
+  await page.getByRole("button", { name: "Search" }).click();
+  const givenUp = page.locator("#delivery-rows tr");
+  await givenUp.first().getByText(/^given up · HTTP 503/).waitFor();
+  assert.equal(await givenUp.count(), 1, "only the attempt given up on");
+  await givenUp.first().getByRole("button", { name: /^Attempts/ }).click();
+  await page.locator("#timeline-list li").last().getByText(/given up · HTTP 503/).waitFor();
+  await screenshot(page, "deliveries");
+  await page.getByRole("button", { name: "Failures", exact: true }).click();
+
   // Fixed, then replayed from the page.
   receiver.down = false;
   await failure.getByRole("button", { name: /^Replay/ }).click();
   await until(() => receiver.received.length === 2, "the replay was not delivered");
   assert.equal(receiver.received[1]?.event.type, "authhooks.test");
 
+  // The live view: a new delivery appears without a click.
+  await page.getByRole("button", { name: "Deliveries", exact: true }).click();
+  await page.getByLabel("Status").selectOption("");
+  await page.getByRole("button", { name: "Search" }).click();
+  const rows = page.locator("#delivery-rows tr");
+  await rows.first().waitFor();
+  const before = await rows.count();
+  await page.getByRole("checkbox", { name: /Live/ }).check();
+  await authhooks.admin.json("POST", `/v1/endpoints/${endpointId}/test`);
+  await until(async () => (await rows.count()) > before, "the live view did not show the new delivery");
+  await page.getByRole("checkbox", { name: /Live/ }).uncheck();
+
+  // The overview counts the attempts: three delivered, one given up.
+  await page.getByRole("button", { name: "Overview", exact: true }).click();
+  const hour = page.getByRole("row").filter({ hasText: "Last hour" });
+  await hour.waitFor();
+  const cells = await hour.locator("td").allTextContents();
+  assert.deepEqual(cells.slice(0, 4), ["4", "3", "0", "1"], `attempts, delivered, retrying, given up: ${cells}`);
+  await page.getByRole("row").filter({ hasText: endpointId }).getByText(/^circuit /).waitFor();
+  await screenshot(page, "overview");
+
   // The endpoint's health shows the delivery given up on; a recover is noted there.
-  await page.getByRole("button", { name: "Endpoints" }).click();
+  await page.getByRole("button", { name: "Endpoints", exact: true }).click();
   await row.getByText(/^last given up: /).waitFor();
   await row.getByRole("button", { name: `Recover: ${endpointId}` }).click();
   await row.getByText(/^recovered /).waitFor();
@@ -145,8 +190,8 @@ test("on a phone every control is labelled and nothing scrolls sideways", async 
   await page.goto(`${authhooks.url}/console/`);
   await page.getByLabel("Admin token").fill(authhooks.adminToken);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Endpoints" }).waitFor();
-  for (const view of ["Endpoints", "Failures"]) {
+  await page.getByRole("heading", { name: "Overview" }).waitFor();
+  for (const view of ["Overview", "Endpoints", "Deliveries", "Failures"]) {
     await page.getByRole("button", { name: view, exact: true }).click();
     await page.getByRole("heading", { name: view }).waitFor();
     const unlabelled = await page.$$eval("input, select", (controls) =>

@@ -10,12 +10,9 @@ use chrono::{DateTime, Utc};
 use crate::domain::delivery_log::{key_at, Hour, LogCursor, LogEntry, LogQuery, BATCH_SPAN};
 use crate::ports::{Page, PageRequest, PortError};
 
-/// Hours one call reads at most before answering (with a cursor to go on): bounds the work
-/// a search for something rare does per request.
-pub const HOURS_PER_CALL: usize = 24;
-
-/// Batches one call reads at most (about 5 MB at ten entries each): the bound within an
-/// hour, which at a high rate holds millions of entries.
+/// Batches one call reads at most (about 5 MB at ten entries each): what bounds the work of
+/// a search for something rare. Hours without batches cost one small query each, and there
+/// are at most the retention's 169 of them.
 pub const BATCHES_PER_CALL: usize = 2_000;
 
 /// One stored batch: its key within its hour, and its entries.
@@ -58,20 +55,8 @@ pub async fn search(
         None => (newest, None),
     };
     let mut items = Vec::new();
-    let mut read = 0;
     let mut batches_read = 0;
     while hour >= oldest {
-        if read == HOURS_PER_CALL {
-            let cursor = LogCursor {
-                hour,
-                at: None,
-                skip: 0,
-            };
-            return Ok(Page {
-                items,
-                next_cursor: Some(encode(&cursor)),
-            });
-        }
         let top = match &resume {
             Some((at, _)) if at.as_str() < high.as_str() => at.clone(),
             _ => high.clone(),
@@ -121,7 +106,6 @@ pub async fn search(
         }
         resume = None;
         hour = hour.previous();
-        read += 1;
     }
     Ok(Page {
         items,

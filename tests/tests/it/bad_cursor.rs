@@ -29,6 +29,9 @@ fn tampered(endpoint_id: &str) -> Vec<String> {
         // only what cannot be an id is refused.
         "/v1/endpoints?cursor=a%20b".into(),
         "/v1/endpoints?limit=1&cursor=..%2Fetc".into(),
+        "/v1/deliveries?cursor=garbage".into(),
+        // Base64 of `{"hour":1,"at":"zz"}`: JSON of the right shape, a key no batch has.
+        format!("/v1/deliveries?endpoint_id={endpoint_id}&cursor=eyJob3VyIjoxLCJhdCI6Inp6In0"),
     ]
 }
 

@@ -4,6 +4,7 @@
 
 mod admin_attempts;
 mod admin_contract;
+mod admin_deliveries;
 mod admin_health;
 mod admin_recover;
 mod aws_adapters;

@@ -207,3 +207,40 @@ async fn delivery_log_memory() {
 async fn delivery_log_dynamodb() {
     the_log_finds_every_entry_once_by_any_filter(aws_world().await.backend.log.as_ref()).await;
 }
+
+/// A search for something rare stops after a bounded read and hands out a cursor that
+/// resumes where it stopped, so no entry is missed (memory only: the bound is the shared
+/// search's, and 2 000 writes are slow on moto).
+#[tokio::test]
+async fn a_rare_search_answers_after_a_bounded_read_and_resumes() {
+    use authhooks::adapters::log_search::BATCHES_PER_CALL;
+    let log = MemoryDeliveryLog::new();
+    let count = BATCHES_PER_CALL as i64 + 10;
+    for i in 0..count {
+        let batch = LogBatch::new(vec![entry(i, at(i))], i as u64).unwrap();
+        log.append(&batch).await.unwrap();
+    }
+    let rare = LogQuery {
+        delivery_id: Some(DeliveryId::parse("dlv_3").unwrap()),
+        ..LogQuery::default()
+    };
+    let now = at(count);
+    let first = log
+        .search(&rare, PageRequest::first(10), now)
+        .await
+        .unwrap();
+    assert!(
+        first.items.is_empty(),
+        "the newest 2 000 batches hold no dlv_3"
+    );
+    let cursor = first.next_cursor.expect("a cursor after a bounded read");
+    let page = PageRequest {
+        limit: 10,
+        cursor: Some(cursor),
+    };
+    let second = log.search(&rare, page, now).await.unwrap();
+    assert_eq!(second.items.len(), 1);
+    assert_eq!(second.items[0].delivery_id.as_str(), "dlv_3");
+    assert_eq!(second.next_cursor, None);
+    assert_eq!(search_all(&log, &rare, 10, now).await.len(), 1);
+}

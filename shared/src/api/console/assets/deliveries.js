@@ -7,7 +7,10 @@ const LIVE_MS = 2000;
 let liveTimer = null;
 
 function stopLive() {
-  if (liveTimer !== null) window.clearInterval(liveTimer);
+  if (liveTimer !== null) {
+    window.clearInterval(liveTimer);
+    say("Live view stopped.");
+  }
   liveTimer = null;
   const live = $("live");
   if (live) live.checked = false;
