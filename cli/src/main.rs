@@ -3,6 +3,7 @@
 
 mod client;
 mod commands;
+mod console;
 mod dev;
 mod error;
 mod input;
@@ -41,6 +42,9 @@ struct Cli {
 enum Command {
     /// Run ingest, delivery and the admin API in one local process
     Dev(dev::DevArgs),
+    /// The console for a deployed stack: a local page calling its admin API, signed with
+    /// your AWS credentials
+    Console(console::ConsoleArgs),
     /// Send a signed event (or a batch from a file) to ingest
     Send(send::SendArgs),
     /// Receive deliveries locally: subscribe, verify and print each one
@@ -94,6 +98,7 @@ async fn run(cli: Cli) -> ExitCode {
     } = cli;
     let result = match command {
         Command::Dev(args) => dev::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Console(args) => console::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Send(args) => send::run(args, &conn, json)
             .await
             .map(|()| ExitCode::SUCCESS),

@@ -6,7 +6,7 @@
 use std::time::SystemTime;
 
 use aws_config::BehaviorVersion;
-use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -31,17 +31,27 @@ fn failed(reason: impl std::fmt::Display) -> CliError {
     CliError::usage(format!("cannot sign the request for AWS IAM: {reason}"))
 }
 
-/// Loads credentials from the default chain.
-pub async fn identity() -> Result<Identity, CliError> {
+/// The default credential chain, for a process that signs many requests: it caches the
+/// credentials and refreshes them before they expire.
+pub async fn provider() -> Result<SharedCredentialsProvider, CliError> {
     let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let provider = config
+    config
         .credentials_provider()
-        .ok_or_else(|| failed("no AWS credentials are configured"))?;
+        .ok_or_else(|| failed("no AWS credentials are configured"))
+}
+
+/// The current credentials of `provider`.
+pub async fn identity_from(provider: &SharedCredentialsProvider) -> Result<Identity, CliError> {
     let credentials = provider
         .provide_credentials()
         .await
         .map_err(|e| failed(format!("no AWS credentials: {e}")))?;
     Ok(credentials.into())
+}
+
+/// Loads credentials from the default chain.
+pub async fn identity() -> Result<Identity, CliError> {
+    identity_from(&provider().await?).await
 }
 
 /// Adds the SigV4 headers (`authorization`, `x-amz-date`, and the session token when the

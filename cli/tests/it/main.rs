@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli_admin;
+mod cli_console;
 mod cli_listen;
 mod cli_misuse;
 mod cli_send;

@@ -11,13 +11,13 @@ mod state;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use subtle::ConstantTimeEq;
 
-use super::console::{cookie_value, csrf_missing, Proof, CSRF_HEADER};
+use super::console::{admit, Admission};
 use super::problem::Problem;
 pub use state::AdminApi;
 
@@ -59,18 +59,10 @@ async fn authorize(State(api): State<Arc<AdminApi>>, request: Request, next: Nex
         return next.run(request).await;
     }
     if let Some(sessions) = &api.sessions {
-        let headers = request.headers();
-        let cookie = headers
-            .get(header::COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(cookie_value);
-        let csrf = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-        let reads = matches!(*request.method(), Method::GET | Method::HEAD);
-        match sessions.prove(cookie, csrf) {
-            Proof::SessionWithCsrf => return next.run(request).await,
-            Proof::SessionOnly if reads => return next.run(request).await,
-            Proof::SessionOnly => return csrf_missing().into_response(),
-            Proof::None => {}
+        match admit(sessions, request.headers(), request.method()) {
+            Admission::Admitted => return next.run(request).await,
+            Admission::Refused(problem) => return problem.into_response(),
+            Admission::NoSession => {}
         }
     }
     let mut response =

@@ -7,7 +7,7 @@ mod session;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -143,6 +143,33 @@ fn no_store(mut response: Response) -> Response {
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// What the console's session makes of a request to the admin API.
+#[derive(Debug)]
+pub enum Admission {
+    /// A live session: a read, or a change with the session's CSRF token.
+    Admitted,
+    /// A live session, but a change without its CSRF token: refused with this problem.
+    Refused(Problem),
+    /// No live session: the request must authenticate some other way, or not at all.
+    NoSession,
+}
+
+/// Reads need the session cookie; changes need its CSRF token too.
+pub fn admit(sessions: &Sessions, headers: &HeaderMap, method: &Method) -> Admission {
+    let cookie = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(cookie_value);
+    let csrf = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+    let reads = matches!(*method, Method::GET | Method::HEAD);
+    match sessions.prove(cookie, csrf) {
+        Proof::SessionWithCsrf => Admission::Admitted,
+        Proof::SessionOnly if reads => Admission::Admitted,
+        Proof::SessionOnly => Admission::Refused(csrf_missing()),
+        Proof::None => Admission::NoSession,
+    }
 }
 
 /// A state-changing request made with the session cookie but without its CSRF token.
