@@ -7,6 +7,7 @@ pub mod admin;
 pub mod console;
 mod extract;
 pub mod ingest;
+pub mod portal;
 pub mod problem;
 
 /// Whether a request's `content-type` is JSON (`application/json`, any parameters).

@@ -135,6 +135,12 @@ impl From<AdminError> for Problem {
                     format!("is not a cursor this list handed out ({reason})"),
                 )])
             }
+            AdminError::NotConfigured(what) => Self::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "not-configured",
+                "Not configured",
+            )
+            .detail(format!("{what} is not configured on this deployment")),
             AdminError::Unavailable(e) => {
                 tracing::error!(error = %e, "admin dependency unavailable");
                 Self::unavailable()

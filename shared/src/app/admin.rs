@@ -11,6 +11,7 @@ use crate::domain::endpoint::{Endpoint, UrlPolicy};
 use crate::domain::endpoint_spec::{apply_patch, parse_new};
 use crate::domain::event::{Event, EventType};
 use crate::domain::ids::{DeliveryId, EndpointId, EventId};
+use crate::domain::portal::PortalKey;
 use crate::domain::recovery;
 use crate::domain::signature::Secret;
 use crate::domain::validation::FieldError;
@@ -32,6 +33,8 @@ pub struct AdminSettings {
     pub policy: UrlPolicy,
     /// How long a rotated-out secret keeps signing (docs/architecture.md: 24 h).
     pub rotation_grace: Duration,
+    /// What signs tenant portal links; `None`: no portal (`POST /v1/portal-links` says so).
+    pub portal_key: Option<PortalKey>,
 }
 
 impl Default for AdminSettings {
@@ -39,6 +42,7 @@ impl Default for AdminSettings {
         Self {
             policy: UrlPolicy::default(),
             rotation_grace: Duration::from_secs(24 * 3600),
+            portal_key: None,
         }
     }
 }
@@ -70,6 +74,9 @@ pub enum AdminError {
     /// The `cursor` of a list request was not one the list handed out.
     #[error("invalid cursor: {0}")]
     InvalidCursor(String),
+    /// A capability this deployment was not given (the tenant portal without its key).
+    #[error("{0} is not configured")]
+    NotConfigured(&'static str),
     #[error(transparent)]
     Unavailable(PortError),
 }

@@ -8,9 +8,11 @@ mod deliveries;
 pub mod failures;
 mod health;
 pub mod ingest;
+mod portal;
 
 pub use admin::Admin;
 pub use deliver::Worker;
 pub use deliveries::Overview;
 pub use failures::Recorder;
 pub use ingest::Ingest;
+pub use portal::PortalLink;

@@ -20,6 +20,7 @@ pub mod in_flight;
 pub mod json;
 pub mod order;
 pub mod outcome;
+pub mod portal;
 pub mod rate_limit;
 pub mod recovery;
 pub mod retry;

@@ -17,8 +17,10 @@ use tokio::task::JoinHandle;
 use crate::adapters::http::{HttpSender, SenderConfig};
 use crate::api::admin::not_found_fallback;
 use crate::app::ingest::IngestSettings;
+use crate::domain::portal::PortalKey;
 use crate::domain::signature::Secret;
 use crate::ports::PortError;
+use crate::ports::{Entropy as _, SystemEntropy};
 use crate::system::Settings;
 
 pub use backend::Backend;
@@ -65,7 +67,7 @@ impl LocalMode {
             ..SenderConfig::default()
         })
         .map_err(|e| LocalError::Http(e.to_string()))?;
-        let settings = Settings {
+        let mut settings = Settings {
             ingest: IngestSettings {
                 secret: Some(config.ingest_secret.clone()),
                 ..IngestSettings::default()
@@ -73,6 +75,8 @@ impl LocalMode {
             admin_token: Some(config.admin_token.clone()),
             ..Settings::permissive()
         };
+        // A key of this process's own: portal links last as long as it runs.
+        settings.admin.portal_key = Some(PortalKey::new(SystemEntropy.bytes32()));
         let backend =
             Backend::new(config.aws_endpoint.as_deref(), Arc::new(sender), settings).await?;
         let system = &backend.system;

@@ -187,7 +187,8 @@ impl System {
     }
 
     /// The admin API and the console (`/console/`) over one set of console sessions, where
-    /// an admin token guards the API (local mode); the admin API alone where IAM does.
+    /// an admin token guards the API (local mode), and the tenant portal (`/portal/`) where
+    /// a portal key signs its links; the admin API alone where IAM guards it.
     pub fn admin_and_console_router(&self) -> axum::Router {
         use crate::api::console::{ConsoleApi, Sessions};
         let Some(token) = self.admin_token.clone() else {
@@ -201,8 +202,17 @@ impl System {
             sessions: Some(sessions.clone()),
             ..self.admin_api()
         };
-        crate::api::admin::router(Arc::new(admin)).merge(crate::api::console::router(Arc::new(
-            ConsoleApi { sessions, token },
-        )))
+        let router = crate::api::admin::router(Arc::new(admin)).merge(crate::api::console::router(
+            Arc::new(ConsoleApi { sessions, token }),
+        ));
+        match self.admin.settings.portal_key.clone() {
+            Some(key) => router.merge(crate::api::portal::router(Arc::new(
+                crate::api::portal::PortalApi {
+                    admin: self.admin.clone(),
+                    key,
+                },
+            ))),
+            None => router,
+        }
     }
 }

@@ -104,6 +104,7 @@ async fn system() -> System {
             admin: AdminSettings {
                 policy,
                 rotation_grace: Duration::from_secs(24 * 3600),
+                ..AdminSettings::default()
             },
             admin_token: Some(ADMIN_TOKEN.into()),
             ..Settings::default()

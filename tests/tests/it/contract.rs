@@ -15,9 +15,11 @@ use authhooks::adapters::memory::{
     ManualClock, MemoryFailureStore, MemoryQueue, QueueSettings, SeededEntropy,
 };
 use authhooks::api::admin::not_found_fallback;
+use authhooks::app::admin::AdminSettings;
 use authhooks::app::ingest::IngestSettings;
 use authhooks::app::{Recorder, Worker};
 use authhooks::domain::delivery::later;
+use authhooks::domain::portal::PortalKey;
 use authhooks::domain::signature::{signature_header, Secret};
 use authhooks::local::pump::received;
 use authhooks::ports::Clock;
@@ -69,11 +71,20 @@ impl System {
             .builder(dyn_clock, entropy, sender.clone())
             .settings(Settings {
                 ingest: ingest_settings,
+                admin: AdminSettings {
+                    portal_key: Some(PortalKey::new([5; 32])),
+                    ..AdminSettings::default()
+                },
                 admin_token: Some(ADMIN_TOKEN.into()),
                 ..Settings::default()
             })
             .build();
-        let router = not_found_fallback(system.ingest_router().merge(system.admin_router()));
+        // Admin with the console and the tenant portal beside it, as local mode serves them.
+        let router = not_found_fallback(
+            system
+                .ingest_router()
+                .merge(system.admin_and_console_router()),
+        );
         Self {
             clock,
             failures: backend.failures,

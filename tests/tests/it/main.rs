@@ -31,6 +31,7 @@ mod pipeline_endpoint_state;
 mod pipeline_ordering;
 mod pipeline_signing;
 mod pipeline_timing;
+mod portal;
 mod record_expiry;
 mod recovery;
 mod resilience;

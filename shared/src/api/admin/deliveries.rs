@@ -41,7 +41,7 @@ pub(super) fn routes() -> Router<Arc<AdminApi>> {
         .route("/v1/deliveries/overview", get(overview))
 }
 
-/// The search of `GET /v1/deliveries`, from its query parameters.
+/// The search of `GET /v1/deliveries` (and the portal's), from its query parameters.
 pub struct SearchQuery(pub LogQuery);
 
 impl<S: Send + Sync> FromRequestParts<S> for SearchQuery {

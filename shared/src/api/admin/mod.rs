@@ -2,10 +2,11 @@
 //! failures and events. On AWS the Function URL authenticates with IAM; locally a bearer
 //! token guards it, or the console's session cookie with its CSRF token for changes.
 
-mod deliveries;
+pub(crate) mod deliveries;
 mod endpoints;
 mod events;
 mod failures;
+mod portal_links;
 mod state;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub fn router(api: Arc<AdminApi>) -> Router {
     Router::new()
         .merge(endpoints::routes())
         .merge(deliveries::routes())
+        .merge(portal_links::routes())
         .merge(failures::routes())
         .merge(events::routes())
         .route_layer(middleware::from_fn_with_state(api.clone(), authorize))

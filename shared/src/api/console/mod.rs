@@ -23,7 +23,7 @@ const INDEX: &str = include_str!("assets/index.html");
 const SCRIPT: &str = include_str!("assets/app.js");
 /// The Overview and Deliveries pages (loaded after `app.js`, whose helpers they use).
 const DELIVERIES_SCRIPT: &str = include_str!("assets/deliveries.js");
-const STYLE: &str = include_str!("assets/app.css");
+pub(crate) const STYLE: &str = include_str!("assets/app.css");
 
 /// Only this origin's script, style and requests; no framing, no inline code.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
@@ -64,7 +64,7 @@ pub fn router(api: Arc<ConsoleApi>) -> Router {
         .with_state(api)
 }
 
-fn asset(body: &'static str, content_type: &'static str) -> Response {
+pub(crate) fn asset(body: &'static str, content_type: &'static str) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -103,7 +103,7 @@ impl Secret {
 /// The HMAC key block per RFC 2104 §2 (short keys zero-padded, long ones hashed first).
 /// Building it here lets the MAC be constructed with the infallible `KeyInit::new`;
 /// `new_from_slice` does the same work but returns a `Result` that is never `Err`.
-fn hmac_key(secret: &[u8]) -> Key<HmacSha256> {
+pub(crate) fn hmac_key(secret: &[u8]) -> Key<HmacSha256> {
     let mut key = Key::<HmacSha256>::default();
     if secret.len() > key.len() {
         let digest = Sha256::digest(secret);

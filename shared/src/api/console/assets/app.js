@@ -177,11 +177,15 @@ async function saveEndpoint(event) {
   }
 }
 
-/** One page of a list into its table: the first again, or the next after the last shown. */
+/** One page of a list into its table: the first again, or the next after the last shown.
+ * Only the newest load of a list is shown: an older one answering late is dropped. */
+const loads = {};
 async function loadPage(list, more) {
   const query = new URLSearchParams({ limit: "50", ...list.filter() });
   if (more && state.cursors[list.name]) query.set("cursor", state.cursors[list.name]);
+  const ticket = (loads[list.name] = (loads[list.name] || 0) + 1);
   const page = await call("GET", `${list.path}?${query}`);
+  if (ticket !== loads[list.name]) return;
   const rows = $(list.rows);
   if (!more) rows.replaceChildren();
   for (const item of page.items) rows.append(list.row(item));
