@@ -21,6 +21,7 @@ use crate::client::{Conn, Token};
 use crate::commands::deliveries::{self, DeliveriesCommand};
 use crate::commands::endpoints::EndpointsCommand;
 use crate::commands::failures::{EventsCommand, FailuresCommand};
+use crate::commands::portal::{self, PortalCommand};
 use crate::commands::{endpoints, failures, listen, send, verify};
 use crate::error::CliError;
 
@@ -57,6 +58,8 @@ enum Command {
     Failures(Group<FailuresCommand>),
     /// Search every attempt of the last 7 days; the last hour's and day's overview
     Deliveries(Group<DeliveriesCommand>),
+    /// Links to a tenant's own portal
+    Portal(Group<PortalCommand>),
     /// Inspect events
     Events(Group<EventsCommand>),
 }
@@ -107,6 +110,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Endpoints(g) => endpoints::run(g.command, &g.token.over(&conn), json).await,
         Command::Failures(g) => failures::run(g.command, &g.token.over(&conn), json).await,
         Command::Deliveries(g) => deliveries::run(g.command, &g.token.over(&conn), json).await,
+        Command::Portal(g) => portal::run(g.command, &g.token.over(&conn), json).await,
         Command::Events(g) => failures::run_events(g.command, &g.token.over(&conn), json).await,
     };
     result.unwrap_or_else(|e: CliError| fail(&e.to_string(), e.exit_code()))

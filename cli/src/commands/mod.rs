@@ -6,5 +6,6 @@ mod endpoint_view;
 pub mod endpoints;
 pub mod failures;
 pub mod listen;
+pub mod portal;
 pub mod send;
 pub mod verify;

@@ -412,3 +412,52 @@ async fn failures_are_listed_and_replayed_by_filter() {
     assert!(failures(&url, &other).await[0]["replayed_at"].is_null());
     running.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deliveries_are_searched_and_summed_and_portal_links_printed() {
+    let (url, _running) = admin().await;
+    let dead = dead_endpoint(&url).await;
+    let sent = cli(&url, &["endpoints", "test", &dead]).await;
+    assert_eq!(
+        sent.status.code(),
+        Some(0),
+        "{}",
+        crate::common::stderr(&sent)
+    );
+    // The attempt is logged once the worker's batch is done.
+    let mut found = Vec::new();
+    for _ in 0..100 {
+        let out = cli(&url, &["deliveries", "list", "--endpoint", &dead, "--json"]).await;
+        let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        found = listed["items"].as_array().unwrap().clone();
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["endpoint_id"], dead.as_str());
+    assert_eq!(found[0]["attempt"], 1);
+    let table = stdout(&cli(&url, &["deliveries", "list", "--endpoint", &dead]).await);
+    assert!(
+        table.contains(&dead) && table.contains("connect"),
+        "{table}"
+    );
+    let summed = stdout(&cli(&url, &["deliveries", "overview"]).await);
+    assert!(
+        summed.contains("last hour") && summed.contains("last day"),
+        "{summed}"
+    );
+
+    let bad = cli(&url, &["deliveries", "list", "--status", "lost"]).await;
+    let line = one_error_line(&bad, 1);
+    assert!(line.contains("status"), "{line}");
+
+    let link = stdout(&cli(&url, &["portal", "link", "acme", "--ttl-secs", "600"]).await);
+    let first = link.lines().next().unwrap();
+    assert!(first.starts_with(&format!("{url}/portal/#ahp_")), "{link}");
+    assert!(link.contains("for tenant acme"), "{link}");
+    let refused = cli(&url, &["portal", "link", "acme", "--ttl-secs", "5"]).await;
+    let line = one_error_line(&refused, 1);
+    assert!(line.contains("ttl_secs"), "{line}");
+}
