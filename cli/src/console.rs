@@ -23,6 +23,7 @@ use base64::Engine;
 use reqwest::{Client, Url};
 
 use crate::error::CliError;
+use crate::output;
 use crate::sigv4;
 
 /// A cold admin function answers within this.
@@ -114,13 +115,13 @@ pub async fn run(args: ConsoleArgs) -> Result<(), CliError> {
     )
     .layer(middleware::from_fn_with_state(proxy.clone(), own_host));
 
-    println!(
-        "authhooks console: http://{addr}/console/ — for {} (signed for {} with your AWS credentials)",
+    // Through `output::line`: a closed stdout (a pipe whose reader went away) must not stop
+    // the server.
+    output::line(format!(
+        "authhooks console: http://{addr}/console/ — for {} (signed for {} with your AWS credentials)\n  sign in with: {token}\nCtrl-C stops it.",
         proxy.base.as_str().trim_end_matches('/'),
         proxy.region
-    );
-    println!("  sign in with: {token}");
-    println!("Ctrl-C stops it.");
+    ))?;
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

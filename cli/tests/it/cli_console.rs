@@ -232,6 +232,8 @@ fn start(admin_url: &str) -> Running {
         .strip_prefix("sign in with: ")
         .unwrap_or_else(|| panic!("no token in {second:?}"))
         .to_owned();
+    // Whatever else it prints is read, so its output never meets a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     Running { child, url, token }
 }
 
