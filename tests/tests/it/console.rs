@@ -91,9 +91,11 @@ async fn the_page_and_its_assets_come_from_the_binary_under_a_strict_policy() {
     for (path, kind) in [
         ("/console/", "text/html"),
         ("/console/app.js", "text/javascript"),
+        ("/console/dom.js", "text/javascript"),
         ("/console/deliveries.js", "text/javascript"),
         ("/console/app.css", "text/css"),
         ("/portal/", "text/html"),
+        ("/portal/dom.js", "text/javascript"),
         ("/portal/portal.js", "text/javascript"),
         ("/portal/app.css", "text/css"),
     ] {

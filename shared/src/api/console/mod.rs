@@ -21,6 +21,8 @@ use session::{set_cookie, SESSION_TTL_SECS};
 
 const INDEX: &str = include_str!("assets/index.html");
 const SCRIPT: &str = include_str!("assets/app.js");
+/// The helpers the console's and the portal's scripts share (loaded first by both pages).
+pub(crate) const DOM_SCRIPT: &str = include_str!("assets/dom.js");
 /// The Overview and Deliveries pages (loaded after `app.js`, whose helpers they use).
 const DELIVERIES_SCRIPT: &str = include_str!("assets/deliveries.js");
 pub(crate) const STYLE: &str = include_str!("assets/app.css");
@@ -48,6 +50,10 @@ pub fn router(api: Arc<ConsoleApi>) -> Router {
         .route(
             "/console/app.js",
             get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/console/dom.js",
+            get(|| async { asset(DOM_SCRIPT, "text/javascript; charset=utf-8") }),
         )
         .route(
             "/console/deliveries.js",

@@ -46,6 +46,10 @@ pub fn router(api: Arc<PortalApi>) -> Router {
             get(|| async { page(INDEX, "text/html; charset=utf-8") }),
         )
         .route(
+            "/portal/dom.js",
+            get(|| async { page(super::console::DOM_SCRIPT, "text/javascript; charset=utf-8") }),
+        )
+        .route(
             "/portal/portal.js",
             get(|| async { page(SCRIPT, "text/javascript; charset=utf-8") }),
         )

@@ -1,59 +1,17 @@
-// The authhooks console: plain DOM, no framework, nothing loaded from elsewhere. It calls
-// the admin API with the session cookie (HttpOnly: this script never sees it) and sends
-// the session's CSRF token with every change. Data is only ever set as text, never as HTML.
+// The authhooks console: plain DOM, no framework, nothing loaded from elsewhere (dom.js, the
+// helpers it shares with the portal, comes first). It calls the admin API with the session
+// cookie (HttpOnly: this script never sees it) and sends the session's CSRF token with every
+// change. Data is only ever set as text, never as HTML.
 "use strict";
 
 const state = { csrf: null, view: "overview", cursors: { endpoints: null, failures: null, deliveries: null, health: null } };
 const VIEWS = ["overview", "endpoints", "deliveries", "failures"];
-const $ = (id) => document.getElementById(id);
-
-function say(message, bad = false) {
-  const status = $("status");
-  status.textContent = message;
-  status.className = bad ? "bad" : "";
-}
-
-async function call(method, path, body) {
-  const headers = {};
-  if (body !== undefined) headers["content-type"] = "application/json";
-  if (method !== "GET" && state.csrf) headers["x-csrf-token"] = state.csrf;
-  const response = await fetch(path, {
-    method,
-    headers,
-    credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
+/** An admin API call: the session cookie goes with it, and its CSRF token with a change. */
+function call(method, path, body) {
+  const headers = method !== "GET" && state.csrf ? { "x-csrf-token": state.csrf } : {};
+  return request(method, path, body, headers, (status) => {
+    if (status === 401 && path !== "/console/session") showSignIn();
   });
-  const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
-  if (response.status === 401 && path !== "/console/session") showSignIn();
-  if (!response.ok) {
-    const fields = (data && data.errors ? data.errors : []).map((e) => `${e.field}: ${e.message}`);
-    throw new Error([data && (data.detail || data.title), ...fields].filter(Boolean).join("; "));
-  }
-  return data;
-}
-
-function node(tag, text, attrs = {}) {
-  const element = document.createElement(tag);
-  if (text !== undefined && text !== null) element.textContent = String(text);
-  for (const [name, value] of Object.entries(attrs)) element.setAttribute(name, value);
-  return element;
-}
-
-function button(label, action, description) {
-  const b = node("button", label, { type: "button" });
-  if (description) b.setAttribute("aria-label", `${label}: ${description}`);
-  b.addEventListener("click", async () => {
-    b.disabled = true;
-    try {
-      await action();
-    } catch (error) {
-      say(error.message, true);
-    } finally {
-      b.disabled = false;
-    }
-  });
-  return b;
 }
 
 function showSignIn() {
@@ -301,16 +259,6 @@ async function signOut() {
   await call("DELETE", "/console/session");
   say("Signed out.");
   showSignIn();
-}
-
-function guarded(action) {
-  return async (event) => {
-    try {
-      await action(event);
-    } catch (error) {
-      say(error.message, true);
-    }
-  };
 }
 
 document.addEventListener("DOMContentLoaded", async () => {

@@ -1,51 +1,15 @@
 // The tenant portal: one tenant's endpoints, deliveries and failures. The token comes in the
 // link's fragment (never sent to a server), is kept for this tab only (sessionStorage) and
 // sent as a bearer header, and the fragment is wiped from the address bar. Data is only
-// ever set as text, never as HTML.
+// ever set as text, never as HTML (dom.js, shared with the console, comes first).
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const cursors = { deliveries: null, failures: null };
 let token = null;
 
-function say(message, bad = false) {
-  $("status").textContent = message;
-  $("status").className = bad ? "bad" : "";
-}
-
-async function call(method, path, body) {
-  const headers = { authorization: `Bearer ${token}` };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!response.ok) {
-    const fields = (data && data.errors ? data.errors : []).map((e) => `${e.field}: ${e.message}`);
-    throw new Error([data && (data.detail || data.title), ...fields].filter(Boolean).join("; "));
-  }
-  return data;
-}
-
-function node(tag, text, attrs = {}) {
-  const element = document.createElement(tag);
-  if (text !== undefined && text !== null) element.textContent = String(text);
-  for (const [name, value] of Object.entries(attrs)) element.setAttribute(name, value);
-  return element;
-}
-
-function button(label, action, description) {
-  const b = node("button", label, { type: "button", "aria-label": `${label}: ${description}` });
-  b.addEventListener("click", async () => {
-    b.disabled = true;
-    try {
-      await action();
-    } catch (error) {
-      say(error.message, true);
-    } finally {
-      b.disabled = false;
-    }
-  });
-  return b;
+/** A portal API call, with the link's token. */
+function call(method, path, body) {
+  return request(method, path, body, { authorization: `Bearer ${token}` });
 }
 
 function endpointRow(endpoint) {
@@ -134,16 +98,6 @@ function deliveryFilter() {
 
 const loadDeliveries = (more) => loadList("deliveries", "/v1/portal/deliveries", deliveryFilter(), "delivery-rows", "deliveries-more", deliveryRow, more);
 const loadFailures = (more) => loadList("failures", "/v1/portal/failures", {}, "failure-rows", "failures-more", failureRow, more);
-
-function guarded(action) {
-  return async (event) => {
-    try {
-      await action(event);
-    } catch (error) {
-      say(error.message, true);
-    }
-  };
-}
 
 document.addEventListener("DOMContentLoaded", async () => {
   const fromLink = window.location.hash.slice(1);
