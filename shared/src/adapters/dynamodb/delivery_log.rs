@@ -1,16 +1,18 @@
 //! The delivery log table: one item per worker batch (`pk` the hour, `sk` the batch key,
-//! `entries` its entries as JSON), and one item per five-minute tally (`pk` the bucket, `sk`
-//! `-`) that every batch adds to with `ADD`, so writers never conflict. Both expire after
-//! the retention (TTL on `expires_at`). A batch of ten deliveries is one write of about
-//! 2–3 KB, whatever its endpoints.
+//! `entries` its entries compressed, `log_item`), and one item per five-minute tally (`pk`
+//! the bucket, `sk` `-`) that every batch adds to with `ADD`, so writers never conflict.
+//! Both expire after the retention (TTL on `expires_at`). A batch of ten deliveries is two
+//! writes of under 1 KB each, whatever its endpoints.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
 use super::error::{corrupt, sdk_error};
 use super::item::{epoch_secs_up, n, s, string_attr, Item};
+use super::log_item;
 use super::state_batch::{get_chunk, BATCH_KEYS};
 use super::tables::TTL_ATTRIBUTE;
 use crate::adapters::log_search::{search, LogHours, StoredBatch};
@@ -107,14 +109,13 @@ impl DeliveryLog for DynamoDeliveryLog {
     async fn append(&self, batch: &LogBatch) -> Result<(), PortError> {
         let newest = batch.entries.iter().map(|e| e.at).max().unwrap_or_default();
         let expires = epoch_secs_up(newest + RETENTION);
-        let entries = serde_json::to_string(&batch.entries)
-            .map_err(|e| PortError::Rejected(format!("cannot encode log entries: {e}")))?;
+        let entries = log_item::encode(&batch.entries, log_item::base_of(&batch.key)?)?;
         self.client
             .put_item()
             .table_name(&self.table)
             .item("pk", s(batch.hour.key()))
             .item("sk", s(&batch.key))
-            .item("entries", s(entries))
+            .item("entries", AttributeValue::B(Blob::new(entries)))
             .item(TTL_ATTRIBUTE, n(expires))
             .send()
             .await
@@ -191,10 +192,10 @@ impl LogHours for DynamoDeliveryLog {
         let mut batches = Vec::new();
         for item in out.items() {
             let key = string_attr(item, "sk").unwrap_or_default();
-            let text =
-                string_attr(item, "entries").ok_or_else(|| corrupt("log batch", "no entries"))?;
-            let entries: Vec<LogEntry> =
-                serde_json::from_str(&text).map_err(|e| corrupt("log batch", e))?;
+            let Some(AttributeValue::B(bytes)) = item.get("entries") else {
+                return Err(corrupt("log batch", "no entries"));
+            };
+            let entries = log_item::decode(bytes.as_ref(), log_item::base_of(&key)?)?;
             batches.push((key, entries));
         }
         let more = out.last_evaluated_key().and_then(|k| string_attr(k, "sk"));

@@ -11,7 +11,7 @@
 //! | endpoints | `id` (S, hash) | the [`Endpoint`](crate::domain::endpoint::Endpoint) fields |
 //! | state | `pk` (S, hash) | see below; TTL on `expires_at` |
 //! | failures | `id` (S, hash) | `kind` (S), `sort_key` (S), `endpoint_id` (S) |
-//! | delivery log | `pk` (S, hash), `sk` (S, range) | `entries` (S); TTL on `expires_at` |
+//! | delivery log | `pk` (S, hash), `sk` (S, range) | `entries` (B); TTL on `expires_at` |
 //!
 //! The failures table has two global secondary indexes, both projecting `ALL`:
 //! - `by_time`: hash `kind` (always `"failure"`), range `sort_key`;
@@ -37,6 +37,7 @@ pub(crate) mod error;
 mod failure_item;
 mod failures;
 mod item;
+mod log_item;
 mod state;
 mod state_batch;
 pub mod tables;

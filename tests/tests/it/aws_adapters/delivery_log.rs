@@ -16,6 +16,12 @@ use super::{at, endpoint_id};
 const ENDPOINTS: [&str; 3] = ["ep_a", "ep_b", "ep_c"];
 const STATUSES: [LogStatus; 3] = [LogStatus::Delivered, LogStatus::Retrying, LogStatus::Failed];
 
+/// The delivery of entry `i`: its event's and endpoint's.
+fn delivery(i: i64) -> DeliveryId {
+    let event_id = EventId::parse(&format!("evt_{}", i / 2)).unwrap();
+    DeliveryId::derive(&event_id, &endpoint_id(ENDPOINTS[i as usize % 3]))
+}
+
 fn entry(i: i64, when: DateTime<Utc>) -> LogEntry {
     let record = AttemptRecord {
         attempt: 1 + (i % 4) as u32,
@@ -26,12 +32,15 @@ fn entry(i: i64, when: DateTime<Utc>) -> LogEntry {
         snippet: Some(format!("answer {i}")),
     };
     let event_type = EventType::parse(["user.created", "user.updated"][i as usize % 2]).unwrap();
+    // A delivery's id is always derived from its event and endpoint (DeliveryJob::new).
+    let event_id = EventId::parse(&format!("evt_{}", i / 2)).unwrap();
+    let endpoint = endpoint_id(ENDPOINTS[i as usize % 3]);
     LogEntry::of(
         Subject {
-            delivery_id: &DeliveryId::parse(&format!("dlv_{i}")).unwrap(),
-            event_id: &EventId::parse(&format!("evt_{}", i / 2)).unwrap(),
+            delivery_id: &DeliveryId::derive(&event_id, &endpoint),
+            event_id: &event_id,
             event_type: &event_type,
-            endpoint_id: &endpoint_id(ENDPOINTS[i as usize % 3]),
+            endpoint_id: &endpoint,
             subject: (i % 4 != 3).then(|| format!("user_{}", i % 6)).as_deref(),
             tenant_id: Some(["acme", "globex"][i as usize % 2]),
         },
@@ -136,7 +145,7 @@ async fn the_log_finds_every_entry_once_by_any_filter(log: &dyn DeliveryLog) {
             ..LogQuery::default()
         },
         LogQuery {
-            delivery_id: Some(DeliveryId::parse("dlv_41").unwrap()),
+            delivery_id: Some(delivery(41)),
             since: recent,
             ..LogQuery::default()
         },
@@ -221,7 +230,7 @@ async fn a_rare_search_answers_after_a_bounded_read_and_resumes() {
         log.append(&batch).await.unwrap();
     }
     let rare = LogQuery {
-        delivery_id: Some(DeliveryId::parse("dlv_3").unwrap()),
+        delivery_id: Some(delivery(3)),
         ..LogQuery::default()
     };
     let now = at(count);
@@ -231,7 +240,7 @@ async fn a_rare_search_answers_after_a_bounded_read_and_resumes() {
         .unwrap();
     assert!(
         first.items.is_empty(),
-        "the newest 2 000 batches hold no dlv_3"
+        "the newest 2 000 batches hold none of delivery 3"
     );
     let cursor = first.next_cursor.expect("a cursor after a bounded read");
     let page = PageRequest {
@@ -240,7 +249,7 @@ async fn a_rare_search_answers_after_a_bounded_read_and_resumes() {
     };
     let second = log.search(&rare, page, now).await.unwrap();
     assert_eq!(second.items.len(), 1);
-    assert_eq!(second.items[0].delivery_id.as_str(), "dlv_3");
+    assert_eq!(second.items[0].delivery_id, delivery(3));
     assert_eq!(second.next_cursor, None);
     assert_eq!(search_all(&log, &rare, 10, now).await.len(), 1);
 }
