@@ -1,4 +1,5 @@
-//! The tenant portal in a real browser (issue #16): a link for tenant acme opens a page that
+//! The tenant portal in a real browser (issue #16): a link for tenant acme, made on the
+//! console's Endpoints page, opens a page that
 //! shows acme's endpoints, deliveries and failures and nothing of globex's, and no request the
 //! page's own script can make — other ids in the URL, another tenant in the body, the admin
 //! API — reads or replays globex's data. The token leaves the address bar once read.
@@ -71,10 +72,22 @@ test("a tenant's portal shows its own data and cannot reach another tenant's", a
     "the attempts were not logged",
   );
 
-  const link = await admin.json<{ url: string; token: string }>("POST", "/v1/portal-links", { tenant_id: "acme", ttl_secs: 600 });
-  assert.ok(link.url.endsWith(`/portal/#${link.token}`), link.url);
+  // The operator makes the link on the console's Endpoints page.
+  const console_ = await browser.newPage();
+  await console_.goto(`${authhooks.url}/console/`);
+  await console_.getByLabel("Admin token").fill(authhooks.adminToken);
+  await console_.getByLabel("Admin token").press("Enter");
+  await console_.getByRole("button", { name: "Endpoints", exact: true }).click();
+  await console_.getByLabel("Tenant id").fill("acme");
+  await console_.getByLabel("Valid for (minutes)").fill("10");
+  await console_.getByRole("button", { name: "Create link" }).click();
+  await console_.locator("#portal-link").waitFor({ state: "visible" });
+  const link = (await console_.locator("#portal-url").textContent()) ?? "";
+  assert.match(link, /\/portal\/#ahp_/);
+  await console_.close();
+
   const page = await browser.newPage();
-  await page.goto(link.url);
+  await page.goto(link);
   await page.getByRole("heading", { name: "Webhooks for acme" }).waitFor();
   assert.equal(new URL(page.url()).hash, "", "the token stayed in the address bar");
 

@@ -189,6 +189,20 @@ async function createEndpoint(event) {
   }
 }
 
+/** A signed link to one tenant's portal, shown on the page (the API knows its own address). */
+async function createPortalLink(event) {
+  event.preventDefault();
+  const form = event.target;
+  const link = await call("POST", "/v1/portal-links", {
+    tenant_id: form.tenant_id.value.trim(),
+    ttl_secs: Math.round(Number(form.minutes.value) * 60),
+  });
+  $("portal-for").textContent = link.tenant_id;
+  $("portal-url").textContent = link.url || link.path;
+  $("portal-link").hidden = false;
+  say(`Portal link for ${link.tenant_id}, valid until ${link.expires_at}.`);
+}
+
 // ---------------------------------------------------------------- failures
 
 function failureFilter() {
@@ -265,6 +279,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("sign-in-form").addEventListener("submit", signIn);
   $("create-form").addEventListener("submit", createEndpoint);
   $("edit-form").addEventListener("submit", saveEndpoint);
+  $("portal-form").addEventListener("submit", guarded(createPortalLink));
   $("edit-cancel").addEventListener("click", () => {
     $("edit-form").hidden = true;
   });
