@@ -1,8 +1,8 @@
 //! The tenant portal in a real browser (issue #16): a link for tenant acme, made on the
-//! console's Endpoints page, opens a page that
-//! shows acme's endpoints, deliveries and failures and nothing of globex's, and no request the
-//! page's own script can make — other ids in the URL, another tenant in the body, the admin
-//! API — reads or replays globex's data. The token leaves the address bar once read.
+//! console's Endpoints page, opens a page that shows acme's endpoints, deliveries and
+//! failures and nothing of globex's, and no request the page's own script can make — other
+//! ids in the URL, another tenant in the body, the admin API — reads or replays globex's
+//! data. The token leaves the address bar once read.
 //! AUTHHOOKS_SCREENSHOTS=<dir> saves a screenshot of the portal there.
 import { strict as assert } from "node:assert";
 import { mkdirSync } from "node:fs";
