@@ -124,7 +124,8 @@ for name, table in of_type("AWS::DynamoDB::Table").items():
 # tasks; the worker expands tasks (index scan, seen-records read, jobs to either queue),
 # retries and dead-letters, and logs each batch's attempts with their tallies; admin reads
 # and writes endpoint state (health, recover), lists and replays failures, searches the
-# delivery log and reads its tallies; the dlq function returns redriven fan-out tasks.
+# delivery log and reads its tallies; the portal does what admin does for one tenant (no
+# attempts, tallies or bulk replay); the dlq function returns redriven fan-out tasks.
 NEEDS = {
     "IngestFunction": [
         ("sqs:SendMessage", "DeliveriesQueue"), ("sqs:SendMessage", "OrderedDeliveriesQueue"),
@@ -148,6 +149,16 @@ NEEDS = {
         ("dynamodb:Query", "FailuresTable"), ("dynamodb:GetItem", "FailuresTable"),
         ("dynamodb:UpdateItem", "FailuresTable"),
         ("dynamodb:Query", "DeliveryLogTable"), ("dynamodb:BatchGetItem", "DeliveryLogTable"),
+        ("sqs:SendMessage", "DeliveriesQueue"), ("sqs:SendMessage", "OrderedDeliveriesQueue"),
+    ],
+    "PortalFunction": [
+        ("secretsmanager:GetSecretValue", "PortalKeySecretArn"),
+        ("dynamodb:GetItem", "EndpointsTable"), ("dynamodb:PutItem", "EndpointsTable"),
+        ("dynamodb:DeleteItem", "EndpointsTable"), ("dynamodb:Scan", "EndpointsTable"),
+        ("dynamodb:GetItem", "StateTable"), ("dynamodb:PutItem", "StateTable"),
+        ("dynamodb:Query", "FailuresTable"), ("dynamodb:GetItem", "FailuresTable"),
+        ("dynamodb:UpdateItem", "FailuresTable"),
+        ("dynamodb:Query", "DeliveryLogTable"),
         ("sqs:SendMessage", "DeliveriesQueue"), ("sqs:SendMessage", "OrderedDeliveriesQueue"),
     ],
     "DlqFunction": [

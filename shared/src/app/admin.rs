@@ -35,6 +35,9 @@ pub struct AdminSettings {
     pub rotation_grace: Duration,
     /// What signs tenant portal links; `None`: no portal (`POST /v1/portal-links` says so).
     pub portal_key: Option<PortalKey>,
+    /// Where the portal is served, when not beside the admin API (the portal function's
+    /// URL on AWS): the base of the links made.
+    pub portal_url: Option<String>,
 }
 
 impl Default for AdminSettings {
@@ -43,6 +46,7 @@ impl Default for AdminSettings {
             policy: UrlPolicy::default(),
             rotation_grace: Duration::from_secs(24 * 3600),
             portal_key: None,
+            portal_url: None,
         }
     }
 }

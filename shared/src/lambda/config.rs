@@ -154,6 +154,18 @@ pub fn max_event_bytes_from_env() -> Result<usize, ConfigError> {
     number("AUTHHOOKS_MAX_EVENT_BYTES", 64 * 1024)
 }
 
+/// The Secrets Manager secret holding the tenant portal's key
+/// (`AUTHHOOKS_PORTAL_KEY_SECRET_ARN`); unset, there is no portal.
+pub fn portal_key_arn_from_env() -> Option<String> {
+    optional("AUTHHOOKS_PORTAL_KEY_SECRET_ARN").map(|arn| arn.trim().to_owned())
+}
+
+/// Where the portal is served (`AUTHHOOKS_PORTAL_URL`, the portal function's URL): the base
+/// of the links the admin function makes.
+pub fn portal_url_from_env() -> Option<String> {
+    optional("AUTHHOOKS_PORTAL_URL").map(|url| url.trim().to_owned())
+}
+
 /// The admin API's bearer token (`AUTHHOOKS_ADMIN_TOKEN`); on AWS usually unset, since the
 /// Function URL authenticates with IAM.
 pub fn admin_token_from_env() -> Option<String> {

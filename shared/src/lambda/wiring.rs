@@ -11,12 +11,14 @@ use super::config::{self, ConfigError, IngestSecretSource, Resources};
 use super::metrics::{self, emf_lines, recorder_line, MetricsOut};
 use super::sqs_batch::{batch_response, received};
 use crate::adapters::http::{HttpSender, LazyHttpSender, SenderConfig};
-use crate::adapters::secrets::{read_ingest_secret, SecretReadError};
+use crate::adapters::secrets::{read_ingest_secret, read_portal_key, SecretReadError};
 use crate::api::admin::AdminApi;
 use crate::api::ingest::IngestApi;
+use crate::api::portal::PortalApi;
 use crate::app::admin::AdminSettings;
 use crate::app::ingest::IngestSettings;
 use crate::domain::event::EventLimits;
+use crate::domain::portal::PortalKey;
 use crate::domain::signature::Secret;
 use crate::ports::Sender;
 use crate::system::{AwsBackend, QueueUrls, Settings, System};
@@ -118,18 +120,53 @@ pub async fn ingest_api() -> Result<IngestApi, WiringError> {
     Ok(system(&sdk, &resources, settings, unused_sender()).ingest_api())
 }
 
+/// The tenant portal's key, where the environment names its secret.
+async fn portal_key(sdk: &SdkConfig) -> Result<Option<PortalKey>, WiringError> {
+    match config::portal_key_arn_from_env() {
+        None => Ok(None),
+        Some(arn) => {
+            let client = aws_sdk_secretsmanager::Client::new(sdk);
+            Ok(Some(read_portal_key(&client, &arn).await?))
+        }
+    }
+}
+
+/// The admin use cases' settings: the URL policy, and the portal's key and address when
+/// the stack has a portal.
+async fn admin_settings(sdk: &SdkConfig) -> Result<AdminSettings, WiringError> {
+    Ok(AdminSettings {
+        policy: config::url_policy_from_env()?,
+        portal_key: portal_key(sdk).await?,
+        portal_url: config::portal_url_from_env(),
+        ..AdminSettings::default()
+    })
+}
+
 /// The admin function's API: never cached, so what it shows is what is stored.
 pub async fn admin_api() -> Result<AdminApi, WiringError> {
     let resources = Resources::from_env()?;
+    let sdk = sdk_config().await;
     let settings = Settings {
-        admin: AdminSettings {
-            policy: config::url_policy_from_env()?,
-            ..AdminSettings::default()
-        },
+        admin: admin_settings(&sdk).await?,
         admin_token: config::admin_token_from_env(),
         ..Settings::default()
     };
-    Ok(system(&sdk_config().await, &resources, settings, unused_sender()).admin_api())
+    Ok(system(&sdk, &resources, settings, unused_sender()).admin_api())
+}
+
+/// The portal function's API: the admin use cases narrowed to one tenant per request.
+pub async fn portal_api() -> Result<PortalApi, WiringError> {
+    let resources = Resources::from_env()?;
+    let sdk = sdk_config().await;
+    let settings = Settings {
+        admin: admin_settings(&sdk).await?,
+        ..Settings::default()
+    };
+    system(&sdk, &resources, settings, unused_sender())
+        .portal_api()
+        .ok_or(WiringError::Config(ConfigError::Missing(
+            "AUTHHOOKS_PORTAL_KEY_SECRET_ARN",
+        )))
 }
 
 /// The worker function: delivers each SQS batch and reports the messages to redeliver.

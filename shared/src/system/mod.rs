@@ -205,14 +205,18 @@ impl System {
         let router = crate::api::admin::router(Arc::new(admin)).merge(crate::api::console::router(
             Arc::new(ConsoleApi { sessions, token }),
         ));
-        match self.admin.settings.portal_key.clone() {
-            Some(key) => router.merge(crate::api::portal::router(Arc::new(
-                crate::api::portal::PortalApi {
-                    admin: self.admin.clone(),
-                    key,
-                },
-            ))),
+        match self.portal_api() {
+            Some(portal) => router.merge(crate::api::portal::router(Arc::new(portal))),
             None => router,
         }
+    }
+
+    /// The tenant portal, where a portal key is set.
+    pub fn portal_api(&self) -> Option<crate::api::portal::PortalApi> {
+        let key = self.admin.settings.portal_key.clone()?;
+        Some(crate::api::portal::PortalApi {
+            admin: self.admin.clone(),
+            key,
+        })
     }
 }

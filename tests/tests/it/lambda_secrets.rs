@@ -96,3 +96,35 @@ async fn a_bad_or_missing_secret_fails_naming_its_arn_but_not_its_value() {
     assert!(shown.contains("ResourceNotFoundException"), "{shown}");
     assert!(shown.contains(&missing), "{shown}");
 }
+
+/// The portal key, as the admin and portal functions read it: the same secret gives both
+/// the same key (a link one makes, the other accepts); a short value is refused without
+/// being quoted.
+#[tokio::test]
+async fn the_portal_key_is_read_alike_by_both_functions_and_a_short_one_refused() {
+    use authhooks::adapters::secrets::read_portal_key;
+    use authhooks::domain::portal::{verify, Grant};
+    let client = client().await;
+    let value = "k7P2xQ9vN4mR8tW1zY6bC3dF5gH0jL2aS8eU";
+    let (arn, _) = Moto::shared().create_secret(&format!("{value}\n")).await;
+    let admin_key = read_portal_key(&client, &arn).await.unwrap();
+    let portal_key = read_portal_key(&client, &arn).await.unwrap();
+    let now = chrono::Utc::now();
+    let token = Grant::new("acme", 600, now).unwrap().sign(&admin_key);
+    assert_eq!(verify(&token, &portal_key, now).unwrap().tenant_id, "acme");
+    assert!(!format!("{admin_key:?}").contains(value));
+
+    let short = "too-short-4b1e";
+    let (arn, _) = Moto::shared().create_secret(short).await;
+    let error = read_portal_key(&client, &arn).await.unwrap_err();
+    let shown = format!("{error} / {error:?}");
+    assert!(matches!(error, SecretReadError::Invalid { .. }), "{shown}");
+    assert!(
+        shown.contains(&arn) && shown.contains("portal key"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(short),
+        "the error quotes the value: {shown}"
+    );
+}

@@ -258,3 +258,72 @@ async fn a_portal_link_needs_a_tenant_and_a_bounded_lifetime() {
         "an hour by default"
     );
 }
+
+/// The portal over the AWS path (DynamoDB and SQS on moto), as the portal function serves
+/// it: a tenant sees its endpoint and not another's, and its test delivery is enqueued.
+#[tokio::test]
+async fn the_portal_over_dynamodb_and_sqs_shows_one_tenant() {
+    use std::sync::Arc;
+
+    use authhooks::app::admin::AdminSettings;
+    use authhooks::domain::portal::PortalKey;
+    use authhooks::ports::{SystemClock, SystemEntropy};
+    use authhooks::system::Settings;
+    use authhooks_tests::moto::aws_world;
+    use authhooks_tests::ScriptedSender;
+
+    let world = aws_world().await;
+    let sender = Arc::new(ScriptedSender::new(Arc::new(SystemClock)));
+    let system = world
+        .backend
+        .builder(Arc::new(SystemClock), Arc::new(SystemEntropy), sender)
+        .settings(Settings {
+            admin: AdminSettings {
+                portal_key: Some(PortalKey::new([9; 32])),
+                portal_url: Some("https://portal.example.com/".into()),
+                ..AdminSettings::default()
+            },
+            admin_token: Some(ADMIN_TOKEN.into()),
+            ..Settings::default()
+        })
+        .build();
+    let router = system.admin_and_console_router();
+    let admin = |method: &'static str, path: String, body: Option<Value>| {
+        let router = router.clone();
+        async move { call_admin(&router, ADMIN_TOKEN, method, &path, body).await }
+    };
+    let mut ids = Vec::new();
+    for tenant in ["acme", "globex"] {
+        let spec = json!({"url": format!("https://{tenant}.example.com/hook"),
+                          "event_types": ["*"], "tenant_id": tenant});
+        let (code, created) = admin("POST", "/v1/endpoints".into(), Some(spec)).await;
+        assert_eq!(code, StatusCode::CREATED, "{created}");
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let link = json!({"tenant_id": "acme"});
+    let (code, given) = admin("POST", "/v1/portal-links".into(), Some(link)).await;
+    assert_eq!(code, StatusCode::CREATED, "{given}");
+    let token = given["token"].as_str().unwrap();
+    assert_eq!(
+        given["url"],
+        format!("https://portal.example.com/portal/#{token}")
+    );
+
+    let (_, listed) = call_admin(&router, token, "GET", "/v1/portal/endpoints", None).await;
+    let listed: Vec<&Value> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["id"])
+        .collect();
+    assert!(
+        listed.contains(&&json!(ids[0])) && !listed.contains(&&json!(ids[1])),
+        "{listed:?}"
+    );
+    let other = format!("/v1/portal/endpoints/{}", ids[1]);
+    let (code, _) = call_admin(&router, token, "GET", &other, None).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    let test = format!("/v1/portal/endpoints/{}/test", ids[0]);
+    let (code, sent) = call_admin(&router, token, "POST", &test, None).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{sent}");
+}

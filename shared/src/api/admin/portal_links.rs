@@ -58,11 +58,15 @@ async fn create(
     }
     let link = api.admin.portal_link(&tenant, ttl).await?;
     let path = format!("/portal/#{}", link.token);
-    // Local mode serves the portal beside the admin API; its address is the one called.
-    let url = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|host| format!("http://{host}{path}"));
+    // On AWS the portal function's URL; in local mode the portal is beside the admin API,
+    // at the address this request was made to.
+    let url = match &api.admin.settings.portal_url {
+        Some(base) => Some(format!("{}{path}", base.trim_end_matches('/'))),
+        None => headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(|host| format!("http://{host}{path}")),
+    };
     let answer = json!({
         "tenant_id": link.grant.tenant_id,
         "expires_at": link.grant.expires_at(),
