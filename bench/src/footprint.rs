@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use authhooks::lambda::wiring::{admin_api, ingest_api, Recorder, Worker};
+use authhooks::lambda::wiring::{admin_api, ingest_api, portal_api, Recorder, Worker};
 use authhooks_tests::lambda::sqs_event;
 use authhooks_tests::moto::Moto;
 
@@ -15,7 +15,7 @@ use crate::counter::Counter;
 use crate::sink::{FirstAttempt, Sink};
 use crate::stats::{percentile_ms, Table};
 
-pub const FUNCTIONS: [&str; 4] = ["ingest", "worker", "dlq", "admin"];
+pub const FUNCTIONS: [&str; 5] = ["ingest", "worker", "dlq", "admin", "portal"];
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
@@ -27,7 +27,12 @@ pub struct InitArgs {
 /// The environment a deployed function gets, pointed at moto and at `stack`'s resources.
 async fn environment(stack: &Stack) -> anyhow::Result<Vec<(&'static str, String)>> {
     let (queue, ordered, dlq) = stack.queue_urls();
+    // A stack with the tenant portal: admin and portal read its key at cold start.
+    let (portal_key, _) = Moto::shared()
+        .create_secret("bench-portal-key-of-more-than-32-characters")
+        .await;
     Ok(vec![
+        ("AUTHHOOKS_PORTAL_KEY_SECRET_ARN", portal_key),
         ("AWS_ENDPOINT_URL", Moto::shared().endpoint_url().to_owned()),
         ("AWS_ACCESS_KEY_ID", "test".into()),
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
@@ -95,6 +100,7 @@ pub async fn init_child(function: &str) -> anyhow::Result<()> {
     match function {
         "ingest" => drop(ingest_api().await?),
         "admin" => drop(admin_api().await?),
+        "portal" => drop(portal_api().await?),
         "worker" => drop(Worker::from_env().await?),
         "dlq" => drop(Recorder::from_env().await?),
         other => anyhow::bail!("no function {other:?}; one of {FUNCTIONS:?}"),
