@@ -86,11 +86,27 @@ test("from sign-in to a replayed failure, all from the page", async () => {
 
   // Edited from the page.
   await row.getByRole("button", { name: `Edit: ${endpointId}` }).click();
-  await page.locator("#edit-form").getByLabel("Description").fill("the CMS");
+  const edit = page.locator("#edit-form");
+  await edit.getByLabel("Description").fill("the CMS");
+  // Its retry schedule, rate limit and circuit too.
+  await edit.getByLabel(/^Retry schedule/).fill("1, 2");
+  await edit.getByLabel(/^Rate limit \(/).fill("20");
+  await edit.getByLabel("Rate limit burst").fill("40");
+  await edit.getByLabel(/failures in a row/).fill("4");
+  await edit.getByLabel(/seconds open/).fill("30");
   await page.getByRole("button", { name: "Save" }).click();
   await row.getByText("the CMS").waitFor();
-  const stored = await authhooks.admin.json<{ description: string }>("GET", `/v1/endpoints/${endpointId}`);
+  const stored = await authhooks.admin.json<{
+    description: string;
+    retry: { schedule_secs: number[] };
+    rate_limit: { requests_per_second: number; burst_size: number };
+    circuit: { failure_threshold: number; open_timeout_secs: number };
+  }>("GET", `/v1/endpoints/${endpointId}`);
   assert.equal(stored.description, "the CMS");
+  assert.deepEqual(stored.retry, { schedule_secs: [1, 2] });
+  assert.deepEqual(stored.rate_limit, { requests_per_second: 20, burst_size: 40 });
+  assert.equal(stored.circuit.failure_threshold, 4);
+  assert.equal(stored.circuit.open_timeout_secs, 30);
 
   // A test event, delivered and verified by the receiver's own library.
   await row.getByRole("button", { name: `Send test: ${endpointId}` }).click();

@@ -112,8 +112,33 @@ function editEndpoint(endpoint) {
   form.event_types.value = endpoint.event_types.join(", ");
   form.timeout_ms.value = String(endpoint.timeout_ms);
   form.description.value = endpoint.description || "";
+  // A schedule is shown as it is; an exponential policy stays as it is unless one is typed.
+  const retry = endpoint.retry || {};
+  form.schedule.value = retry.schedule_secs ? retry.schedule_secs.join(", ") : "";
+  form.schedule.placeholder = retry.schedule_secs ? "5, 300, 1800" : "exponential backoff: type a schedule to replace it";
+  form.rate.value = endpoint.rate_limit ? String(endpoint.rate_limit.requests_per_second) : "";
+  form.burst.value = endpoint.rate_limit ? String(endpoint.rate_limit.burst_size) : "";
+  form.failure_threshold.value = String(endpoint.circuit.failure_threshold);
+  form.open_timeout_secs.value = String(endpoint.circuit.open_timeout_secs);
   form.hidden = false;
   form.url.focus();
+}
+
+/** The retry, rate-limit and circuit fields of the edit form, as a patch. */
+function deliverySettings(form) {
+  const patch = {
+    circuit: {
+      failure_threshold: Number(form.failure_threshold.value),
+      open_timeout_secs: Number(form.open_timeout_secs.value),
+    },
+    rate_limit: form.rate.value.trim() === "" ? null : {
+      requests_per_second: Number(form.rate.value),
+      burst_size: Number(form.burst.value) || Math.max(1, Math.ceil(Number(form.rate.value))),
+    },
+  };
+  const schedule = form.schedule.value.split(",").map((s) => s.trim()).filter(Boolean);
+  if (schedule.length > 0) patch.retry = { schedule_secs: schedule.map(Number) };
+  return patch;
 }
 
 async function saveEndpoint(event) {
@@ -124,6 +149,7 @@ async function saveEndpoint(event) {
     event_types: eventTypes(form.event_types.value),
     timeout_ms: Number(form.timeout_ms.value),
     description: form.description.value.trim() || null,
+    ...deliverySettings(form),
   };
   try {
     await call("PATCH", `/v1/endpoints/${encodeURIComponent(form.dataset.id)}`, patch);
