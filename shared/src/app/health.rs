@@ -4,12 +4,33 @@
 
 use super::admin::{Admin, AdminError};
 use crate::domain::circuit::CircuitState;
-use crate::ports::{FailureFilter, PageRequest};
+use futures::future::join_all;
+
+use crate::domain::endpoint::Endpoint;
+use crate::ports::{FailureFilter, Page, PageRequest};
 use crate::wire::{EndpointHealth, FailureItem};
 
 impl Admin {
     pub async fn endpoint_health(&self, id: &str) -> Result<EndpointHealth, AdminError> {
         let endpoint = self.get_endpoint(id).await?;
+        self.health_of(endpoint).await
+    }
+
+    /// A page of endpoints' health, in the order and with the cursors of the endpoints list:
+    /// one request for what would be one per endpoint, their reads made concurrently.
+    pub async fn endpoints_health(
+        &self,
+        page: PageRequest,
+    ) -> Result<Page<EndpointHealth>, AdminError> {
+        let endpoints = self.endpoints.list(page).await?;
+        let healths = join_all(endpoints.items.into_iter().map(|e| self.health_of(e))).await;
+        Ok(Page {
+            items: healths.into_iter().collect::<Result<_, _>>()?,
+            next_cursor: endpoints.next_cursor,
+        })
+    }
+
+    async fn health_of(&self, endpoint: Endpoint) -> Result<EndpointHealth, AdminError> {
         let state = self.state.load(&endpoint.id).await?.value;
         let filter = FailureFilter {
             endpoint_id: Some(endpoint.id.clone()),
@@ -22,6 +43,8 @@ impl Admin {
             CircuitState::Open { .. } | CircuitState::HalfOpen { .. } => 0,
         };
         Ok(EndpointHealth {
+            url: endpoint.url.as_str().to_owned(),
+            rate_limit: endpoint.rate_limit,
             circuit: state.circuit.name().to_owned(),
             consecutive_failures: failures,
             open_since: state.circuit.open_since(),

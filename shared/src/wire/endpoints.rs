@@ -40,10 +40,17 @@ pub struct Recovered {
     pub brought_forward: usize,
 }
 
-/// `GET /v1/endpoints/{id}/health`: what the console's overview shows of one endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `GET /v1/endpoints/{id}/health` (and `GET /v1/endpoint-health`, a page of them): what the
+/// console's overview shows of one endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndpointHealth {
     pub id: EndpointId,
+    /// Absent from an older server's answer.
+    #[serde(default)]
+    pub url: String,
+    /// Its rate limit, if any: deliveries beyond it wait, which is health too.
+    #[serde(default)]
+    pub rate_limit: Option<crate::domain::rate_limit::RateLimit>,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     /// `closed`, `open` or `half_open`.

@@ -76,3 +76,43 @@ async fn health_follows_failures_the_circuit_and_a_recover() {
     assert_eq!(code, StatusCode::NOT_FOUND, "{problem}");
     assert_eq!(problem["status"], 404);
 }
+
+#[tokio::test]
+async fn a_page_of_health_follows_the_endpoints_list_page_for_page() {
+    let sys = System::new(IngestSettings::default());
+    for n in 0..3 {
+        let spec = json!({"url": format!("https://hooks.example.com/{n}"), "event_types": ["*"],
+                          "rate_limit": {"requests_per_second": 5, "burst_size": 10}});
+        sys.add_endpoint(spec).await;
+    }
+    let mut listed = Vec::new();
+    let mut healthy = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (code, endpoints) = sys
+            .admin("GET", &format!("/v1/endpoints?limit=2{cursor}"), None)
+            .await;
+        assert_eq!(code, StatusCode::OK, "{endpoints}");
+        let (code, health) = sys
+            .admin("GET", &format!("/v1/endpoint-health?limit=2{cursor}"), None)
+            .await;
+        assert_eq!(code, StatusCode::OK, "{health}");
+        assert_eq!(health["next_cursor"], endpoints["next_cursor"]);
+        for e in endpoints["items"].as_array().unwrap() {
+            listed.push((e["id"].clone(), e["url"].clone()));
+        }
+        for h in health["items"].as_array().unwrap() {
+            assert_eq!(h["circuit"], "closed", "{h}");
+            assert_eq!(h["rate_limit"]["requests_per_second"], 5.0, "{h}");
+            healthy.push((h["id"].clone(), h["url"].clone()));
+        }
+        match endpoints["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(listed.len(), 3);
+    assert_eq!(healthy, listed, "the same endpoints, in the same order");
+    let (code, problem) = sys.admin("GET", "/v1/endpoint-health?limit=0", None).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{problem}");
+}

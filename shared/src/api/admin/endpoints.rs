@@ -24,6 +24,7 @@ pub(super) fn routes() -> Router<Arc<AdminApi>> {
         .route("/v1/endpoints/{id}/test", post(test))
         .route("/v1/endpoints/{id}/recover", post(recover))
         .route("/v1/endpoints/{id}/health", get(health))
+        .route("/v1/endpoint-health", get(health_page))
 }
 
 async fn create(
@@ -94,4 +95,13 @@ async fn health(
     Id(id): Id,
 ) -> Result<Json<EndpointHealth>, Problem> {
     Ok(Json(api.admin.endpoint_health(&id).await?))
+}
+
+/// The health of a page of endpoints, paged as `GET /v1/endpoints` is.
+async fn health_page(
+    State(api): State<Arc<AdminApi>>,
+    PageQuery(page): PageQuery,
+) -> Result<Json<List<EndpointHealth>>, Problem> {
+    let page = api.admin.endpoints_health(page).await?;
+    Ok(Json(List::of(page, |health| health)))
 }

@@ -52,9 +52,11 @@ function endpointRow(endpoint) {
   where.append(node("div", endpoint.url), node("code", endpoint.id));
   if (endpoint.description) where.append(node("div", endpoint.description));
   row.append(where, node("td", endpoint.event_types.join(", ")));
+  // Filled from the page of health that follows the page of endpoints (one request).
   const health = node("td", endpoint.enabled ? "enabled" : `disabled: ${endpoint.disabled_reason || "by hand"}`);
+  health.dataset.healthOf = endpoint.id;
+  health.dataset.ordering = endpoint.ordering;
   row.append(health);
-  showHealth(health, endpoint).catch((error) => say(error.message, true));
   const actions = node("td");
   const path = `/v1/endpoints/${encodeURIComponent(endpoint.id)}`;
   actions.append(
@@ -88,15 +90,17 @@ function endpointRow(endpoint) {
   return row;
 }
 
-/** The endpoint's circuit, last recover and last failure, in its row's state cell. */
-async function showHealth(cell, endpoint) {
-  const health = await call("GET", `/v1/endpoints/${encodeURIComponent(endpoint.id)}/health`);
+/** An endpoint's state, circuit, rate limit, last recover and last failure, in `cell`. */
+function showHealth(cell, health, ordering) {
   const lines = [health.enabled ? "enabled" : `disabled: ${health.disabled_reason || "by hand"}`];
   let circuit = `circuit ${health.circuit.replace("_", "-")}`;
   if (health.open_since) circuit += ` since ${health.open_since}`;
   const failures = health.consecutive_failures;
   if (failures > 0) circuit += `, ${failures} failure${failures === 1 ? "" : "s"} in a row`;
-  lines.push(circuit, `ordering ${endpoint.ordering}`);
+  lines.push(circuit);
+  if (ordering) lines.push(`ordering ${ordering}`);
+  const limit = health.rate_limit;
+  if (limit) lines.push(`rate limit ${limit.requests_per_second}/s, burst ${limit.burst_size}`);
   if (health.recovered_at) lines.push(`recovered ${health.recovered_at}`);
   const last = health.last_failure;
   if (last) lines.push(`last given up: ${last.failed_at} (${[last.reason, last.last_status].filter((x) => x !== null && x !== undefined).join(" ")})`);
@@ -173,6 +177,7 @@ async function loadPage(list, more) {
   const rows = $(list.rows);
   if (!more) rows.replaceChildren();
   for (const item of page.items) rows.append(list.row(item));
+  if (list.after && page.items.length > 0) await list.after(query);
   state.cursors[list.name] = page.next_cursor || null;
   $(list.more).hidden = !state.cursors[list.name];
   if (!more && page.items.length === 0) say(list.empty);
@@ -181,7 +186,17 @@ async function loadPage(list, more) {
 const ENDPOINTS = {
   name: "endpoints", path: "/v1/endpoints", rows: "endpoint-rows", more: "endpoints-more",
   filter: () => ({}), row: (e) => endpointRow(e), empty: "No endpoints yet: create one above.",
+  after: (query) => fillHealth(query),
 };
+
+/** The same page of endpoints' health (same limit and cursor), into their rows' cells. */
+async function fillHealth(query) {
+  const page = await call("GET", `/v1/endpoint-health?${query}`);
+  for (const health of page.items) {
+    const cell = document.querySelector(`[data-health-of="${CSS.escape(health.id)}"]`);
+    if (cell) showHealth(cell, health, cell.dataset.ordering);
+  }
+}
 const FAILURES = {
   name: "failures", path: "/v1/failures", rows: "failure-rows", more: "failures-more",
   filter: () => failureFilter(), row: (f) => failureRow(f), empty: "No failures.",

@@ -45,23 +45,18 @@ function summaryRow(label, s) {
   return row;
 }
 
-function healthRow(endpoint) {
+function healthRow(health) {
   const row = node("tr");
   const where = node("td");
-  where.append(node("div", endpoint.url), node("code", endpoint.id));
-  const health = node("td", "…");
-  showHealth(health, endpoint)
-    .then(() => {
-      const limit = endpoint.rate_limit;
-      if (limit) health.append(node("div", `rate limit ${limit.requests_per_second}/s, burst ${limit.burst_size}`));
-    })
-    .catch((error) => say(error.message, true));
-  row.append(where, health);
+  where.append(node("div", health.url), node("code", health.id));
+  const cell = node("td");
+  showHealth(cell, health);
+  row.append(where, cell);
   return row;
 }
 
 const HEALTH = {
-  name: "health", path: "/v1/endpoints", rows: "health-rows", more: "health-more",
+  name: "health", path: "/v1/endpoint-health", rows: "health-rows", more: "health-more",
   filter: () => ({}), row: (e) => healthRow(e), empty: "No endpoints yet.",
 };
 
