@@ -2,6 +2,7 @@
 //! clock, with a scripted sender standing in for the network.
 
 pub mod chaos;
+pub mod json;
 pub mod lambda;
 pub mod local;
 pub mod moto;

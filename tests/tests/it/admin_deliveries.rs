@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use authhooks::app::ingest::IngestSettings;
 use authhooks::domain::outcome::AttemptResult;
+use authhooks_tests::json::problem_fields;
 use authhooks_tests::sender::status;
 
 use crate::contract::System;
@@ -155,12 +156,6 @@ async fn every_attempt_is_logged_found_by_its_filters_and_counted() {
             .admin("GET", &format!("/v1/deliveries?{query}"), None)
             .await;
         assert_eq!(code, want, "{query}: {problem}");
-        let fields: Vec<&str> = problem["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
-        assert_eq!(fields, vec![field], "{query}: {problem}");
+        assert_eq!(problem_fields(&problem), vec![field], "{query}: {problem}");
     }
 }

@@ -8,6 +8,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use authhooks::app::ingest::IngestSettings;
+use authhooks_tests::json::{each, problem_fields};
 use authhooks_tests::lambda::call_admin;
 use authhooks_tests::sender::status;
 
@@ -80,13 +81,8 @@ async fn a_portal_link_shows_its_tenant_and_nothing_of_another() {
         (StatusCode::OK, &json!("acme"))
     );
     let (_, listed) = portal(&sys, t, "GET", "/v1/portal/endpoints", None).await;
-    let listed: Vec<&Value> = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| &e["id"])
-        .collect();
-    assert_eq!(listed, vec![&json!(acme)]);
+    let listed = each(&listed, "id");
+    assert_eq!(listed, vec![json!(acme)]);
     let (code, _) = portal(
         &sys,
         t,
@@ -133,13 +129,8 @@ async fn a_portal_link_shows_its_tenant_and_nothing_of_another() {
 
     // Deliveries and failures: the tenant's only, whatever the filter says.
     let (_, log) = portal(&sys, t, "GET", "/v1/portal/deliveries", None).await;
-    let endpoints: Vec<&Value> = log["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| &e["endpoint_id"])
-        .collect();
-    assert_eq!(endpoints, vec![&json!(acme)], "{log}");
+    let endpoints = each(&log, "endpoint_id");
+    assert_eq!(endpoints, vec![json!(acme)], "{log}");
     let (_, log) = portal(
         &sys,
         t,
@@ -150,13 +141,8 @@ async fn a_portal_link_shows_its_tenant_and_nothing_of_another() {
     .await;
     assert_eq!(log["items"], json!([]));
     let (_, failures) = portal(&sys, t, "GET", "/v1/portal/failures", None).await;
-    let failures: Vec<&Value> = failures["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| &f["id"])
-        .collect();
-    assert_eq!(failures, vec![&json!(acme_failure)]);
+    let failures = each(&failures, "id");
+    assert_eq!(failures, vec![json!(acme_failure)]);
     let (code, _) = portal(
         &sys,
         t,
@@ -240,13 +226,7 @@ async fn a_portal_link_needs_a_tenant_and_a_bounded_lifetime() {
     ] {
         let (code, problem) = link(&sys, body.clone()).await;
         assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {problem}");
-        let fields: Vec<&str> = problem["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
-        assert_eq!(fields, vec![field], "{body}: {problem}");
+        assert_eq!(problem_fields(&problem), vec![field], "{body}: {problem}");
     }
     let (code, given) = link(&sys, json!({"tenant_id": "acme"})).await;
     assert_eq!(code, StatusCode::CREATED);
@@ -310,14 +290,9 @@ async fn the_portal_over_dynamodb_and_sqs_shows_one_tenant() {
     );
 
     let (_, listed) = call_admin(&router, token, "GET", "/v1/portal/endpoints", None).await;
-    let listed: Vec<&Value> = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| &e["id"])
-        .collect();
+    let listed = each(&listed, "id");
     assert!(
-        listed.contains(&&json!(ids[0])) && !listed.contains(&&json!(ids[1])),
+        listed.contains(&json!(ids[0])) && !listed.contains(&json!(ids[1])),
         "{listed:?}"
     );
     let other = format!("/v1/portal/endpoints/{}", ids[1]);
