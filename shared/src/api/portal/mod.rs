@@ -73,8 +73,8 @@ pub fn router(api: Arc<PortalApi>) -> Router {
         .with_state(api)
 }
 
-/// The page and its script, with the console's headers (strict CSP, no framing); the
-/// portal's own `Referrer-Policy` keeps the token's fragment out of any request.
+/// The page and its scripts, with the console's headers: strict CSP, no framing, and
+/// `Referrer-Policy: no-referrer` (a fragment is never sent anyway; nothing else leaks).
 fn page(body: &'static str, content_type: &'static str) -> Response {
     super::console::asset(body, content_type)
 }
