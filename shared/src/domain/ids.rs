@@ -127,6 +127,18 @@ impl DeliveryId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A point in [0, 1) fixed for this delivery and spread evenly over deliveries (its id
+    /// is a hash): what samples deliveries, so one is sampled at every attempt or never.
+    pub fn sample_point(&self) -> f64 {
+        let hex = self.0.strip_prefix("dlv_").unwrap_or(&self.0);
+        let head = hex.get(..8).and_then(|h| u32::from_str_radix(h, 16).ok());
+        match head {
+            Some(n) => f64::from(n) / (f64::from(u32::MAX) + 1.0),
+            // Not a derived id (one parsed from elsewhere): always sampled.
+            None => 0.0,
+        }
+    }
 }
 
 impl TryFrom<String> for DeliveryId {
@@ -150,6 +162,16 @@ impl fmt::Display for DeliveryId {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_sample_of_deliveries_is_the_share_asked_for() {
+        let endpoint = EndpointId::parse("ep_1").unwrap();
+        let sampled = (0..20_000)
+            .map(|n| EventId::parse(&format!("evt_{n}")).unwrap())
+            .filter(|event| DeliveryId::derive(event, &endpoint).sample_point() < 0.01)
+            .count();
+        assert!((140..=260).contains(&sampled), "{sampled} of 20 000 at 1 %");
+    }
+
     use super::*;
     use chrono::TimeZone;
 
@@ -185,6 +207,9 @@ mod tests {
         let a = EndpointId::parse("ep_a").unwrap();
         let b = EndpointId::parse("ep_b").unwrap();
         assert_eq!(DeliveryId::derive(&e, &a), DeliveryId::derive(&e, &a));
+        let point = DeliveryId::derive(&e, &a).sample_point();
+        assert!((0.0..1.0).contains(&point));
+        assert_eq!(DeliveryId::parse("dlv_x").unwrap().sample_point(), 0.0);
         assert_ne!(DeliveryId::derive(&e, &a), DeliveryId::derive(&e, &b));
         // The separator keeps ("evt_1", "ep_a") apart from ("evt_1e", "p_a").
         let e2 = EventId::parse("evt_1e").unwrap();

@@ -154,6 +154,20 @@ pub fn max_event_bytes_from_env() -> Result<usize, ConfigError> {
     number("AUTHHOOKS_MAX_EVENT_BYTES", 64 * 1024)
 }
 
+/// The share of delivered attempts the worker logs at info (`AUTHHOOKS_SUCCESS_LOG_SAMPLE`,
+/// 0 to 1, default 0.01); attempts that did not deliver are always logged.
+pub fn success_log_sample_from_env() -> Result<f64, ConfigError> {
+    let sample: f64 = number("AUTHHOOKS_SUCCESS_LOG_SAMPLE", 0.01)?;
+    if (0.0..=1.0).contains(&sample) {
+        Ok(sample)
+    } else {
+        Err(ConfigError::Invalid {
+            var: "AUTHHOOKS_SUCCESS_LOG_SAMPLE",
+            reason: format!("{sample} is not from 0 to 1"),
+        })
+    }
+}
+
 /// The Secrets Manager secret holding the tenant portal's key
 /// (`AUTHHOOKS_PORTAL_KEY_SECRET_ARN`); unset, there is no portal.
 pub fn portal_key_arn_from_env() -> Option<String> {

@@ -181,10 +181,11 @@ impl Worker {
         let resources = Resources::from_env()?;
         let policy = config::url_policy_from_env()?;
         let sender = sender(policy.allow_private)?;
-        let settings = Settings {
+        let mut settings = Settings {
             endpoint_cache: config::endpoint_cache_from_env()?,
             ..Settings::default()
         };
+        settings.worker.success_log_sample = config::success_log_sample_from_env()?;
         let system = system(&sdk_config().await, &resources, settings, sender);
         Ok(Self::new(&system).endpoint_metrics(config::endpoint_metrics_from_env()?))
     }

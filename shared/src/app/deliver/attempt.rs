@@ -145,18 +145,32 @@ pub(super) async fn attempt(
     if let Some(status) = record.and_then(|r| r.status) {
         span.record("status", i64::from(status));
     }
-    // Identifiers, status and timing only: never bodies, headers or signatures.
-    tracing::info!(
-        event_id = %next.event.id,
-        delivery_id = %next.delivery_id,
-        endpoint_id = %next.endpoint_id,
-        attempt = number,
-        status = record.and_then(|r| r.status),
-        error = record.and_then(|r| r.error.as_deref()),
-        latency_ms = record.map(|r| r.latency_ms),
-        outcome = outcome_name(&decision),
-        "attempt finished"
-    );
+    // Identifiers, status and timing only: never bodies, headers or signatures. Every
+    // attempt that did not deliver is logged; of those that did, a sample (by delivery, so
+    // a sampled delivery's lines are all there), the rest at debug: each line is billed, and
+    // the delivery log keeps every attempt anyway.
+    macro_rules! attempt_finished {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                event_id = %next.event.id,
+                delivery_id = %next.delivery_id,
+                endpoint_id = %next.endpoint_id,
+                attempt = number,
+                status = record.and_then(|r| r.status),
+                error = record.and_then(|r| r.error.as_deref()),
+                latency_ms = record.map(|r| r.latency_ms),
+                outcome = outcome_name(&decision),
+                "attempt finished"
+            )
+        };
+    }
+    let delivered = matches!(decision, Decision::Delivered);
+    if !delivered || next.delivery_id.sample_point() < worker.settings.success_log_sample {
+        attempt_finished!(tracing::Level::INFO);
+    } else {
+        attempt_finished!(tracing::Level::DEBUG);
+    }
     let follow_up = match decision {
         Decision::Delivered => {
             // Delivered either way; a lost completion only weakens duplicate suppression.

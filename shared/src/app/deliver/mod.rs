@@ -54,6 +54,10 @@ pub struct WorkerSettings {
     pub max_in_flight: u32,
     /// Pages, partitions and the backlog a fan-out task waits for.
     pub fan_out: FanOutSettings,
+    /// The share of delivered attempts logged at info (the rest at debug); attempts that
+    /// did not deliver always are. All of them locally; the Lambda worker logs 1 in 100
+    /// (`AUTHHOOKS_SUCCESS_LOG_SAMPLE`), since CloudWatch Logs bills every line.
+    pub success_log_sample: f64,
 }
 
 impl Default for WorkerSettings {
@@ -70,6 +74,7 @@ impl Default for WorkerSettings {
             line_budget: Duration::from_secs(20),
             max_in_flight: in_flight::DEFAULT_MAX_IN_FLIGHT,
             fan_out: FanOutSettings::default(),
+            success_log_sample: 1.0,
         }
     }
 }

@@ -19,3 +19,4 @@ mod errors;
 mod lambda;
 mod local;
 mod rejected;
+mod sampling;
