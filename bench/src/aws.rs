@@ -27,6 +27,14 @@ use crate::counter::{Counter, Counts};
 use crate::sink::Sink;
 
 /// One run's counts and what they were for.
+/// The worker's `success_log_sample` for every stack of a run (`--success-log-sample`,
+/// set once at its start); the template's 0.01 otherwise.
+static SUCCESS_LOG_SAMPLE: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+
+pub fn set_success_log_sample(sample: f64) {
+    let _ = SUCCESS_LOG_SAMPLE.set(sample);
+}
+
 pub struct Case {
     pub name: String,
     pub units: u64,
@@ -94,6 +102,7 @@ impl Stack {
             ..Settings::permissive()
         };
         settings.admin.rotation_grace = Duration::from_secs(3600);
+        settings.worker.success_log_sample = *SUCCESS_LOG_SAMPLE.get().unwrap_or(&0.01);
         let system = AwsBackend::new(&dynamo, &sqs, &tables, &urls)
             .deployed(Arc::new(sender))
             .settings(settings)

@@ -12,6 +12,8 @@ const WRU: f64 = 0.625 / 1e6;
 const RRU: f64 = 0.125 / 1e6;
 const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
 const LAMBDA_GB_SECOND: f64 = 0.000_013_333_4;
+/// CloudWatch Logs ingestion (standard class), per byte.
+const LOG_BYTE: f64 = 0.50 / 1e9;
 /// Memory assumed for every function (GB).
 const MEMORY_GB: f64 = 0.125;
 
@@ -32,6 +34,7 @@ pub fn report(cases: &[(Case, u64)]) {
         "SQS req / unit",
         "DDB WRU / unit",
         "DDB RRU / unit",
+        "log B / unit",
         "$ per million units",
     ]);
     for (case, ingest_posts) in cases {
@@ -49,19 +52,22 @@ pub fn report(cases: &[(Case, u64)]) {
         let invocations = per((case.worker_batches + ingest_posts) as f64);
         let gb_s = per(case.worker_secs) * MEMORY_GB;
         let sqs_cost = (sqs - fifo) * SQS_PER_REQUEST + fifo * SQS_FIFO_PER_REQUEST;
+        let log_bytes = per(case.counts.log_bytes as f64);
         let cost = 1e6
             * (sqs_cost
                 + wru * WRU
                 + rru * RRU
                 + invocations * LAMBDA_REQUEST
-                + gb_s * LAMBDA_GB_SECOND);
+                + gb_s * LAMBDA_GB_SECOND
+                + log_bytes * LOG_BYTE);
         let breakdown = format!(
-            "{cost:.3} = SQS {:.3} + WRU {:.3} + RRU {:.3} + Lambda req {:.3} ({invocations:.3}/unit) + GB-s {:.3}",
+            "{cost:.3} = SQS {:.3} + WRU {:.3} + RRU {:.3} + Lambda req {:.3} ({invocations:.3}/unit) + GB-s {:.3} + logs {:.3}",
             1e6 * sqs_cost,
             1e6 * wru * WRU,
             1e6 * rru * RRU,
             1e6 * invocations * LAMBDA_REQUEST,
             1e6 * gb_s * LAMBDA_GB_SECOND,
+            1e6 * log_bytes * LOG_BYTE,
         );
         let sqs_column = if fifo > 0.0 {
             format!("{sqs:.3} (FIFO {fifo:.3})")
@@ -74,6 +80,7 @@ pub fn report(cases: &[(Case, u64)]) {
             sqs_column,
             format!("{wru:.3}"),
             format!("{rru:.3}"),
+            format!("{log_bytes:.0}"),
             breakdown,
         ]);
     }

@@ -20,6 +20,9 @@ pub struct AwsArgs {
     /// Which endpoints' cases to run.
     #[arg(long, value_enum, default_value_t = Only::All)]
     pub only: Only,
+    /// The worker's share of delivered attempts logged at info (the template's default).
+    #[arg(long, default_value_t = 0.01)]
+    pub success_log_sample: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -34,6 +37,8 @@ pub enum Only {
 pub async fn run(args: AwsArgs) -> anyhow::Result<()> {
     let sdk = Moto::shared().sdk_config().await;
     let counter = Counter::default();
+    crate::log_bytes::install();
+    crate::aws::set_success_log_sample(args.success_log_sample);
     println!("load average at start: {}", load_average());
     let mut cases = Vec::new();
     if args.only != Only::Ordered {

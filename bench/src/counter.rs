@@ -30,6 +30,8 @@ pub struct Counts {
     /// Strongly consistent reads (1 RRU per 4 KB) and eventually consistent ones (½).
     pub consistent_reads: u64,
     pub eventual_reads: u64,
+    /// Bytes logged at `info` meanwhile (`log_bytes`).
+    pub log_bytes: u64,
 }
 
 impl Counts {
@@ -48,10 +50,13 @@ pub struct Counter(Arc<Mutex<Counts>>);
 impl Counter {
     /// What was counted since the last take, and starts afresh.
     pub fn take(&self) -> Counts {
-        self.0
+        let mut counts = self
+            .0
             .lock()
             .map(|mut counts| std::mem::take(&mut *counts))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        counts.log_bytes = crate::log_bytes::take();
+        counts
     }
 }
 

@@ -11,6 +11,7 @@ mod counter;
 mod fanout;
 mod footprint;
 mod local;
+mod log_bytes;
 mod machine;
 mod sink;
 mod stats;
