@@ -6,6 +6,7 @@ use std::hint::black_box;
 use authhooks::domain::endpoint::{Endpoint, UrlPolicy};
 use authhooks::domain::endpoint_spec::parse_new;
 use authhooks::domain::event::{parse_submission, EventLimits};
+use authhooks::domain::ids::{DeliveryId, EndpointId, EventId};
 use authhooks::domain::signature::{sign, signature_header, verify, Secret, SignedHeaders};
 use chrono::{TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -149,5 +150,18 @@ fn matching(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, signing, parsing, matching);
+/// A delivery id from its event and endpoint ids: once per delivery at ingest and again in
+/// the worker's job (issue #17's profile put it at 3 % of local mode's time).
+fn ids(c: &mut Criterion) {
+    let event = EventId::parse("evt_01KBF3Y8Z0QF4XW9Q2T7H5M1RZ").unwrap_or_else(|e| panic!("{e}"));
+    let endpoint =
+        EndpointId::parse("ep_01KBF2AAAQ1M8T0V6F9R3X2YJD").unwrap_or_else(|e| panic!("{e}"));
+    let mut g = c.benchmark_group("ids");
+    g.bench_function("delivery_id_derive", |b| {
+        b.iter(|| DeliveryId::derive(black_box(&event), black_box(&endpoint)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, signing, parsing, matching, ids);
 criterion_main!(benches);
