@@ -91,7 +91,9 @@ test("a tenant's portal shows its own data and cannot reach another tenant's", a
   await page.getByRole("heading", { name: "Webhooks for acme" }).waitFor();
   assert.equal(new URL(page.url()).hash, "", "the token stayed in the address bar");
 
-  // Acme's endpoint, delivery and no failure; nothing of globex's anywhere on the page.
+  // Acme's endpoint, delivery and no failure; nothing of globex's anywhere on the page,
+  // once all three lists are drawn.
+  await page.locator("body[data-loaded=true]").waitFor();
   await page.locator("#endpoint-rows tr").filter({ hasText: acmeReceiver.url }).waitFor();
   await page.locator("#delivery-rows tr").filter({ hasText: acme.id }).getByText(/^delivered/).waitFor();
   assert.equal(await page.locator("#failure-rows tr").count(), 0);

@@ -136,6 +136,8 @@ document.addEventListener("DOMContentLoaded", async () => {
     $("tenant").textContent = `for ${session.tenant_id}`;
     for (const id of ["endpoints", "deliveries", "failures"]) $(id).hidden = false;
     await Promise.all([loadEndpoints(), loadDeliveries(false), loadFailures(false)]);
+    // All three lists drawn: a sign for whoever waits on the page (its tests).
+    document.body.dataset.loaded = "true";
   } catch (error) {
     say(error.message, true);
   }
