@@ -9,7 +9,7 @@ use crate::domain::delivery::FailureRecord;
 use crate::domain::delivery_log::{LogEntry, LogQuery};
 use crate::domain::endpoint::Endpoint;
 use crate::domain::ids::EndpointId;
-use crate::domain::portal::Grant;
+use crate::domain::portal::{own_tenant, Grant};
 use crate::domain::signature::Secret;
 use crate::domain::validation::FieldError;
 use crate::ports::{list_all_endpoints, FailureFilter, Page, PageRequest};
@@ -48,7 +48,7 @@ impl Admin {
     /// The tenant's endpoint `id`; another tenant's is not found.
     pub async fn tenant_endpoint(&self, tenant: &str, id: &str) -> Result<Endpoint, AdminError> {
         let endpoint = self.get_endpoint(id).await?;
-        if endpoint.tenant_id.as_deref() == Some(tenant) {
+        if endpoint.belongs_to(tenant) {
             Ok(endpoint)
         } else {
             Err(AdminError::NotFound(format!("endpoint {id}")))
@@ -59,10 +59,7 @@ impl Admin {
     /// reads them all: fine for the endpoint counts authhooks is built for (thousands).
     pub async fn tenant_endpoints(&self, tenant: &str) -> Result<Vec<Endpoint>, AdminError> {
         let all = list_all_endpoints(self.endpoints.as_ref()).await?;
-        Ok(all
-            .into_iter()
-            .filter(|e| e.tenant_id.as_deref() == Some(tenant))
-            .collect())
+        Ok(all.into_iter().filter(|e| e.belongs_to(tenant)).collect())
     }
 
     /// Creates an endpoint of the tenant: a `tenant_id` in the body must be the tenant's own.
@@ -73,11 +70,7 @@ impl Admin {
     ) -> Result<(Endpoint, Secret), AdminError> {
         let mut body = body.clone();
         if let Some(fields) = body.as_object_mut() {
-            match fields.get("tenant_id") {
-                None | Some(Value::Null) => {}
-                Some(Value::String(t)) if t == tenant => {}
-                Some(_) => return Err(other_tenant()),
-            }
+            own_tenant(fields.get("tenant_id"), tenant, true).map_err(invalid)?;
             fields.insert("tenant_id".into(), Value::String(tenant.to_owned()));
         }
         self.create_endpoint(&body).await
@@ -91,11 +84,7 @@ impl Admin {
         body: &Value,
     ) -> Result<Endpoint, AdminError> {
         self.tenant_endpoint(tenant, id).await?;
-        match body.get("tenant_id") {
-            None => {}
-            Some(Value::String(t)) if t == tenant => {}
-            Some(_) => return Err(other_tenant()),
-        }
+        own_tenant(body.get("tenant_id"), tenant, false).map_err(invalid)?;
         self.update_endpoint(id, body).await
     }
 
@@ -181,9 +170,6 @@ impl Admin {
     }
 }
 
-fn other_tenant() -> AdminError {
-    AdminError::Invalid(vec![FieldError::new(
-        "tenant_id",
-        "must be the portal's own tenant",
-    )])
+fn invalid(error: FieldError) -> AdminError {
+    AdminError::Invalid(vec![error])
 }

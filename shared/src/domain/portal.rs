@@ -10,12 +10,16 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::Sha256;
 
 use super::signature::hmac_key;
 use super::validation::FieldError;
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// A link lives an hour unless asked otherwise.
+pub const DEFAULT_TTL_SECS: i64 = 3600;
 
 /// The prefix of every portal token.
 pub const TOKEN_PREFIX: &str = "ahp_";
@@ -101,6 +105,60 @@ impl Grant {
     }
 }
 
+/// The tenant and lifetime a `POST /v1/portal-links` body asks for (`ttl_secs` defaults to
+/// an hour), every field of the wrong shape or unknown reported; their values are
+/// [`Grant::new`]'s to check.
+pub fn link_request(body: &Value) -> Result<(String, i64), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    match body.as_object() {
+        Some(fields) => errors.extend(
+            fields
+                .keys()
+                .filter(|k| !["tenant_id", "ttl_secs"].contains(&k.as_str()))
+                .map(|name| FieldError::new(name, "unknown field")),
+        ),
+        None => errors.push(FieldError::new("", "must be a JSON object")),
+    }
+    let tenant = match body.get("tenant_id") {
+        Some(Value::String(t)) => t.clone(),
+        _ => {
+            errors.push(FieldError::new("tenant_id", "must be a string"));
+            String::new()
+        }
+    };
+    let ttl = match body.get("ttl_secs") {
+        None | Some(Value::Null) => DEFAULT_TTL_SECS,
+        Some(v) => v.as_i64().unwrap_or_else(|| {
+            errors.push(FieldError::new("ttl_secs", "must be an integer"));
+            DEFAULT_TTL_SECS
+        }),
+    };
+    if errors.is_empty() {
+        Ok((tenant, ttl))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Whether a portal request's body may carry this `tenant_id`: none, or the portal's own
+/// tenant (`null` too when creating, where it means "not set"). A portal never names, or
+/// moves an endpoint to, another tenant.
+pub fn own_tenant(
+    value: Option<&Value>,
+    tenant: &str,
+    null_allowed: bool,
+) -> Result<(), FieldError> {
+    match value {
+        None => Ok(()),
+        Some(Value::Null) if null_allowed => Ok(()),
+        Some(Value::String(t)) if t == tenant => Ok(()),
+        Some(_) => Err(FieldError::new(
+            "tenant_id",
+            "must be the portal's own tenant",
+        )),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     #[error("not a portal token")]
@@ -173,6 +231,23 @@ mod tests {
             assert!(verify(garbage, &key, now()).is_err(), "{garbage}");
         }
         assert_eq!(format!("{key:?}"), "PortalKey(<redacted>)");
+    }
+
+    #[test]
+    fn a_body_names_no_tenant_but_the_portals_own() {
+        let acme = serde_json::json!("acme");
+        assert!(own_tenant(None, "acme", false).is_ok());
+        assert!(own_tenant(Some(&acme), "acme", false).is_ok());
+        assert!(own_tenant(Some(&Value::Null), "acme", true).is_ok());
+        assert!(own_tenant(Some(&Value::Null), "acme", false).is_err());
+        assert!(own_tenant(Some(&serde_json::json!("globex")), "acme", true).is_err());
+        assert_eq!(
+            link_request(&serde_json::json!({"tenant_id": "acme"})),
+            Ok(("acme".to_owned(), DEFAULT_TTL_SECS))
+        );
+        let errors = link_request(&serde_json::json!({"ttl_secs": "1h", "x": 1})).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["x", "tenant_id", "ttl_secs"]);
     }
 
     #[test]

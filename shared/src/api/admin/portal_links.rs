@@ -9,15 +9,12 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::state::AdminApi;
 use crate::api::extract::JsonBody;
 use crate::api::problem::Problem;
-use crate::domain::validation::FieldError;
-
-/// A link lives an hour unless asked otherwise.
-const DEFAULT_TTL_SECS: i64 = 3600;
+use crate::domain::portal::link_request;
 
 pub(super) fn routes() -> Router<Arc<AdminApi>> {
     Router::new().route("/v1/portal-links", post(create))
@@ -28,34 +25,7 @@ async fn create(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, Problem> {
-    let mut errors = Vec::new();
-    if let Some(fields) = body.as_object() {
-        for name in fields
-            .keys()
-            .filter(|k| !["tenant_id", "ttl_secs"].contains(&k.as_str()))
-        {
-            errors.push(FieldError::new(name, "unknown field"));
-        }
-    } else {
-        errors.push(FieldError::new("", "must be a JSON object"));
-    }
-    let tenant = match body.get("tenant_id") {
-        Some(Value::String(t)) => t.clone(),
-        _ => {
-            errors.push(FieldError::new("tenant_id", "must be a string"));
-            String::new()
-        }
-    };
-    let ttl = match body.get("ttl_secs") {
-        None | Some(Value::Null) => DEFAULT_TTL_SECS,
-        Some(v) => v.as_i64().unwrap_or_else(|| {
-            errors.push(FieldError::new("ttl_secs", "must be an integer"));
-            DEFAULT_TTL_SECS
-        }),
-    };
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
-    }
+    let (tenant, ttl) = link_request(&body).map_err(Problem::invalid)?;
     let link = api.admin.portal_link(&tenant, ttl).await?;
     let path = format!("/portal/#{}", link.token);
     // On AWS the portal function's URL; in local mode the portal is beside the admin API,

@@ -10,15 +10,17 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
 use super::admin::deliveries::SearchQuery;
+use super::console::asset;
 use super::extract::{Id, JsonBody, PageQuery, QueryFields};
 use super::problem::Problem;
 use crate::app::Admin;
+use crate::domain::endpoint::Endpoint;
 use crate::domain::portal::{verify, Grant, PortalKey};
 use crate::wire::{
     CreatedEndpoint, EndpointHealth, EndpointView, FailureItem, List, Recovered, Replayed,
@@ -43,19 +45,19 @@ pub fn router(api: Arc<PortalApi>) -> Router {
         )
         .route(
             "/portal/",
-            get(|| async { page(INDEX, "text/html; charset=utf-8") }),
+            get(|| async { asset(INDEX, "text/html; charset=utf-8") }),
         )
         .route(
             "/portal/dom.js",
-            get(|| async { page(super::console::DOM_SCRIPT, "text/javascript; charset=utf-8") }),
+            get(|| async { asset(super::console::DOM_SCRIPT, "text/javascript; charset=utf-8") }),
         )
         .route(
             "/portal/portal.js",
-            get(|| async { page(SCRIPT, "text/javascript; charset=utf-8") }),
+            get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
         )
         .route(
             "/portal/app.css",
-            get(|| async { page(super::console::STYLE, "text/css; charset=utf-8") }),
+            get(|| async { asset(super::console::STYLE, "text/css; charset=utf-8") }),
         )
         .route("/v1/portal/session", get(session))
         .route("/v1/portal/endpoints", get(list).post(create))
@@ -71,12 +73,6 @@ pub fn router(api: Arc<PortalApi>) -> Router {
         .route("/v1/portal/failures", get(failures))
         .route("/v1/portal/failures/{id}/replay", post(replay))
         .with_state(api)
-}
-
-/// The page and its scripts, with the console's headers: strict CSP, no framing, and
-/// `Referrer-Policy: no-referrer` (a fragment is never sent anyway; nothing else leaks).
-fn page(body: &'static str, content_type: &'static str) -> Response {
-    super::console::asset(body, content_type)
 }
 
 /// What a request's portal token grants: one tenant, until a time.
@@ -98,6 +94,22 @@ impl FromRequestParts<Arc<PortalApi>> for Tenant {
                 "{e}: ask for a new portal link"
             ))),
         }
+    }
+}
+
+/// An endpoint of the request's tenant, named by the path's `{id}`: any other is "not
+/// found". The one place the portal's endpoint routes check ownership.
+pub struct OwnEndpoint(Endpoint);
+
+impl FromRequestParts<Arc<PortalApi>> for OwnEndpoint {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, api: &Arc<PortalApi>) -> Result<Self, Problem> {
+        let Tenant(grant) = Tenant::from_request_parts(parts, api).await?;
+        let Id(id) = Id::from_request_parts(parts, api).await?;
+        Ok(Self(
+            api.admin.tenant_endpoint(&grant.tenant_id, &id).await?,
+        ))
     }
 }
 
@@ -130,17 +142,8 @@ async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-async fn read(
-    State(api): Api,
-    Tenant(g): Tenant,
-    Id(id): Id,
-) -> Result<Json<EndpointView>, Problem> {
-    Ok(Json(
-        api.admin
-            .tenant_endpoint(&g.tenant_id, &id)
-            .await?
-            .to_view(),
-    ))
+async fn read(OwnEndpoint(endpoint): OwnEndpoint) -> Json<EndpointView> {
+    Json(endpoint.to_view())
 }
 
 async fn update(
@@ -156,49 +159,33 @@ async fn update(
     Ok(Json(endpoint.to_view()))
 }
 
-async fn remove(State(api): Api, Tenant(g): Tenant, Id(id): Id) -> Result<StatusCode, Problem> {
-    api.admin.tenant_endpoint(&g.tenant_id, &id).await?;
-    api.admin.delete_endpoint(&id).await?;
+async fn remove(State(api): Api, OwnEndpoint(e): OwnEndpoint) -> Result<StatusCode, Problem> {
+    api.admin.delete_endpoint(e.id.as_str()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn rotate(
     State(api): Api,
-    Tenant(g): Tenant,
-    Id(id): Id,
+    OwnEndpoint(e): OwnEndpoint,
 ) -> Result<Json<RotatedSecret>, Problem> {
-    api.admin.tenant_endpoint(&g.tenant_id, &id).await?;
-    Ok(Json(RotatedSecret {
-        secret: api.admin.rotate_secret(&id).await?,
-    }))
+    let secret = api.admin.rotate_secret(e.id.as_str()).await?;
+    Ok(Json(RotatedSecret { secret }))
 }
 
-async fn test(
-    State(api): Api,
-    Tenant(g): Tenant,
-    Id(id): Id,
-) -> Result<impl IntoResponse, Problem> {
-    api.admin.tenant_endpoint(&g.tenant_id, &id).await?;
-    let event_id = api.admin.send_test(&id).await?;
+async fn test(State(api): Api, OwnEndpoint(e): OwnEndpoint) -> Result<impl IntoResponse, Problem> {
+    let event_id = api.admin.send_test(e.id.as_str()).await?;
     Ok((StatusCode::ACCEPTED, Json(TestSent { event_id })))
 }
 
-async fn recover(
-    State(api): Api,
-    Tenant(g): Tenant,
-    Id(id): Id,
-) -> Result<Json<Recovered>, Problem> {
-    api.admin.tenant_endpoint(&g.tenant_id, &id).await?;
-    Ok(Json(api.admin.recover_endpoint(&id).await?))
+async fn recover(State(api): Api, OwnEndpoint(e): OwnEndpoint) -> Result<Json<Recovered>, Problem> {
+    Ok(Json(api.admin.recover_endpoint(e.id.as_str()).await?))
 }
 
 async fn health(
     State(api): Api,
-    Tenant(g): Tenant,
-    Id(id): Id,
+    OwnEndpoint(e): OwnEndpoint,
 ) -> Result<Json<EndpointHealth>, Problem> {
-    api.admin.tenant_endpoint(&g.tenant_id, &id).await?;
-    Ok(Json(api.admin.endpoint_health(&id).await?))
+    Ok(Json(api.admin.endpoint_health(e.id.as_str()).await?))
 }
 
 async fn deliveries(

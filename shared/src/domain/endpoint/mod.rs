@@ -197,6 +197,11 @@ impl From<EndpointUrl> for String {
 }
 
 impl Endpoint {
+    /// Whether the endpoint is `tenant`'s (what a tenant portal may see and change).
+    pub fn belongs_to(&self, tenant: &str) -> bool {
+        self.tenant_id.as_deref() == Some(tenant)
+    }
+
     /// Every secret that signs a delivery at `now`, newest first (`secrets` is kept in that
     /// order by [`Endpoint::rotate_secret`]).
     pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&Secret> {
