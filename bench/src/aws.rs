@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 
 use crate::client::{endpoint_spec, Subjects};
 use crate::counter::{Counter, Counts};
-use crate::sink::Sink;
+use crate::sink::{FirstAttempt, Sink};
 
 /// One run's counts and what they were for.
 /// The worker's `success_log_sample` for every stack of a run (`--success-log-sample`,
@@ -33,6 +33,20 @@ static SUCCESS_LOG_SAMPLE: std::sync::OnceLock<f64> = std::sync::OnceLock::new()
 
 pub fn set_success_log_sample(sample: f64) {
     let _ = SUCCESS_LOG_SAMPLE.set(sample);
+}
+
+/// How long every receiver of a run takes to answer (`--receiver-ms`): the worker's Lambda
+/// time includes waiting for it, and that time is billed.
+static RECEIVER_LATENCY: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+
+pub fn set_receiver_latency(latency: Duration) {
+    let _ = RECEIVER_LATENCY.set(latency);
+}
+
+/// A receiver answering as `mode` says after the run's receiver latency.
+pub async fn receiver(mode: FirstAttempt) -> anyhow::Result<Arc<Sink>> {
+    let latency = RECEIVER_LATENCY.get().copied().unwrap_or_default();
+    Sink::answering_after(mode, latency).await
 }
 
 pub struct Case {
@@ -110,7 +124,7 @@ impl Stack {
         let (ingest, admin, worker) = (
             system.ingest_router(),
             system.admin_router(),
-            Worker::new(&system),
+            Worker::new(&system).metrics_out(Arc::new(crate::log_bytes::add_line)),
         );
         Ok(Stack {
             ingest,

@@ -14,8 +14,8 @@ const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
 const LAMBDA_GB_SECOND: f64 = 0.000_013_333_4;
 /// CloudWatch Logs ingestion (standard class), per byte.
 const LOG_BYTE: f64 = 0.50 / 1e9;
-/// Memory assumed for every function (GB).
-const MEMORY_GB: f64 = 0.125;
+/// Memory of the ingest and worker functions (GB): template.yaml's `Globals` (256 MB).
+const MEMORY_GB: f64 = 0.25;
 
 fn wcu(counts: &Counts) -> u64 {
     counts.write_sizes.iter().map(|s| write_units(*s)).sum()

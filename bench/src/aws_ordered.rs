@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::aws::{ids, Case, Stack};
 use crate::client::Subjects;
 use crate::counter::Counter;
-use crate::sink::{FirstAttempt, Sink};
+use crate::sink::FirstAttempt;
 
 /// Ingest's batches: as in the unordered cases' batched rows.
 const PER_POST: usize = 100;
@@ -27,7 +27,7 @@ pub async fn cases(
         ("one subject", Subjects::One),
     ] {
         let stack = Stack::create(sdk, counter).await?;
-        let sink = Sink::start(FirstAttempt::Ok).await?;
+        let sink = crate::aws::receiver(FirstAttempt::Ok).await?;
         stack
             .add_endpoint(&sink.url(0), Some(json!({"ordering": "subject"})))
             .await?;
@@ -62,7 +62,7 @@ pub async fn cases(
         ("one subject", Subjects::One, n.min(20)),
     ] {
         let stack = Stack::create(sdk, counter).await?;
-        let sink = Sink::start(FirstAttempt::FailOnce).await?;
+        let sink = crate::aws::receiver(FirstAttempt::FailOnce).await?;
         let extra = json!({
             "ordering": "subject",
             "retry": {"schedule_secs": [1]},

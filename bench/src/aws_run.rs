@@ -10,7 +10,7 @@ use crate::aws_cost::report;
 use crate::client::Subjects;
 use crate::counter::Counter;
 use crate::machine::load_average;
-use crate::sink::{FirstAttempt, Sink};
+use crate::sink::FirstAttempt;
 
 #[derive(Debug, clap::Args)]
 pub struct AwsArgs {
@@ -23,6 +23,9 @@ pub struct AwsArgs {
     /// The worker's share of delivered attempts logged at info (the template's default).
     #[arg(long, default_value_t = 0.01)]
     pub success_log_sample: f64,
+    /// Milliseconds every receiver takes to answer; the worker's billed time waits for it.
+    #[arg(long, default_value_t = 100)]
+    pub receiver_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -39,7 +42,12 @@ pub async fn run(args: AwsArgs) -> anyhow::Result<()> {
     let counter = Counter::default();
     crate::log_bytes::install();
     crate::aws::set_success_log_sample(args.success_log_sample);
-    println!("load average at start: {}", load_average());
+    crate::aws::set_receiver_latency(Duration::from_millis(args.receiver_ms));
+    println!(
+        "load average at start: {}; receivers answer after {} ms",
+        load_average(),
+        args.receiver_ms
+    );
     let mut cases = Vec::new();
     if args.only != Only::Ordered {
         cases.extend(unordered(&sdk, &counter, args.events).await?);
@@ -60,7 +68,7 @@ async fn unordered(
     let mut cases = Vec::new();
     for per_request in [100, 1] {
         let stack = Stack::create(sdk, counter).await?;
-        let sink = Sink::start(FirstAttempt::Ok).await?;
+        let sink = crate::aws::receiver(FirstAttempt::Ok).await?;
         stack.add_endpoint(&sink.url(0), None).await?;
         counter.take();
         let events = ids(&format!("ok{per_request}"), n);
@@ -97,7 +105,7 @@ async fn unordered(
     }
     // Fan-out: each event to three endpoints, ingest's read shared by its deliveries.
     let stack = Stack::create(sdk, counter).await?;
-    let sink = Sink::start(FirstAttempt::Ok).await?;
+    let sink = crate::aws::receiver(FirstAttempt::Ok).await?;
     for endpoint in 0..3 {
         stack.add_endpoint(&sink.url(endpoint), None).await?;
     }
@@ -122,7 +130,7 @@ async fn unordered(
     ));
 
     let stack = Stack::create(sdk, counter).await?;
-    let sink = Sink::start(FirstAttempt::FailOnce).await?;
+    let sink = crate::aws::receiver(FirstAttempt::FailOnce).await?;
     // Retried after 1 s, with the circuit kept closed so that every delivery is retried
     // rather than deferred (an open circuit would measure deferrals instead).
     let extra = serde_json::json!({

@@ -1,5 +1,6 @@
 //! The bytes the functions log, as Lambda would ship them to CloudWatch Logs: every line at
-//! `info` in the functions' own JSON format, counted and dropped. `Counter::take` reads them
+//! `info` in the functions' own JSON format and the worker's EMF metrics lines, counted and
+//! dropped. `Counter::take` reads them
 //! with each case's requests.
 
 use std::io::Write;
@@ -37,6 +38,12 @@ impl<'a> MakeWriter<'a> for Counting {
 /// Counts from now on, at the functions' default level (`info`).
 pub fn install() {
     let _ = json_subscriber(EnvFilter::new("info"), Counting).try_init();
+}
+
+/// Counts a line written outside `tracing`: the worker's EMF metrics, which Lambda ships
+/// to CloudWatch Logs like any other line on stdout.
+pub fn add_line(line: &str) {
+    BYTES.fetch_add(line.len() as u64 + 1, Ordering::Relaxed);
 }
 
 /// The bytes logged since the last take.

@@ -9,7 +9,12 @@ const TICKS_PER_SECOND: u64 = 100;
 
 /// User plus system CPU time of this whole process (every thread), if `/proc` has it.
 pub fn process_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    cpu_of("self")
+}
+
+/// User plus system CPU time of process `pid` (a number, or `self`), every thread.
+pub fn cpu_of(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces; the fields after its closing parenthesis do not.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of the line: 12th and 13th after the name.

@@ -1,5 +1,6 @@
 //! `authhooks-bench`: measures authhooks against the quality bars of docs/architecture.md
-//! §4 — local-mode load, fan-out, AWS requests per delivery, cold init and worker memory.
+//! §4 — local-mode load and its ratio to the machine's limit, fan-out, AWS requests per
+//! delivery, cold init and worker memory.
 //! Everything runs on loopback; every run is bounded. Results go in BENCHMARKS.md.
 
 mod aws;
@@ -8,11 +9,13 @@ mod aws_ordered;
 mod aws_run;
 mod client;
 mod counter;
+mod dev;
 mod fanout;
 mod footprint;
 mod local;
 mod log_bytes;
 mod machine;
+mod ratio;
 mod sink;
 mod stats;
 
@@ -32,6 +35,9 @@ struct Cli {
 enum Command {
     /// Local mode end to end: saturation throughput and latency at fixed rates.
     Local(local::LocalArgs),
+    /// Local mode against the machine's own limit (a minimal client to the same sink), with
+    /// CPU per delivery and per single-event POST, and latency at 5 000 events/s.
+    Ratio(ratio::RatioArgs),
     /// AWS requests, write units and cost per delivery, counted against moto.
     Aws(aws_run::AwsArgs),
     /// One event to many endpoints: ingest CPU per event, and `authhooks dev`'s memory and
@@ -53,6 +59,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Local(args) => local::run(args).await,
+        Command::Ratio(args) => ratio::run(args).await,
         Command::Aws(args) => aws_run::run(args).await,
         Command::FanOut(args) => fanout::run(args).await,
         Command::Init(args) => footprint::init(args).await,

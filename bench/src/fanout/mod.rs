@@ -5,7 +5,6 @@
 //! delivery, beside the same process's plain delivery rate (one endpoint) measured first,
 //! which is the machine's own limit in this run.
 
-mod dev;
 mod ingest_cpu;
 
 use std::path::PathBuf;
@@ -55,7 +54,7 @@ pub async fn run(args: FanOutArgs) -> anyhow::Result<()> {
     println!("{cpu}");
 
     let sink = Sink::start(FirstAttempt::Ok).await?;
-    let dev = dev::Dev::start(&args).await?;
+    let dev = crate::dev::Dev::start(&args.authhooks, args.workers).await?;
     let mut table = Table::new(&["run", "deliveries", "time", "deliveries/s", "memory"]);
 
     // The machine's own limit in this run: the same process delivering to one endpoint.

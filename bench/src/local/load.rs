@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use super::{LocalArgs, Mode, Run};
-use crate::client::{event, Target};
+use crate::client::{event, Subjects, Target};
 use crate::machine::{load_average, process_cpu};
 use crate::sink::Sink;
 use crate::stats::{percentile_ms, Table};
@@ -17,7 +17,7 @@ use crate::stats::{percentile_ms, Table};
 /// How long a drain waits for one more receipt before it gives up on the rest.
 const DRAIN_STALL: Duration = Duration::from_secs(30);
 
-fn bar(len: u64, what: &str) -> ProgressBar {
+pub(crate) fn bar(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len).with_message(what.to_owned());
     let style = ProgressStyle::with_template("{msg:>18} [{bar:30}] {pos}/{len} {per_sec}")
         .unwrap_or_else(|_| ProgressStyle::default_bar());
@@ -27,7 +27,12 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 
 /// Waits until the sink has `expected` more receipts than `base`, or until none has come
 /// for [`DRAIN_STALL`] (a slow run still finishes; a stuck one does not hang the bench).
-async fn drain(sink: &Sink, base: u64, expected: u64, progress: &ProgressBar) -> Instant {
+pub(crate) async fn drain(
+    sink: &Sink,
+    base: u64,
+    expected: u64,
+    progress: &ProgressBar,
+) -> Instant {
     let (mut seen, mut last_progress) = (sink.received(), Instant::now());
     while sink.received() - base < expected && last_progress.elapsed() < DRAIN_STALL {
         let now = sink.received();
@@ -41,41 +46,21 @@ async fn drain(sink: &Sink, base: u64, expected: u64, progress: &ProgressBar) ->
     Instant::now()
 }
 
-/// Posts `events` in batches from concurrent clients and waits for every receipt; returns
-/// deliveries per second from the first POST to the last receipt.
-pub(super) async fn saturate(
-    args: &LocalArgs,
-    run: &Run,
-    events: usize,
+/// Posts every body from `concurrency` clients at once, in order (a subject's events are
+/// accepted, so ordered, as numbered, give or take the clients' concurrency); returns how
+/// many were not accepted.
+pub(crate) async fn post_all(
     target: &Target,
-    sink: &Arc<Sink>,
-    table: &mut Table,
-) -> anyhow::Result<f64> {
-    let expected = (events as u64) * u64::from(args.endpoints);
-    let progress = bar(expected, &format!("saturation {}", run.mode.name()));
-    let (base, base_requests, base_inversions) =
-        (sink.received(), sink.requests(), sink.inversions());
-    let tag = &run.tag;
-    let mut batches: Vec<Vec<u8>> = (0..events)
-        .collect::<Vec<_>>()
-        .chunks(args.batch.max(1))
-        .map(|chunk| {
-            let events: Vec<_> = chunk
-                .iter()
-                .map(|i| event(&format!("evt_{tag}_sat_{i}"), &run.subjects.of(*i)))
-                .collect();
-            serde_json::to_vec(&json!({ "events": events })).unwrap_or_default()
-        })
-        .collect();
-    // Posted in order (the posters pop from the end): a subject's events are accepted, so
-    // ordered, as numbered, give or take the posters' concurrency.
-    batches.reverse();
-    let cpu_before = process_cpu();
-    let start = Instant::now();
-    let queue = Arc::new(std::sync::Mutex::new(batches));
-    let posters: Vec<_> = (0..args.concurrency.max(1))
+    mut bodies: Vec<Vec<u8>>,
+    concurrency: usize,
+    tag: &str,
+) -> u64 {
+    // The posters pop from the end.
+    bodies.reverse();
+    let queue = Arc::new(std::sync::Mutex::new(bodies));
+    let posters: Vec<_> = (0..concurrency.max(1))
         .map(|c| {
-            let (queue, target, tag) = (queue.clone(), target.clone(), tag.clone());
+            let (queue, target, tag) = (queue.clone(), target.clone(), tag.to_owned());
             tokio::spawn(async move {
                 let mut refused = 0u64;
                 for k in 0.. {
@@ -97,6 +82,38 @@ pub(super) async fn saturate(
     for poster in posters {
         refused += poster.await.unwrap_or(1);
     }
+    refused
+}
+
+/// Posts `events` in batches from concurrent clients and waits for every receipt; returns
+/// deliveries per second from the first POST to the last receipt.
+pub(super) async fn saturate(
+    args: &LocalArgs,
+    run: &Run,
+    events: usize,
+    target: &Target,
+    sink: &Arc<Sink>,
+    table: &mut Table,
+) -> anyhow::Result<f64> {
+    let expected = (events as u64) * u64::from(args.endpoints);
+    let progress = bar(expected, &format!("saturation {}", run.mode.name()));
+    let (base, base_requests, base_inversions) =
+        (sink.received(), sink.requests(), sink.inversions());
+    let tag = &run.tag;
+    let batches: Vec<Vec<u8>> = (0..events)
+        .collect::<Vec<_>>()
+        .chunks(args.batch.max(1))
+        .map(|chunk| {
+            let events: Vec<_> = chunk
+                .iter()
+                .map(|i| event(&format!("evt_{tag}_sat_{i}"), &run.subjects.of(*i)))
+                .collect();
+            serde_json::to_vec(&json!({ "events": events })).unwrap_or_default()
+        })
+        .collect();
+    let cpu_before = process_cpu();
+    let start = Instant::now();
+    let refused = post_all(target, batches, args.concurrency, tag).await;
     let ingested = start.elapsed();
     let end = drain(sink, base, expected, &progress).await;
     let got = sink.received() - base;
@@ -137,19 +154,28 @@ pub(super) async fn saturate(
     Ok(rate)
 }
 
-pub(super) async fn latency(
-    args: &LocalArgs,
-    run: &Run,
+/// What an open-loop run at a fixed rate saw: every latency ingest→receipt, sorted.
+pub(crate) struct Offered {
+    pub total: u64,
+    pub refused: u64,
+    pub latencies: Vec<Duration>,
+    pub lost: u64,
+}
+
+/// Offers `rate` events/s for `secs` seconds, one event per request, each request leaving
+/// on schedule whatever the answers (open loop), and matches receipts to sends.
+pub(crate) async fn offer(
     target: &Target,
     sink: &Arc<Sink>,
-    rate: u32,
-    table: &mut Table,
-) -> anyhow::Result<()> {
-    let total = u64::from(rate) * args.secs;
-    let expected = total * u64::from(args.endpoints);
+    (rate, secs): (u32, u64),
+    endpoints: u32,
+    tag: &str,
+    subjects: Subjects,
+) -> Offered {
+    let total = u64::from(rate) * secs;
+    let expected = total * u64::from(endpoints);
     let progress = bar(expected, &format!("{rate} events/s"));
-    let (base, base_inversions) = (sink.received(), sink.inversions());
-    let tag = &run.tag;
+    let base = sink.received();
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let start = tokio::time::Instant::now();
     let mut sent = Vec::with_capacity(total as usize);
@@ -157,8 +183,7 @@ pub(super) async fn latency(
     for i in 0..total {
         tokio::time::sleep_until(start + interval.mul_f64(i as f64)).await;
         let id = format!("evt_{tag}_r{rate}_{i}");
-        let subject = run.subjects.of(i as usize);
-        let body = serde_json::to_vec(&event(&id, &subject)).unwrap_or_default();
+        let body = serde_json::to_vec(&event(&id, &subjects.of(i as usize))).unwrap_or_default();
         let target = target.clone();
         // The ingest timestamp is taken just before the POST leaves.
         sent.push((id, Instant::now()));
@@ -181,7 +206,7 @@ pub(super) async fn latency(
     let mut latencies = Vec::with_capacity(expected as usize);
     let mut lost = 0u64;
     for (id, at) in &sent {
-        for n in 0..args.endpoints {
+        for n in 0..endpoints {
             match receipts.get(&(n, id.clone())) {
                 Some(got) => latencies.push(got.saturating_duration_since(*at)),
                 None => lost += 1,
@@ -189,24 +214,53 @@ pub(super) async fn latency(
         }
     }
     latencies.sort();
-    let p99 = percentile_ms(&latencies, 0.99);
+    Offered {
+        total,
+        refused,
+        latencies,
+        lost,
+    }
+}
+
+pub(super) async fn latency(
+    args: &LocalArgs,
+    run: &Run,
+    target: &Target,
+    sink: &Arc<Sink>,
+    rate: u32,
+    table: &mut Table,
+) -> anyhow::Result<()> {
+    let base_inversions = sink.inversions();
+    let offered = offer(
+        target,
+        sink,
+        (rate, args.secs),
+        args.endpoints,
+        &run.tag,
+        run.subjects,
+    )
+    .await;
+    let expected = offered.total * u64::from(args.endpoints);
+    let latencies = &offered.latencies;
+    let p99 = percentile_ms(latencies, 0.99);
     table.row(vec![
         format!("latency {rate}/s × {} s, {}", args.secs, run.label),
         format!("{rate} events/s, 1 event per POST"),
-        format!("{total} ({refused} refused)"),
+        format!("{} ({} refused)", offered.total, offered.refused),
         format!(
-            "{}/{expected} ({lost} missing, {} out of order)",
+            "{}/{expected} ({} missing, {} out of order)",
             latencies.len(),
+            offered.lost,
             sink.inversions() - base_inversions
         ),
         format!(
             "p50 {:.1} ms, p99 {p99:.1} ms, max {:.1} ms",
-            percentile_ms(&latencies, 0.50),
-            percentile_ms(&latencies, 1.0)
+            percentile_ms(latencies, 0.50),
+            percentile_ms(latencies, 1.0)
         ),
         load_average(),
         if rate == 1000 {
-            verdict(p99 <= 20.0 && lost == 0, "p99 ≤ 20 ms")
+            verdict(p99 <= 20.0 && offered.lost == 0, "p99 ≤ 20 ms")
         } else {
             "—".to_owned()
         },
@@ -214,6 +268,6 @@ pub(super) async fn latency(
     Ok(())
 }
 
-fn verdict(met: bool, bar: &str) -> String {
+pub(crate) fn verdict(met: bool, bar: &str) -> String {
     format!("{bar}: {}", if met { "met" } else { "MISSED" })
 }

@@ -4,7 +4,7 @@
 //! for each endpoint ordering asked for, in rounds, so that ordered and unordered delivery
 //! are compared within one run on whatever load the machine has at the time.
 
-mod load;
+pub(crate) mod load;
 
 use anyhow::Context;
 use authhooks::domain::signature::Secret;

@@ -1,7 +1,9 @@
-//! An `authhooks dev` child process for the fan-out run: started on a free loopback port
-//! with a generated admin token and ingest secret, its memory read from `/proc`.
+//! An `authhooks dev` child process for the runs that measure it from outside: started on a
+//! free loopback port with a generated admin token and ingest secret, its memory and CPU
+//! time read from `/proc`.
 
 use std::fmt;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -9,8 +11,8 @@ use anyhow::Context;
 use authhooks::domain::signature::Secret;
 use tokio::task::JoinSet;
 
-use super::FanOutArgs;
 use crate::client::Target;
+use crate::machine::cpu_of;
 use crate::sink::Sink;
 
 /// Endpoint creations in flight at once.
@@ -40,22 +42,23 @@ impl fmt::Display for Memory {
 }
 
 impl Dev {
-    pub async fn start(args: &FanOutArgs) -> anyhow::Result<Self> {
+    /// `authhooks dev` from the binary at `authhooks`, with `workers` consumers per queue.
+    pub async fn start(authhooks: &Path, workers: usize) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
         let secret = Secret::generate([0x3c; 32]);
         let token = "bench-fan-out-admin-token".to_owned();
-        let child = Command::new(&args.authhooks)
+        let child = Command::new(authhooks)
             .args(["dev", "--port", &port.to_string()])
-            .args(["--workers", &args.workers.to_string()])
+            .args(["--workers", &workers.to_string()])
             .env("AUTHHOOKS_ADMIN_TOKEN", &token)
             .env("AUTHHOOKS_INGEST_SECRET", secret.expose())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .with_context(|| format!("starting {} dev", args.authhooks.display()))?;
+            .with_context(|| format!("starting {} dev", authhooks.display()))?;
         let target = Target::new(format!("http://127.0.0.1:{port}"), token, secret)?;
         let dev = Self { child, target };
         let began = Instant::now();
@@ -104,6 +107,11 @@ impl Dev {
             rss_kib: field("VmRSS:")?,
             hwm_kib: field("VmHWM:")?,
         })
+    }
+
+    /// The process's user plus system CPU time so far.
+    pub fn cpu(&self) -> Option<Duration> {
+        cpu_of(&self.child.id().to_string())
     }
 
     pub fn stop(mut self) {
