@@ -26,7 +26,6 @@ use crate::client::{endpoint_spec, Subjects};
 use crate::counter::{Counter, Counts};
 use crate::sink::{FirstAttempt, Sink};
 
-/// One run's counts and what they were for.
 /// The worker's `success_log_sample` for every stack of a run (`--success-log-sample`,
 /// set once at its start); the template's 0.01 otherwise.
 static SUCCESS_LOG_SAMPLE: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
@@ -49,6 +48,7 @@ pub async fn receiver(mode: FirstAttempt) -> anyhow::Result<Arc<Sink>> {
     Sink::answering_after(mode, latency).await
 }
 
+/// One run's counts and what they were for.
 pub struct Case {
     pub name: String,
     pub units: u64,

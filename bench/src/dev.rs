@@ -48,7 +48,7 @@ impl Dev {
             .local_addr()?
             .port();
         let secret = Secret::generate([0x3c; 32]);
-        let token = "bench-fan-out-admin-token".to_owned();
+        let token = "bench-dev-admin-token".to_owned();
         let child = Command::new(authhooks)
             .args(["dev", "--port", &port.to_string()])
             .args(["--workers", &workers.to_string()])
