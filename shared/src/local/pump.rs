@@ -37,7 +37,8 @@ const BATCH: usize = 10;
 /// hands the batch on: Lambda's batching window, at a millisecond. Events posted one per
 /// request otherwise travel one or two per batch, each batch paying in full for what is
 /// fixed per batch (the endpoint's admission, the log's append, the acknowledgement);
-/// topped up, a single-event POST cost 22–30 % less CPU (BENCHMARKS.md §2b).
+/// topped up, a single-event POST cost 25–32 % less CPU, for ~2 ms more latency on a lone
+/// event (tokio's timer rounds the millisecond up; BENCHMARKS.md §2b).
 const BATCH_WINDOW: Duration = Duration::from_millis(1);
 
 /// How often expired delivery records are forgotten when no claim does it (after a drain).
