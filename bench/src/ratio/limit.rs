@@ -55,10 +55,14 @@ fn request_parts() -> (Bytes, Vec<(&'static str, String)>) {
     (body, headers)
 }
 
+/// Measurements made in this process, so that a later round's ids are new to the sink.
+static RUNS: AtomicU64 = AtomicU64::new(0);
+
 /// Runs `connections` connections against the sink's endpoint 0 for `secs` seconds.
-/// Each request carries a `webhook-id` of its own, so the sink does for each exactly what
-/// it does for one of authhooks' deliveries (records a first receipt).
+/// Each request carries a `webhook-id` of its own, in this round too, so the sink does for
+/// each exactly what it does for one of authhooks' deliveries (records a first receipt).
 pub async fn measure(sink: &Arc<Sink>, connections: usize, secs: f64) -> anyhow::Result<Limit> {
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
     let (body, headers) = request_parts();
     let path = "/sink/0".to_owned();
     let stop = Arc::new(AtomicBool::new(false));
@@ -85,7 +89,7 @@ pub async fn measure(sink: &Arc<Sink>, connections: usize, secs: f64) -> anyhow:
                 let mut request = Request::post(path.as_str())
                     .header("host", host.as_str())
                     .header("content-type", "application/json")
-                    .header(HEADER_WEBHOOK_ID, format!("msg_limit_{c}_{n}"));
+                    .header(HEADER_WEBHOOK_ID, format!("msg_limit_{run}_{c}_{n}"));
                 for (name, value) in &headers {
                     request = request.header(*name, value.as_str());
                 }
