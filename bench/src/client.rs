@@ -114,6 +114,27 @@ impl Subjects {
     }
 }
 
+/// `count` events in signed-batch bodies (`{"events": [...]}`) of `per_request` each,
+/// event `i` with id `{prefix}_{i}` about user `subjects.of(i)`.
+pub fn batch_bodies(
+    prefix: &str,
+    count: usize,
+    per_request: usize,
+    subjects: Subjects,
+) -> Vec<Vec<u8>> {
+    (0..count)
+        .collect::<Vec<_>>()
+        .chunks(per_request.max(1))
+        .map(|chunk| {
+            let events: Vec<Value> = chunk
+                .iter()
+                .map(|i| event(&format!("{prefix}_{i}"), &subjects.of(*i)))
+                .collect();
+            serde_json::to_vec(&json!({ "events": events })).unwrap_or_default()
+        })
+        .collect()
+}
+
 /// A typical identity event (~400 bytes) with a caller-chosen id, about user `subject`.
 pub fn event(id: &str, subject: &str) -> Value {
     json!({

@@ -1,7 +1,6 @@
 //! The bytes the functions log, as Lambda would ship them to CloudWatch Logs: every line at
 //! `info` in the functions' own JSON format and the worker's EMF metrics lines, counted and
-//! dropped. `Counter::take` reads them
-//! with each case's requests.
+//! dropped. `Counter::take` reads them with each case's requests.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -25,6 +25,21 @@ pub fn cpu_of(pid: &str) -> Option<Duration> {
     ))
 }
 
+/// CPU milliseconds per unit of work between two readings, if both were read and there
+/// was work.
+pub fn cpu_per_unit_ms(
+    before: Option<Duration>,
+    after: Option<Duration>,
+    units: u64,
+) -> Option<f64> {
+    match (before, after) {
+        (Some(before), Some(after)) if units > 0 => {
+            Some(after.saturating_sub(before).as_secs_f64() * 1000.0 / units as f64)
+        }
+        _ => None,
+    }
+}
+
 /// The 1-, 5- and 15-minute load averages as `uptime` prints them, or "?".
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")

@@ -6,11 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
 
 use super::{LocalArgs, Mode, Run};
-use crate::client::{event, Subjects, Target};
-use crate::machine::{load_average, process_cpu};
+use crate::client::{batch_bodies, event, Subjects, Target};
+use crate::machine::{cpu_per_unit_ms, load_average, process_cpu};
 use crate::sink::Sink;
 use crate::stats::{percentile_ms, Table};
 
@@ -100,17 +99,7 @@ pub(super) async fn saturate(
     let (base, base_requests, base_inversions) =
         (sink.received(), sink.requests(), sink.inversions());
     let tag = &run.tag;
-    let batches: Vec<Vec<u8>> = (0..events)
-        .collect::<Vec<_>>()
-        .chunks(args.batch.max(1))
-        .map(|chunk| {
-            let events: Vec<_> = chunk
-                .iter()
-                .map(|i| event(&format!("evt_{tag}_sat_{i}"), &run.subjects.of(*i)))
-                .collect();
-            serde_json::to_vec(&json!({ "events": events })).unwrap_or_default()
-        })
-        .collect();
+    let batches = batch_bodies(&format!("evt_{tag}_sat"), events, args.batch, run.subjects);
     let cpu_before = process_cpu();
     let start = Instant::now();
     let refused = post_all(target, batches, args.concurrency, tag).await;
@@ -120,13 +109,9 @@ pub(super) async fn saturate(
     let secs = (end - start).as_secs_f64();
     let rate = got as f64 / secs;
     // The whole process: producer, ingest, workers, sender and sink together.
-    let cpu = match (cpu_before, process_cpu()) {
-        (Some(before), Some(after)) if got > 0 => format!(
-            ", CPU {:.3} ms/delivery",
-            (after - before).as_secs_f64() * 1000.0 / got as f64
-        ),
-        _ => String::new(),
-    };
+    let cpu = cpu_per_unit_ms(cpu_before, process_cpu(), got)
+        .map(|ms| format!(", CPU {ms:.3} ms/delivery"))
+        .unwrap_or_default();
     table.row(vec![
         format!("saturation, {} ({} workers)", run.label, args.workers),
         format!(

@@ -16,7 +16,7 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 
 use crate::client::event;
-use crate::machine::process_cpu;
+use crate::machine::{cpu_per_unit_ms, process_cpu};
 use crate::sink::Sink;
 
 /// What the minimal client reached.
@@ -115,15 +115,9 @@ pub async fn measure(sink: &Arc<Sink>, connections: usize, secs: f64) -> anyhow:
     for client in clients {
         client.await??;
     }
-    let cpu_ms = match (cpu_before, cpu_after) {
-        (Some(before), Some(after)) if requests > 0 => {
-            Some((after - before).as_secs_f64() * 1000.0 / requests as f64)
-        }
-        _ => None,
-    };
     Ok(Limit {
         requests,
         secs: elapsed,
-        cpu_ms,
+        cpu_ms: cpu_per_unit_ms(cpu_before, cpu_after, requests),
     })
 }

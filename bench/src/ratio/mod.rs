@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::client::{event, Subjects};
+use crate::client::{batch_bodies, event, Subjects};
 use crate::dev::Dev;
 use crate::local::load::{bar, drain, offer, post_all, verdict};
-use crate::machine::load_average;
+use crate::machine::{cpu_per_unit_ms, load_average};
 use crate::sink::{FirstAttempt, Sink};
 use crate::stats::{percentile_ms, Table};
 
@@ -168,17 +168,7 @@ async fn saturate(
     round: usize,
 ) -> anyhow::Result<(f64, Option<f64>)> {
     let tag = format!("sat{round}");
-    let bodies: Vec<Vec<u8>> = (0..args.events)
-        .collect::<Vec<_>>()
-        .chunks(args.batch.max(1))
-        .map(|chunk| {
-            let events: Vec<_> = chunk
-                .iter()
-                .map(|i| event(&format!("evt_{tag}_{i}"), &SUBJECTS.of(*i)))
-                .collect();
-            serde_json::to_vec(&json!({ "events": events })).unwrap_or_default()
-        })
-        .collect();
+    let bodies = batch_bodies(&format!("evt_{tag}"), args.events, args.batch, SUBJECTS);
     let expected = args.events as u64;
     let base = sink.received();
     let cpu_before = dev.cpu();
@@ -188,11 +178,9 @@ async fn saturate(
     let end = drain(sink, base, expected, &bar(expected, "saturation")).await;
     let got = sink.received() - base;
     anyhow::ensure!(got == expected, "{got} of {expected} delivered");
-    // What the child does after the last receipt (acknowledging, logging) counts too.
-    tokio::time::sleep(Duration::from_millis(200)).await;
     Ok((
         got as f64 / (end - start).as_secs_f64(),
-        per_unit_ms(cpu_before, dev.cpu(), got),
+        cpu_per_unit_ms(cpu_before, settled_cpu(dev).await, got),
     ))
 }
 
@@ -208,18 +196,14 @@ async fn singles(args: &RatioArgs, dev: &Dev, sink: &Arc<Sink>) -> anyhow::Resul
     let refused = post_all(&dev.target, bodies, args.concurrency, "one").await;
     anyhow::ensure!(refused == 0, "{refused} single-event POSTs were refused");
     drain(sink, base, expected, &bar(expected, "single events")).await;
-    // What the child does after the last receipt (acknowledging, logging) counts too.
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let got = sink.received() - base;
     anyhow::ensure!(got == expected, "{got} of {expected} delivered");
-    Ok(per_unit_ms(cpu_before, dev.cpu(), got))
+    Ok(cpu_per_unit_ms(cpu_before, settled_cpu(dev).await, got))
 }
 
-fn per_unit_ms(before: Option<Duration>, after: Option<Duration>, units: u64) -> Option<f64> {
-    match (before, after) {
-        (Some(before), Some(after)) if units > 0 => {
-            Some(after.saturating_sub(before).as_secs_f64() * 1000.0 / units as f64)
-        }
-        _ => None,
-    }
+/// The child's CPU time once what it does after the last receipt (acknowledging, logging)
+/// is done too.
+async fn settled_cpu(dev: &Dev) -> Option<Duration> {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    dev.cpu()
 }
