@@ -46,10 +46,15 @@ describe("the receiver", () => {
   const fromCms = (type: string, subject: string, user: Record<string, unknown>, at = new Date()) =>
     newEvent({ type, subject, origin: "payload", at, data: { user: { id: subject, ...user } } });
 
-  /** Waits until authhooks has delivered `eventId` to Better Auth. */
+  /** Waits until authhooks has delivered `eventId` to Better Auth. Until a worker has taken
+   * one of its deliveries up, the event has no attempts to show and the admin API answers
+   * 404: not yet, rather than never. */
   const deliveredToAuth = (eventId: string) =>
     eventually(async () => {
-      const attempts = await authhooks.admin.json<{ items: { endpoint_id: string; status: number | null }[] }>("GET", `/v1/events/${eventId}/attempts`);
+      const response = await authhooks.admin.raw("GET", `/v1/events/${eventId}/attempts`);
+      if (response.status === 404) return false;
+      assert.equal(response.status, 200, await response.clone().text());
+      const attempts = (await response.json()) as { items: { endpoint_id: string; status: number | null }[] };
       return attempts.items.some((a) => a.endpoint_id === endpointId && a.status === 200);
     }, `delivery of ${eventId} to Better Auth`);
 
