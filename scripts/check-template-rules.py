@@ -98,14 +98,24 @@ namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)";', metrics_rs).gro
 for required in ("dead_lettered", "redriven"):
     if not alarms_on(namespace, required):
         errors.append(f"no alarm on the EMF metric {namespace}/{required}")
+
+
+def metrics_read(props):
+    """(namespace, metric) of each metric an alarm reads: its own, or its metric math's."""
+    if "Metrics" not in props:
+        return [(props.get("Namespace"), props.get("MetricName"))]
+    return [(m["MetricStat"]["Metric"].get("Namespace"), m["MetricStat"]["Metric"].get("MetricName"))
+            for m in props["Metrics"] if "MetricStat" in m]
+
+
 for name, alarm in alarms.items():
-    props = alarm.get("Properties", {})
-    if props.get("Namespace", "").startswith("AWS/"):
-        continue
-    if props.get("Namespace") != namespace:
-        errors.append(f"{name}: namespace {props.get('Namespace')!r} is not the code's {namespace!r}")
-    elif f'"{props.get("MetricName")}"' not in metrics_rs:
-        errors.append(f"{name}: no metric {props.get('MetricName')!r} in shared/src/lambda/metrics.rs")
+    for ns, metric in metrics_read(alarm.get("Properties", {})):
+        if (ns or "").startswith("AWS/"):
+            continue
+        if ns != namespace:
+            errors.append(f"{name}: namespace {ns!r} is not the code's {namespace!r}")
+        elif f'"{metric}"' not in metrics_rs:
+            errors.append(f"{name}: no metric {metric!r} in shared/src/lambda/metrics.rs")
 
 for name, alarm in alarms.items():
     if "AlarmTopic" not in str(alarm.get("Properties", {}).get("AlarmActions")):
