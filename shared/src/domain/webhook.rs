@@ -1,11 +1,11 @@
-//! The outgoing webhook request (docs/architecture.md §3.3): the body and the Standard Webhooks headers,
-//! signed with every secret the endpoint currently accepts.
+//! The outgoing webhook request (docs/architecture.md §3.3): the body and the headers of
+//! the endpoint's signing scheme, signed with the secrets the endpoint currently holds.
 
 use chrono::{DateTime, Utc};
 
 use super::delivery::DeliveryJob;
 use super::endpoint::Endpoint;
-use super::signature::{sign_headers, HEADER_WEBHOOK_ATTEMPT};
+use super::signature::{Message, HEADER_WEBHOOK_ATTEMPT};
 use super::trace::{TraceParent, HEADER_TRACEPARENT, HEADER_TRACESTATE};
 
 /// `user-agent` of every delivery.
@@ -22,14 +22,16 @@ pub fn headers(
     now: DateTime<Utc>,
     trace: Option<&TraceParent>,
 ) -> Vec<(String, String)> {
-    let msg_id = job.event.id.as_str();
-    let timestamp = now.timestamp();
-    // New endpoints cannot name the trace headers; one stored before they were reserved
-    // still loads, so they are dropped here rather than sent beside (or instead of) ours.
+    let signing = &endpoint.signing;
+    let signed_names = signing.header_names();
+    // New endpoints cannot name the trace headers or their scheme's; one stored before
+    // they were reserved (or whose scheme changed by hand) still loads, so they are
+    // dropped here rather than sent beside (or instead of) ours.
     let mut headers: Vec<(String, String)> = endpoint
         .headers
         .iter()
         .filter(|(name, _)| *name != HEADER_TRACEPARENT && *name != HEADER_TRACESTATE)
+        .filter(|(name, _)| !signed_names.contains(name))
         .map(|(name, value)| (name.to_owned(), value.to_owned()))
         .collect();
     headers.extend([
@@ -40,7 +42,12 @@ pub fn headers(
     if let Some(trace) = trace {
         headers.extend(trace.headers().into_iter().map(|(n, v)| (n.to_owned(), v)));
     }
-    let signed = sign_headers(endpoint.signing_secrets(now), msg_id, timestamp, body);
-    headers.extend(signed.map(|(name, value)| (name.to_owned(), value)));
+    let message = Message {
+        id: job.event.id.as_str(),
+        event_type: job.event.event_type.as_str(),
+        at: now,
+        body,
+    };
+    headers.extend(signing.sign(&endpoint.signing_secrets(now), &message));
     headers
 }

@@ -14,7 +14,7 @@ use super::ids::EndpointId;
 use super::order::{DeliveryOrder, OrderKey};
 use super::rate_limit::RateLimit;
 use super::retry::RetryPolicy;
-use super::signature::Secret;
+use super::signature::{Secret, Signing};
 
 mod headers;
 pub(crate) use headers::escaped_field_path;
@@ -89,6 +89,10 @@ pub struct Endpoint {
     /// endpoint's behaviour; the API gives new endpoints [`DeliveryOrder::FOR_NEW_ENDPOINTS`].
     #[serde(default)]
     pub ordering: DeliveryOrder,
+    /// How deliveries are signed; an endpoint stored before the field existed loads as
+    /// Standard Webhooks `v1`, as it was signed then.
+    #[serde(default)]
+    pub signing: Signing,
     #[serde(default)]
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,

@@ -39,6 +39,7 @@ fn endpoint() -> Endpoint {
         circuit: CircuitConfig::default(),
         retry: RetryPolicy::default(),
         ordering: DeliveryOrder::None,
+        signing: Signing::default(),
         description: None,
         created_at: at(0),
         updated_at: at(0),

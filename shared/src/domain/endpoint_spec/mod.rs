@@ -15,11 +15,13 @@ use super::ids::EndpointId;
 use super::order::DeliveryOrder;
 use super::rate_limit::RateLimit;
 use super::retry::RetryPolicy;
-use super::signature::Secret;
+use super::signature::{PublicKey, Scheme, Secret, Signing};
 use super::validation::FieldError;
 
 mod fields;
+mod signing;
 use fields::{circuit, event_types, headers, ordering, rate_limit, retry, Errors};
+use signing::{clashes, signing};
 
 pub const MAX_EVENT_TYPES: usize = 100;
 /// `tenant_id` and `origin`: generous, so any tenant or origin an event carries can be
@@ -28,7 +30,13 @@ pub const MAX_LABEL_CHARS: usize = 256;
 pub const MAX_DESCRIPTION_CHARS: usize = 1024;
 
 /// Fields the server sets; naming them in a body is an error rather than silently ignored.
-const READ_ONLY: [&str; 4] = ["id", "created_at", "updated_at", "disabled_reason"];
+const READ_ONLY: [&str; 5] = [
+    "id",
+    "created_at",
+    "updated_at",
+    "disabled_reason",
+    "public_keys",
+];
 
 /// An endpoint as the admin API shows it: every stored field except the secrets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,9 +56,23 @@ pub struct EndpointView {
     /// Absent from an older server's answer, which orders nothing.
     #[serde(default)]
     pub ordering: DeliveryOrder,
+    /// Absent from an older server's answer, which signs with Standard Webhooks' `v1`.
+    #[serde(default)]
+    pub signing: Signing,
+    /// With `standard-webhooks-v1a`: the key of every secret that still signs, newest
+    /// first, and when each stops (a rotated-out one at the end of its grace period).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_keys: Vec<PublicKeyView>,
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A v1a endpoint's public key, as receivers configure it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicKeyView {
+    pub key: PublicKey,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl From<&Endpoint> for EndpointView {
@@ -69,6 +91,18 @@ impl From<&Endpoint> for EndpointView {
             circuit: ep.circuit,
             retry: ep.retry.clone(),
             ordering: ep.ordering,
+            signing: ep.signing.clone(),
+            public_keys: match ep.signing.scheme {
+                Scheme::StandardWebhooksV1a => ep
+                    .secrets
+                    .iter()
+                    .map(|s| PublicKeyView {
+                        key: PublicKey::of(&s.secret),
+                        expires_at: s.expires_at,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
             description: ep.description.clone(),
             created_at: ep.created_at,
             updated_at: ep.updated_at,
@@ -114,6 +148,10 @@ pub fn parse_new(
             "is required; use [\"*\"] for every event type",
         );
     }
+    let signing = c.signing.clone().unwrap_or_default();
+    if let Some(headers) = &c.headers {
+        e.0.extend(clashes(headers, &signing));
+    }
     if !e.0.is_empty() {
         return Err(e.0);
     }
@@ -138,6 +176,7 @@ pub fn parse_new(
         circuit: c.circuit.unwrap_or_default(),
         retry: c.retry.unwrap_or_default(),
         ordering: c.ordering.unwrap_or(DeliveryOrder::FOR_NEW_ENDPOINTS),
+        signing,
         description: c.description.flatten(),
         created_at: now,
         updated_at: now,
@@ -176,6 +215,11 @@ pub fn apply_patch(
     next.circuit = c.circuit.unwrap_or(next.circuit);
     next.retry = c.retry.unwrap_or(next.retry);
     next.ordering = c.ordering.unwrap_or(next.ordering);
+    next.signing = c.signing.unwrap_or(next.signing);
+    let clashing = clashes(&next.headers, &next.signing);
+    if !clashing.is_empty() {
+        return Err(clashing);
+    }
     if let Some(enabled) = c.enabled {
         // The reason explains a disabling by the system; it is stale once a person turns the
         // endpoint back on, or turns off one that was running.
@@ -208,6 +252,7 @@ struct Changes {
     circuit: Option<CircuitConfig>,
     retry: Option<RetryPolicy>,
     ordering: Option<DeliveryOrder>,
+    signing: Option<Signing>,
 }
 
 /// Reads every field but `secret`, whose rules differ between create and patch.
@@ -244,6 +289,7 @@ fn read_changes(
             "circuit" => c.circuit = circuit(v, circuit_base, e),
             "retry" => c.retry = retry(v, e),
             "ordering" => c.ordering = ordering(v, e),
+            "signing" => c.signing = signing(v, e),
             "secret" => {}
             _ if READ_ONLY.contains(&f) => e.push(f, "is set by the server and cannot be given"),
             _ => e.push(&escaped_field_path("", f), "unknown field"),
@@ -252,5 +298,7 @@ fn read_changes(
     c
 }
 
+#[cfg(test)]
+mod signing_tests;
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,5 @@
-//! Standard Webhooks v1 signatures: `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
+//! Standard Webhooks v1 signatures: `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`;
+//! `scheme` adds v1a (Ed25519, `asymmetric`) and the compatibility schemes (`compat`).
 
 use std::fmt;
 
@@ -12,10 +13,18 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+mod asymmetric;
+mod compat;
 mod headers;
+mod scheme;
+pub use asymmetric::{sign_v1a, verify_v1a, PublicKey, PublicKeyError};
 pub use headers::{
     sign_headers, HEADER_WEBHOOK_ATTEMPT, HEADER_WEBHOOK_ID, HEADER_WEBHOOK_SIGNATURE,
     HEADER_WEBHOOK_TIMESTAMP,
+};
+pub use scheme::{
+    Keys, Message, Scheme, SchemeError, Signing, DEFAULT_SIGNATURE_HEADER,
+    DEFAULT_TIMESTAMP_HEADER, HEADER_X_WEBHOOK_DELIVERY, HEADER_X_WEBHOOK_EVENT,
 };
 
 type HmacSha256 = Hmac<Sha256>;
@@ -208,20 +217,7 @@ pub fn verify<'a>(
     tolerance_secs: i64,
 ) -> Result<(), VerifyError> {
     let timestamp = parse_timestamp(headers.timestamp)?;
-    let age_secs = now_unix.saturating_sub(timestamp);
-    if age_secs > tolerance_secs {
-        return Err(VerifyError::TimestampTooOld {
-            age_secs,
-            tolerance_secs,
-        });
-    }
-    let ahead_secs = timestamp.saturating_sub(now_unix);
-    if ahead_secs > tolerance_secs {
-        return Err(VerifyError::TimestampTooNew {
-            ahead_secs,
-            tolerance_secs,
-        });
-    }
+    check_window(timestamp, now_unix, tolerance_secs)?;
 
     let expected: Vec<[u8; 32]> = secrets
         .into_iter()
@@ -242,6 +238,25 @@ pub fn verify<'a>(
         }
     }
     Err(VerifyError::NoMatchingSignature)
+}
+
+/// The timestamp window: at most `tolerance_secs` from `now_unix`, either way.
+fn check_window(timestamp: i64, now_unix: i64, tolerance_secs: i64) -> Result<(), VerifyError> {
+    let age_secs = now_unix.saturating_sub(timestamp);
+    if age_secs > tolerance_secs {
+        return Err(VerifyError::TimestampTooOld {
+            age_secs,
+            tolerance_secs,
+        });
+    }
+    let ahead_secs = timestamp.saturating_sub(now_unix);
+    if ahead_secs > tolerance_secs {
+        return Err(VerifyError::TimestampTooNew {
+            ahead_secs,
+            tolerance_secs,
+        });
+    }
+    Ok(())
 }
 
 /// Only plain ASCII digits: `i64::from_str` would also take `+123`, which no sender emits
