@@ -8,6 +8,7 @@ pub mod local;
 pub mod moto;
 pub mod oracle;
 pub mod receiver;
+pub mod scheme_oracle;
 pub mod sender;
 pub mod world;
 

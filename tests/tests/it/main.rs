@@ -35,6 +35,7 @@ mod portal;
 mod record_expiry;
 mod recovery;
 mod resilience;
+mod signing_schemes;
 mod slow_receivers;
 mod trace_context;
 mod worker_queue_failures;
