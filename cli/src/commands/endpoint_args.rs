@@ -2,6 +2,7 @@
 //! (docs/architecture.md §3.2). Only given fields are sent; the server validates and reports the rest.
 
 use authhooks::domain::order::DeliveryOrder;
+use authhooks::domain::signature::Scheme;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use serde_json::{json, Map, Value};
 
@@ -35,6 +36,20 @@ pub struct FieldArgs {
     /// for new endpoints), or in no order for raw throughput (none)
     #[arg(long, value_name = "ORDER", value_parser = ordering_parser())]
     pub ordering: Option<DeliveryOrder>,
+    /// How deliveries are signed: standard-webhooks (the default), standard-webhooks-v1a
+    /// (Ed25519: receivers verify with the endpoint's public key), or for a receiver
+    /// written before authhooks hmac-hex, hmac-sha256-prefixed, hmac-timestamped or
+    /// hmac-iso-timestamped
+    #[arg(long, value_name = "SCHEME", value_parser = scheme_parser())]
+    pub signing: Option<Scheme>,
+    /// With a compatibility scheme: the header the signature travels in (default
+    /// x-webhook-signature)
+    #[arg(long, requires = "signing", value_name = "NAME")]
+    pub signature_header: Option<String>,
+    /// With hmac-hex, hmac-sha256-prefixed or hmac-iso-timestamped: the header the
+    /// timestamp travels in (default x-webhook-timestamp)
+    #[arg(long, requires = "signing", value_name = "NAME")]
+    pub timestamp_header: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -115,6 +130,17 @@ fn put_fields(body: &mut Map<String, Value>, fields: &FieldArgs, empty_clears: b
     if let Some(order) = fields.ordering {
         body.insert("ordering".into(), json!(order.as_str()));
     }
+    if let Some(scheme) = fields.signing {
+        let mut signing = Map::new();
+        signing.insert("scheme".into(), json!(scheme.name()));
+        if let Some(name) = &fields.signature_header {
+            signing.insert("signature_header".into(), json!(name));
+        }
+        if let Some(name) = &fields.timestamp_header {
+            signing.insert("timestamp_header".into(), json!(name));
+        }
+        body.insert("signing".into(), Value::Object(signing));
+    }
     if !fields.headers.is_empty() {
         let headers: Map<String, Value> = fields
             .headers
@@ -146,6 +172,14 @@ pub fn patch_body(args: &UpdateArgs) -> Result<Value, CliError> {
         ));
     }
     Ok(Value::Object(body))
+}
+
+/// The scheme names the server accepts, listed in `--help` and in the error for any other.
+pub(crate) fn scheme_parser() -> impl TypedValueParser<Value = Scheme> {
+    let names = Scheme::ALL.map(Scheme::name);
+    PossibleValuesParser::new(names).try_map(|name| {
+        Scheme::parse(&name).ok_or_else(|| format!("unknown signing scheme {name}"))
+    })
 }
 
 /// The names the server accepts, listed in `--help` and in the error for any other.
@@ -181,6 +215,9 @@ mod tests {
                 origin: Some("payload".into()),
                 tenant: None,
                 ordering: Some(DeliveryOrder::None),
+                signing: Some(Scheme::HmacIsoTimestamped),
+                signature_header: Some("x-acme-signature".into()),
+                timestamp_header: None,
             },
             enable: false,
             disable: true,
@@ -194,7 +231,9 @@ mod tests {
             patch_body(&update("ep_1")).unwrap(),
             json!({"description": null, "origin": "payload", "timeout_ms": 5000,
                    "headers": {"x-team": "cms"}, "enabled": false, "rate_limit": null,
-                   "ordering": "none"})
+                   "ordering": "none",
+                   "signing": {"scheme": "hmac-iso-timestamped",
+                               "signature_header": "x-acme-signature"}})
         );
     }
 
@@ -210,6 +249,9 @@ mod tests {
             origin: None,
             tenant: None,
             ordering: None,
+            signing: None,
+            signature_header: None,
+            timestamp_header: None,
         };
         args.disable = false;
         args.no_rate_limit = false;

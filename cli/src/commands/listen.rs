@@ -1,14 +1,14 @@
 //! `authhooks listen`: a receiver on 127.0.0.1 that subscribes itself to the running server,
 //! verifies and prints every delivery, and removes its subscription on Ctrl-C.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::Ipv4Addr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use authhooks::domain::signature::{
-    verify, Secret, SignedHeaders, VerifyError, DEFAULT_TOLERANCE_SECS, HEADER_WEBHOOK_ATTEMPT,
+    Keys, PublicKey, Scheme, SchemeError, Secret, Signing, DEFAULT_TOLERANCE_SECS,
+    HEADER_WEBHOOK_ATTEMPT, HEADER_WEBHOOK_ID,
 };
 use axum::body::Bytes;
 use axum::extract::State;
@@ -35,11 +35,23 @@ pub struct ListenArgs {
     /// Pass each valid delivery on to this URL and answer with its status
     #[arg(long, value_name = "URL")]
     pub forward_to: Option<Url>,
+    /// Subscribe with this signing scheme (and verify under it): to try a compatibility
+    /// scheme against an existing receiver through --forward-to
+    #[arg(long, value_name = "SCHEME", default_value = "standard-webhooks",
+          value_parser = super::endpoint_args::scheme_parser())]
+    pub signing: Scheme,
+    /// With a compatibility scheme: the header the signature travels in
+    #[arg(long, value_name = "NAME")]
+    pub signature_header: Option<String>,
+    /// With a compatibility scheme: the header the timestamp travels in
+    #[arg(long, value_name = "NAME")]
+    pub timestamp_header: Option<String>,
     #[command(flatten)]
     pub token: Token,
 }
 
 struct Receiver {
+    signing: Signing,
     secret: Secret,
     json: bool,
     forward: Option<(reqwest::Client, Url)>,
@@ -62,10 +74,18 @@ pub async fn run(args: ListenArgs, conn: &Conn, json: bool) -> Result<ExitCode, 
         None => None,
     };
 
+    let mut signing = json!({ "scheme": args.signing.name() });
+    if let Some(name) = &args.signature_header {
+        signing["signature_header"] = json!(name);
+    }
+    if let Some(name) = &args.timestamp_header {
+        signing["timestamp_header"] = json!(name);
+    }
     let body = json!({
         "url": own_url,
         "event_types": args.events,
         "description": format!("authhooks listen on {address}"),
+        "signing": signing,
     });
     let authhooks::wire::CreatedEndpoint { endpoint, secret } = api
         .call(Method::POST, &["v1", "endpoints"], Some(&body))
@@ -81,6 +101,7 @@ pub async fn run(args: ListenArgs, conn: &Conn, json: bool) -> Result<ExitCode, 
     }
 
     let receiver = Arc::new(Receiver {
+        signing: endpoint.signing.clone(),
         secret,
         json,
         forward,
@@ -124,18 +145,18 @@ async fn receive(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     };
-    // A missing header reads as empty, so the verdict names what is wrong with it.
-    let Ok(signed) = SignedHeaders::from_lookup(|name| Ok::<_, Infallible>(text(name)));
-    let verdict = verify(
-        [&receiver.secret],
-        &signed,
-        &body,
-        Utc::now().timestamp(),
-        DEFAULT_TOLERANCE_SECS,
-    );
+    let keys = Keys {
+        secrets: std::slice::from_ref(&receiver.secret),
+        public_keys: &[PublicKey::of(&receiver.secret)],
+    };
+    let lookup = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let verdict = receiver
+        .signing
+        .verify(keys, lookup, &body, Utc::now(), DEFAULT_TOLERANCE_SECS);
     let attempt = text(HEADER_WEBHOOK_ATTEMPT);
+    let id = text(HEADER_WEBHOOK_ID);
     // Nothing useful to do if the terminal is gone; the answer to the server matters more.
-    let _ = output::line(report(receiver.json, signed.id, attempt, &body, &verdict));
+    let _ = output::line(report(receiver.json, id, attempt, &body, &verdict));
     if verdict.is_err() {
         return StatusCode::UNAUTHORIZED;
     }
@@ -150,7 +171,7 @@ fn report(
     webhook_id: &str,
     attempt: &str,
     body: &[u8],
-    verdict: &Result<(), VerifyError>,
+    verdict: &Result<(), SchemeError>,
 ) -> String {
     let at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
     let parsed: Option<Value> = serde_json::from_slice(body).ok();

@@ -254,3 +254,54 @@ async fn valid_deliveries_are_forwarded_and_answered_with_the_targets_status() {
         .unwrap()
         .starts_with("v1,"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listener_subscribes_with_a_compatibility_scheme_and_verifies_under_it() {
+    let (admin_url, _running) = admin().await;
+    let listener = Listener::start(
+        &admin_url,
+        &[
+            "--signing",
+            "hmac-iso-timestamped",
+            "--signature-header",
+            "x-authon-signature",
+            "--timestamp-header",
+            "x-authon-timestamp",
+        ],
+    );
+    let hello = listener.next_json();
+    let endpoint_id = hello["endpoint_id"].as_str().unwrap().to_owned();
+    let view = reqwest::Client::new()
+        .get(format!("{admin_url}/v1/endpoints/{endpoint_id}"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let view: Value = serde_json::from_slice(&view).unwrap();
+    assert_eq!(
+        view["signing"],
+        json!({"scheme": "hmac-iso-timestamped", "signature_header": "x-authon-signature",
+               "timestamp_header": "x-authon-timestamp"})
+    );
+
+    let body = r#"{"id":"evt_c","type":"user.created","data":{"user":{"id":"u_1"}}}"#;
+    send_event(&admin_url, body).await;
+    let seen = listener.next_json();
+    assert_eq!(
+        (&seen["valid"], &seen["webhook_id"]),
+        (&json!(true), &json!("evt_c"))
+    );
+    // A Standard Webhooks delivery is not what this endpoint signs: refused, and said why.
+    let own_url = hello["url"].as_str().unwrap().to_owned();
+    assert_eq!(
+        deliver(&own_url, body, WRONG_SECRET, "2").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let seen = listener.next_json();
+    assert_eq!(seen["valid"], false);
+    assert_eq!(seen["reason"], "missing header x-authon-signature");
+    assert_eq!(listener.interrupt().await, Some(0));
+}

@@ -178,6 +178,26 @@ impl Signing {
         names
     }
 
+    /// The headers [`Signing::verify`] reads: the signature's, and the id's and the
+    /// timestamp's where the scheme signs them.
+    pub fn verified_headers(&self) -> Vec<&str> {
+        match self.scheme {
+            Scheme::StandardWebhooks | Scheme::StandardWebhooksV1a => vec![
+                HEADER_WEBHOOK_ID,
+                HEADER_WEBHOOK_TIMESTAMP,
+                HEADER_WEBHOOK_SIGNATURE,
+            ],
+            Scheme::HmacIsoTimestamped => {
+                let mut names = vec![self.signature_header()];
+                names.extend(self.timestamp_header());
+                names
+            }
+            Scheme::HmacHex | Scheme::HmacSha256Prefixed | Scheme::HmacTimestamped => {
+                vec![self.signature_header()]
+            }
+        }
+    }
+
     /// The signing headers of `message`, under every secret in `secrets` (newest first)
     /// for the Standard Webhooks schemes, whose receivers accept any of several entries;
     /// under the newest alone for the compatibility schemes, whose receivers compare one
