@@ -226,3 +226,50 @@ test("on a phone every control is labelled and nothing scrolls sideways", async 
   }
   await phone.close();
 });
+
+test("an endpoint's signing scheme is chosen on the page, and a v1a endpoint shows its public key", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${authhooks.url}/console/`);
+  await page.getByLabel("Admin token").fill(authhooks.adminToken);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Endpoints", exact: true }).click();
+  await page.getByRole("heading", { name: "Endpoints" }).waitFor();
+
+  const url = `${receiver.url}signed`;
+  const create = page.locator("#create-form");
+  await create.getByLabel("URL").fill(url);
+  await create.getByLabel("Signing").selectOption("standard-webhooks-v1a");
+  await page.getByRole("button", { name: "Create endpoint" }).click();
+  await page.locator("#secret").waitFor({ state: "visible" });
+  await page.getByRole("button", { name: "Done" }).click();
+
+  const row = page.getByRole("row").filter({ hasText: url });
+  await row.getByText("signing standard-webhooks-v1a").waitFor();
+  const endpointId = ((await row.locator("code").textContent()) ?? "").trim();
+  type View = {
+    signing: { scheme: string; signature_header?: string; timestamp_header?: string };
+    public_keys?: { key: string }[];
+  };
+  const stored = await authhooks.admin.json<View>("GET", `/v1/endpoints/${endpointId}`);
+  const key = stored.public_keys?.[0]?.key ?? "";
+  assert.match(key, /^whpk_/);
+  await row.getByText(`public key ${key}`).waitFor();
+
+  // Moved to a compatibility scheme with its receiver's header names, from the edit form.
+  await row.getByRole("button", { name: `Edit: ${endpointId}` }).click();
+  const edit = page.locator("#edit-form");
+  assert.equal(await edit.getByLabel("Signing").inputValue(), "standard-webhooks-v1a");
+  await edit.getByLabel("Signing").selectOption("hmac-iso-timestamped");
+  await edit.getByLabel(/^Signature header/).fill("x-authon-signature");
+  await edit.getByLabel(/^Timestamp header/).fill("x-authon-timestamp");
+  await page.getByRole("button", { name: "Save" }).click();
+  await row.getByText("signing hmac-iso-timestamped (x-authon-signature, x-authon-timestamp)").waitFor();
+  const moved = await authhooks.admin.json<View>("GET", `/v1/endpoints/${endpointId}`);
+  assert.deepEqual(moved.signing, {
+    scheme: "hmac-iso-timestamped",
+    signature_header: "x-authon-signature",
+    timestamp_header: "x-authon-timestamp",
+  });
+  assert.equal(moved.public_keys, undefined);
+  await page.close();
+});

@@ -92,6 +92,7 @@ async fn the_page_and_its_assets_come_from_the_binary_under_a_strict_policy() {
         ("/console/", "text/html"),
         ("/console/app.js", "text/javascript"),
         ("/console/dom.js", "text/javascript"),
+        ("/console/endpoints.js", "text/javascript"),
         ("/console/deliveries.js", "text/javascript"),
         ("/console/app.css", "text/css"),
         ("/portal/", "text/html"),

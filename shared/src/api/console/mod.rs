@@ -23,6 +23,8 @@ const INDEX: &str = include_str!("assets/index.html");
 const SCRIPT: &str = include_str!("assets/app.js");
 /// The helpers the console's and the portal's scripts share (loaded first by both pages).
 pub(crate) const DOM_SCRIPT: &str = include_str!("assets/dom.js");
+/// The Endpoints page (loaded before `app.js`, whose helpers it calls once wired).
+const ENDPOINTS_SCRIPT: &str = include_str!("assets/endpoints.js");
 /// The Overview and Deliveries pages (loaded after `app.js`, whose helpers they use).
 const DELIVERIES_SCRIPT: &str = include_str!("assets/deliveries.js");
 pub(crate) const STYLE: &str = include_str!("assets/app.css");
@@ -54,6 +56,10 @@ pub fn router(api: Arc<ConsoleApi>) -> Router {
         .route(
             "/console/dom.js",
             get(|| async { asset(DOM_SCRIPT, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/console/endpoints.js",
+            get(|| async { asset(ENDPOINTS_SCRIPT, "text/javascript; charset=utf-8") }),
         )
         .route(
             "/console/deliveries.js",
