@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::dedupe::{self, Owed};
@@ -26,7 +27,7 @@ use crate::domain::order::next_sequence;
 use crate::domain::signature::{verify, Secret, SignedHeaders, VerifyError};
 use crate::domain::trace::TraceParent;
 use crate::ports::{
-    Clock, DeliveryQueue, Enqueue, Entropy, FanOutQueue, IdempotencyKey, IdempotencyStore,
+    Clock, DeliveryQueue, Enqueue, Entropy, FanOutQueue, IdempotencyKey, IdempotencyStore, Notices,
     PortError, Subscribers,
 };
 
@@ -163,6 +164,17 @@ impl Ingest {
                 self.entropy.u128()
             })?,
         };
+        Ok(self.accept(events, now, trace).await?)
+    }
+
+    /// Stamps, fans out and enqueues validated events: what ingest does once a submission
+    /// parsed, and what authhooks' own notices go through.
+    async fn accept(
+        &self,
+        events: Vec<Event>,
+        now: DateTime<Utc>,
+        trace: Option<&TraceParent>,
+    ) -> Result<Vec<Accepted>, PortError> {
         let index = self.subscribers.index().await?;
         let ordered_endpoints = index.ordered();
         let mut answers = Vec::with_capacity(events.len());
@@ -216,6 +228,18 @@ impl Ingest {
             self.fan_out.fan_out(tasks, Duration::ZERO).await?;
         }
         Ok(answers)
+    }
+}
+
+#[async_trait]
+impl Notices for Ingest {
+    async fn notify(&self, events: Vec<Event>) -> Result<(), PortError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.accept(events, self.clock.now(), None)
+            .await
+            .map(|_| ())
     }
 }
 

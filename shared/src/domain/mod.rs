@@ -18,6 +18,7 @@ pub mod filter;
 pub mod ids;
 pub mod in_flight;
 pub mod json;
+pub mod operational;
 pub mod order;
 pub mod outcome;
 pub mod portal;

@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use super::event::{Data, Event, EventType, LABEL_FIELDS, MAX_LABEL_CHARS};
 use super::ids::EventId;
 use super::json::{check_strict, Strictness, DUPLICATE_KEY, MAX_DEPTH};
+use super::operational::{is_operational, NAMESPACE};
 use super::validation::{check_label, field_path, FieldError};
 
 /// Size bounds for one request; one event fits one SQS message.
@@ -209,6 +210,11 @@ impl Parser<'_> {
             (None, alias) => ("event", alias),
         };
         let event_type = match type_value.map(string) {
+            // A producer's event must not pass for one of authhooks' own notices.
+            Some(Some(s)) if is_operational(&s) => Err(format!(
+                "the {NAMESPACE}* types are authhooks' own operational events; producers \
+                 cannot send them"
+            )),
             Some(Some(s)) => EventType::try_from(s),
             Some(None) => Err("must be a string".into()),
             None => Err("is required".into()),

@@ -287,6 +287,13 @@ pub trait Sender: Send + Sync {
     async fn send(&self, request: OutgoingRequest) -> SendReport;
 }
 
+/// Where authhooks' own operational events go (domain::operational): through the
+/// pipeline, to the endpoints subscribed to them, as ingest sends a producer's events.
+#[async_trait]
+pub trait Notices: Send + Sync {
+    async fn notify(&self, events: Vec<crate::domain::event::Event>) -> Result<(), PortError>;
+}
+
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }

@@ -93,7 +93,7 @@ impl SystemBuilder {
             ordered: ports.ordered_queue.clone(),
         });
         let (_, subscribers) = cached();
-        let ingest = Ingest {
+        let ingest = Arc::new(Ingest {
             subscribers,
             idempotency: ports.idempotency.clone(),
             queue: queues.clone(),
@@ -102,7 +102,7 @@ impl SystemBuilder {
             entropy: ports.entropy.clone(),
             sequencer: Arc::default(),
             settings: settings.ingest.clone(),
-        };
+        });
         let (endpoints, subscribers) = cached();
         let worker = Worker {
             endpoints,
@@ -113,6 +113,7 @@ impl SystemBuilder {
             fan_out: ports.fan_out.clone(),
             holds: ports.holds.clone(),
             dead_letters: ports.dead_letters.clone(),
+            notices: ingest.clone(),
             log: ports.log.clone(),
             sender: ports.sender.clone(),
             clock: ports.clock.clone(),
@@ -138,7 +139,7 @@ impl SystemBuilder {
             clock: ports.clock.clone(),
         };
         System {
-            ingest: Arc::new(ingest),
+            ingest,
             admin: Arc::new(admin),
             worker: Arc::new(worker),
             recorder: Arc::new(recorder),

@@ -25,6 +25,7 @@ mod ingest_contract;
 mod ingest_http;
 mod lambda_init;
 mod lambda_secrets;
+mod operational_events;
 mod pipeline;
 mod pipeline_claims;
 mod pipeline_endpoint_state;

@@ -1,6 +1,8 @@
 //! What follows one message's attempt — done, re-enqueued, dead-lettered, held in place or
 //! left for redelivery — and the batch's follow-ups carried out together at its end.
 
+use super::notify::notify;
+use crate::domain::operational::Notice;
 use std::time::Duration;
 
 use super::{BatchReport, Worker};
@@ -102,6 +104,11 @@ pub(super) async fn flush(
             }
         } else {
             report.totals.dead_lettered += count;
+            let notices: Vec<Notice<'_>> = letters
+                .iter()
+                .map(|(_, letter, _, _)| Notice::Exhausted { letter })
+                .collect();
+            notify(worker, &notices).await;
         }
     }
 }

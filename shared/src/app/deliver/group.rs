@@ -6,12 +6,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::attempt::Attempted;
+use super::notify::notify;
 use super::{line, state, EndpointStats, FollowUp, Taken, Worker};
 use crate::domain::admission::{self, Deferral};
 use crate::domain::delivery::{later, schedule, DeadLetter, DeliveryJob};
 use crate::domain::delivery_log::LogEntry;
 use crate::domain::ids::EndpointId;
 use crate::domain::in_flight::busy_wait;
+use crate::domain::operational::{circuit_notice, Notice};
 use crate::domain::order::deferral_hold;
 use crate::domain::outcome::FailureReason;
 use crate::ports::Enqueue;
@@ -89,10 +91,19 @@ pub(super) async fn deliver(
     };
     if admission::should_disable(&current, now) {
         tracing::warn!(endpoint_id = %endpoint_id, "circuit open for 5 days; disabling the endpoint");
-        endpoint.disable("circuit open for 5 days", now);
+        let reason = "circuit open for 5 days";
+        endpoint.disable(reason, now);
         if worker.endpoints.put(&endpoint).await.is_err() {
             return GroupOutcome::all(jobs, |_| FollowUp::Redeliver);
         }
+        notify(
+            worker,
+            &[Notice::Disabled {
+                endpoint: &endpoint,
+                reason,
+            }],
+        )
+        .await;
         return GroupOutcome::all(jobs, dead(FailureReason::CircuitDisabled));
     }
 
@@ -194,9 +205,11 @@ pub(super) async fn deliver(
     if changes {
         // The attempts happened whatever the state store says now: losing one circuit update
         // is better than leaving the messages to be redelivered and sent again.
+        // The state this write replaced comes back with it, so a transition is reported
+        // once, by the worker whose write made it.
         let recorded = state::update(worker, &endpoint_id, |s| {
             (
-                (),
+                s.circuit.clone(),
                 admission::record_results(
                     s,
                     &endpoint.circuit,
@@ -206,14 +219,31 @@ pub(super) async fn deliver(
             )
         })
         .await;
-        if let Err(e) = recorded {
-            tracing::warn!(endpoint_id = %endpoint_id, error = %e, results = results.len(), "circuit update lost");
+        match recorded {
+            Ok((before, after)) => {
+                if let Some(notice) = circuit_notice(&endpoint, &before, &after.circuit) {
+                    notify(worker, &[notice]).await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(endpoint_id = %endpoint_id, error = %e, results = results.len(), "circuit update lost");
+            }
         }
     }
     if gone {
         tracing::warn!(endpoint_id = %endpoint_id, "endpoint answered 410 Gone; disabling it");
-        endpoint.disable("endpoint answered 410 Gone", worker.clock.now());
-        let _ = worker.endpoints.put(&endpoint).await;
+        let reason = "endpoint answered 410 Gone";
+        endpoint.disable(reason, worker.clock.now());
+        if worker.endpoints.put(&endpoint).await.is_ok() {
+            notify(
+                worker,
+                &[Notice::Disabled {
+                    endpoint: &endpoint,
+                    reason,
+                }],
+            )
+            .await;
+        }
     }
     outcome
 }

@@ -10,6 +10,7 @@ mod follow_up;
 mod group;
 mod hop;
 mod line;
+mod notify;
 mod slots;
 mod state;
 
@@ -32,7 +33,7 @@ use crate::domain::ids::EndpointId;
 use crate::domain::in_flight;
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryLog, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
-    FanOutQueue, IdempotencyStore, QueueHold, Received, Sender, Subscribers,
+    FanOutQueue, IdempotencyStore, Notices, QueueHold, Received, Sender, Subscribers,
 };
 
 #[derive(Debug, Clone)]
@@ -94,6 +95,9 @@ pub struct Worker {
     /// Holds ordered jobs' messages in place on their (FIFO) queue.
     pub holds: Arc<dyn QueueHold>,
     pub dead_letters: Arc<dyn DeadLetterQueue>,
+    /// Where authhooks' own events (a circuit opened, an endpoint disabled, a delivery
+    /// given up on) go: ingest's fan-out, to the endpoints subscribed to them.
+    pub notices: Arc<dyn Notices>,
     /// Where each batch's attempts are logged.
     pub log: Arc<dyn DeliveryLog>,
     pub sender: Arc<dyn Sender>,

@@ -245,6 +245,7 @@ impl Endpoint {
     /// The fields that decide which events it receives ([`Subscription::selects`]).
     pub fn subscription(&self) -> Subscription<'_> {
         Subscription {
+            id: self.id.as_str(),
             enabled: self.enabled,
             event_types: &self.event_types,
             tenant_id: self.tenant_id.as_deref(),

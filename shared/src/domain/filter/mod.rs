@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::event::{Event, EventType};
+use super::operational::is_operational;
 
 /// Event types have at most 6 segments, so a prefix has at most 5: `a.b.c.d.e.*` still leaves
 /// room for one more.
@@ -52,10 +53,11 @@ impl TypePattern {
             .map_err(|e| format!("must be *, a prefix like user.*, or an event type: {e}"))
     }
 
-    /// Whether an event of type `t` is selected by this pattern.
+    /// Whether an event of type `t` is selected by this pattern. `*` selects every type
+    /// but authhooks' own (`authhooks.*`), which go only to endpoints that name them.
     pub fn matches_type(&self, t: &EventType) -> bool {
         match self {
-            Self::All => true,
+            Self::All => !is_operational(t.as_str()),
             // Matching on "<base>." keeps `user.*` from selecting `users.created`, even for a
             // hand-built `Prefix` that lacks its trailing dot.
             Self::Prefix(prefix) => t
@@ -98,6 +100,8 @@ impl fmt::Display for TypePattern {
 /// needs no `Endpoint` (which in turn names [`TypePattern`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Subscription<'a> {
+    /// The endpoint's id: its own operational events never go to it.
+    pub id: &'a str,
     pub enabled: bool,
     pub event_types: &'a [TypePattern],
     pub tenant_id: Option<&'a str>,
@@ -113,7 +117,9 @@ impl Subscription<'_> {
     ///   every tenant's (and tenant-less) events;
     /// - loop guard: an event whose origin equals the endpoint's origin is never sent back to
     ///   it, so a change Payload made is not echoed to Payload in a two-way sync. Origins
-    ///   compare exactly, as given.
+    ///   compare exactly, as given;
+    /// - an operational event (`authhooks.*`) about this endpoint (its `subject`) is not
+    ///   sent to it (domain::operational).
     pub fn selects(&self, event: &Event) -> bool {
         let type_selected = self
             .event_types
@@ -127,7 +133,9 @@ impl Subscription<'_> {
             (self.origin, event.origin.as_deref()),
             (Some(ours), Some(theirs)) if ours == theirs
         );
-        self.enabled && type_selected && tenant_ok && !loops_back
+        let about_itself =
+            is_operational(event.event_type.as_str()) && event.subject.as_deref() == Some(self.id);
+        self.enabled && type_selected && tenant_ok && !loops_back && !about_itself
     }
 }
 
