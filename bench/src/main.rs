@@ -15,6 +15,7 @@ mod footprint;
 mod local;
 mod log_bytes;
 mod machine;
+mod priority;
 mod ratio;
 mod sink;
 mod stats;
@@ -43,6 +44,9 @@ enum Command {
     /// One event to many endpoints: ingest CPU per event, and `authhooks dev`'s memory and
     /// time through a fan-out of a million deliveries.
     FanOut(fanout::FanOutArgs),
+    /// Priority deliveries' latency while 100 000 bulk deliveries wait, with the priority
+    /// lane and without.
+    Priority(priority::PriorityArgs),
     /// Each function's cold init, timed in fresh processes against moto.
     Init(footprint::InitArgs),
     /// Peak RSS of a worker process handling one batch of 10.
@@ -62,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Ratio(args) => ratio::run(args).await,
         Command::Aws(args) => aws_run::run(args).await,
         Command::FanOut(args) => fanout::run(args).await,
+        Command::Priority(args) => priority::run(args).await,
         Command::Init(args) => footprint::init(args).await,
         Command::Rss => footprint::rss().await,
         Command::InitChild { function } => footprint::init_child(&function).await,

@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use authhooks::domain::priority::PriorityTypes;
 use authhooks::domain::signature::Secret;
 use authhooks::local::{LocalConfig, LocalMode, ServerLimits};
 use authhooks::ports::{Entropy, SystemEntropy};
@@ -38,6 +39,10 @@ pub struct DevArgs {
     /// Seconds one request may take, body and answer included (then 408).
     #[arg(long, default_value_t = ServerLimits::default().request_timeout.as_secs())]
     pub request_timeout_secs: u64,
+    /// Event types whose deliveries take the priority lane, comma-separated (empty: none)
+    #[arg(long, env = "AUTHHOOKS_PRIORITY_TYPES", value_name = "TYPES",
+          default_value_t = PriorityTypes::default(), value_parser = parse_priority_types)]
+    pub priority_types: PriorityTypes,
 }
 
 pub async fn run(args: DevArgs) -> Result<(), CliError> {
@@ -61,6 +66,7 @@ pub async fn run(args: DevArgs) -> Result<(), CliError> {
         admin_token: admin_token.clone(),
         ingest_secret: ingest_secret.clone(),
         aws_endpoint: args.aws_endpoint.clone(),
+        priority_types: args.priority_types.clone(),
         workers: args.workers,
         limits: ServerLimits {
             header_read_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
@@ -156,4 +162,8 @@ fn init_logging() -> Option<Otlp> {
             .try_init(),
     };
     otlp
+}
+
+fn parse_priority_types(list: &str) -> Result<PriorityTypes, String> {
+    PriorityTypes::parse(list)
 }

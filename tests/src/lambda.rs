@@ -142,6 +142,20 @@ impl AwsPipeline {
         n
     }
 
+    /// One invocation of the worker on what the priority lane's queue has now, from its own
+    /// event source mapping.
+    pub async fn pump_priority(&self, worker: &Worker, wait_secs: i32) -> usize {
+        let messages = self.world.priority.receive(10, wait_secs).await.unwrap();
+        let n = messages.len();
+        if n > 0 {
+            let response = worker.handle(sqs_event(&messages, "priority")).await;
+            acknowledge(&self.world.priority, messages, &response)
+                .await
+                .unwrap();
+        }
+        n
+    }
+
     /// One invocation of the dlq function on what the DLQ has now.
     pub async fn pump_dlq(&self) -> usize {
         let messages = self.world.dlq.receive(10, 0).await.unwrap();
@@ -155,7 +169,7 @@ impl AwsPipeline {
         n
     }
 
-    /// Runs both event sources until `done` holds; panics after `timeout`.
+    /// Runs the three event sources until `done` holds; panics after `timeout`.
     pub async fn run_until<F, Fut>(&self, what: &str, timeout: Duration, mut done: F)
     where
         F: FnMut() -> Fut,
@@ -172,6 +186,7 @@ impl AwsPipeline {
             );
             self.pump_worker(&self.worker, 0).await;
             self.pump_ordered(&self.worker, 0).await;
+            self.pump_priority(&self.worker, 0).await;
             self.pump_dlq().await;
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

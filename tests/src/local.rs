@@ -28,6 +28,7 @@ impl LocalServer {
             admin_token: admin_token.into(),
             ingest_secret: Secret::parse(ingest_secret).unwrap(),
             aws_endpoint: None,
+            priority_types: Default::default(),
             workers,
             limits: ServerLimits::default(),
         })

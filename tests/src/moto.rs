@@ -206,6 +206,8 @@ pub struct AwsWorld {
     pub queue: SqsQueue,
     /// The ordered (FIFO) deliveries queue.
     pub ordered: SqsQueue,
+    /// The priority lane's deliveries queue.
+    pub priority: SqsQueue,
     pub dlq: SqsQueue,
     pub ordered_dlq: SqsQueue,
     /// The same tables and queues, for building a system over them.
@@ -241,6 +243,7 @@ impl AwsWorld {
             failures: (*backend.failures).clone(),
             queue: (*backend.deliveries).clone(),
             ordered: (*backend.ordered).clone(),
+            priority: (*backend.priority).clone(),
             dlq: (*backend.dlq).clone(),
             ordered_dlq: (*backend.ordered_dlq).clone(),
             backend,

@@ -1,4 +1,4 @@
-//! A whole system in memory: ingest, the deliveries queues (standard and ordered) and the
+//! A whole system in memory: ingest, the deliveries queues (standard, ordered, priority) and the
 //! DLQ, the worker and the dlq function, pumped by hand under a manual clock the way SQS and
 //! Lambda would drive it.
 
@@ -32,6 +32,8 @@ pub struct World {
     pub queue: Arc<MemoryQueue>,
     /// The ordered (FIFO) deliveries queue.
     pub ordered: Arc<MemoryQueue>,
+    /// The priority lane's deliveries queue.
+    pub priority: Arc<MemoryQueue>,
     pub dlq: Arc<MemoryQueue>,
     pub sender: Arc<ScriptedSender>,
     /// The system over all of the above (http and loopback destinations allowed).
@@ -70,6 +72,7 @@ impl World {
             failures: backend.failures,
             queue: backend.deliveries,
             ordered: backend.ordered,
+            priority: backend.priority,
             dlq: backend.dlq,
             sender,
             clock,
@@ -113,6 +116,7 @@ impl World {
             .builder()
             .with(|ports| {
                 ports.queue = queue.clone();
+                ports.priority_queue = queue.clone();
                 ports.ordered_queue = queue;
             })
             .build();
@@ -125,7 +129,7 @@ impl World {
     /// acknowledging what they did not report as failed. Whether anything was received.
     pub async fn step(&self) -> bool {
         let mut busy = false;
-        for queue in [&self.queue, &self.ordered] {
+        for queue in [&self.queue, &self.ordered, &self.priority] {
             let batch = queue.receive(10);
             if batch.is_empty() {
                 continue;
@@ -157,7 +161,7 @@ impl World {
         true
     }
 
-    /// Pumps until both queues are empty, jumping the clock to the next visible message
+    /// Pumps until every queue is empty, jumping the clock to the next visible message
     /// whenever nothing is visible, and FAILS if anything is still queued past `horizon` of
     /// simulated time: counts taken after it are counts of a drained system, so a job left
     /// circling (re-enqueued forever, hopping, redelivered) cannot hide behind them.
@@ -173,7 +177,7 @@ impl World {
         self.pump(horizon).await.is_ok()
     }
 
-    /// Pumps until both queues are empty (`Ok`) or the next visible message lies past
+    /// Pumps until every queue is empty (`Ok`) or the next visible message lies past
     /// `horizon` (`Err`, describing what is left where).
     async fn pump(&self, horizon: Duration) -> Result<(), String> {
         // A job re-enqueued with no delay would keep `step` busy at one instant forever.
@@ -195,6 +199,7 @@ impl World {
             let next = [
                 self.queue.next_visible_at(),
                 self.ordered.next_visible_at(),
+                self.priority.next_visible_at(),
                 self.dlq.next_visible_at(),
             ]
             .into_iter()
@@ -211,19 +216,22 @@ impl World {
         }
     }
 
-    /// What both queues hold, for a failure message.
+    /// What the queues hold, for a failure message.
     fn backlog(&self) -> String {
         let at = |t: Option<DateTime<Utc>>| t.map_or_else(|| "never".to_owned(), |t| t.to_string());
         let report = self.worker_totals();
         let t = &report.totals;
         format!(
             "the deliveries queue holds {} message(s), next visible at {}; the ordered queue {}, \
-             next visible at {}; the DLQ holds {}, next visible at {} (so far: delivered {}, \
+             next visible at {}; the priority queue {}, next visible at {}; the DLQ holds {}, \
+             next visible at {} (so far: delivered {}, \
              retried {}, deferred {}+{}, hopped {}, held {}, duplicates {}, dead-lettered {})",
             self.queue.len(),
             at(self.queue.next_visible_at()),
             self.ordered.len(),
             at(self.ordered.next_visible_at()),
+            self.priority.len(),
+            at(self.priority.next_visible_at()),
             self.dlq.len(),
             at(self.dlq.next_visible_at()),
             t.delivered,

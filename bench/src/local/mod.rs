@@ -245,6 +245,7 @@ async fn connect(args: &LocalArgs) -> anyhow::Result<(Target, Option<LocalMode>)
         admin_token: token.clone(),
         ingest_secret: secret.clone(),
         aws_endpoint: None,
+        priority_types: Default::default(),
         workers: args.workers,
         limits: authhooks::local::ServerLimits::default(),
     })

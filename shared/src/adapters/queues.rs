@@ -1,28 +1,36 @@
-//! The two deliveries queues as one port: an ordered job (one with an order key) goes to
-//! the ordered (FIFO) queue, where it waits in its subject's line; any other to the
-//! standard queue with its delay. Ingest, replays and the worker's re-enqueues all send
-//! through it, so no caller can put a job on the wrong queue.
+//! The three deliveries queues as one port: an ordered job (one with an order key) goes to
+//! the ordered (FIFO) queue, where it waits in its subject's line; an unordered job of a
+//! priority type (domain::priority) to the priority queue, which has consumers of its own;
+//! any other to the standard queue with its delay. Ingest, replays and the worker's
+//! re-enqueues all send through it, so no caller can put a job on the wrong queue.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::domain::event::EventType;
 use crate::domain::fanout::FanOutTask;
 use crate::domain::ids::EndpointId;
+use crate::domain::priority::PriorityTypes;
 use crate::ports::{DeliveryQueue, Enqueue, FanOutQueue, PortError, QueueRecall};
 
 pub struct DeliveryQueues {
     pub standard: Arc<dyn DeliveryQueue>,
     pub ordered: Arc<dyn DeliveryQueue>,
+    pub priority: Arc<dyn DeliveryQueue>,
+    pub priority_types: PriorityTypes,
 }
 
 #[async_trait]
 impl DeliveryQueue for DeliveryQueues {
     async fn enqueue(&self, jobs: Vec<Enqueue>) -> Result<(), PortError> {
-        let (ordered, standard): (Vec<Enqueue>, Vec<Enqueue>) =
+        let (ordered, unordered): (Vec<Enqueue>, Vec<Enqueue>) =
             jobs.into_iter().partition(|e| e.job.order_key.is_some());
-        // Both are sent even if one fails: a job enqueued twice is delivered once, so the
+        let (priority, standard): (Vec<Enqueue>, Vec<Enqueue>) = unordered
+            .into_iter()
+            .partition(|e| on_priority_lane(&self.priority_types, &e.job.event.event_type));
+        // All are sent even if one fails: a job enqueued twice is delivered once, so the
         // caller's retry of the whole set is safe.
         let send = |queue: &Arc<dyn DeliveryQueue>, jobs: Vec<Enqueue>| {
             let queue = queue.clone();
@@ -34,27 +42,45 @@ impl DeliveryQueue for DeliveryQueues {
                 }
             }
         };
-        let (a, b) =
-            futures::future::join(send(&self.standard, standard), send(&self.ordered, ordered))
-                .await;
-        a.and(b)
+        let (a, b, c) = futures::future::join3(
+            send(&self.standard, standard),
+            send(&self.ordered, ordered),
+            send(&self.priority, priority),
+        )
+        .await;
+        a.and(b).and(c)
     }
 }
 
-/// Both deliveries queues as one [`FanOutQueue`]: an ordered task (one with a line) to the
-/// ordered queue, any other to the standard queue; the backlog is both queues'.
+/// Whether an unordered delivery of `event_type` takes the priority lane.
+fn on_priority_lane(types: &PriorityTypes, event_type: &EventType) -> bool {
+    types.contains(event_type)
+}
+
+/// The deliveries queues as one [`FanOutQueue`]: an ordered task (one with a line) to the
+/// ordered queue, an unordered one of a priority type to the priority queue (its pages
+/// must not wait behind the bulk backlog either), any other to the standard queue; the
+/// backlog is all of theirs.
 pub struct FanOutQueues {
     pub standard: Arc<dyn FanOutQueue>,
     pub ordered: Arc<dyn FanOutQueue>,
+    pub priority: Arc<dyn FanOutQueue>,
+    pub priority_types: PriorityTypes,
 }
 
 #[async_trait]
 impl FanOutQueue for FanOutQueues {
     async fn fan_out(&self, tasks: Vec<FanOutTask>, delay: Duration) -> Result<(), PortError> {
-        let (ordered, standard): (Vec<FanOutTask>, Vec<FanOutTask>) =
+        let (ordered, unordered): (Vec<FanOutTask>, Vec<FanOutTask>) =
             tasks.into_iter().partition(|task| task.line().is_some());
+        let (priority, standard): (Vec<FanOutTask>, Vec<FanOutTask>) = unordered
+            .into_iter()
+            .partition(|task| on_priority_lane(&self.priority_types, &task.event.event_type));
         if !standard.is_empty() {
             self.standard.fan_out(standard, delay).await?;
+        }
+        if !priority.is_empty() {
+            self.priority.fan_out(priority, delay).await?;
         }
         if !ordered.is_empty() {
             self.ordered.fan_out(ordered, Duration::ZERO).await?;
@@ -63,14 +89,18 @@ impl FanOutQueue for FanOutQueues {
     }
 
     async fn backlog(&self) -> Option<usize> {
-        match (self.standard.backlog().await, self.ordered.backlog().await) {
-            (None, None) => None,
-            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-        }
+        let each = [
+            self.standard.backlog().await,
+            self.ordered.backlog().await,
+            self.priority.backlog().await,
+        ];
+        each.iter()
+            .any(Option::is_some)
+            .then(|| each.iter().map(|n| n.unwrap_or(0)).sum())
     }
 }
 
-/// Both deliveries queues as one [`QueueRecall`]: a recover brings the endpoint's waiting
+/// The deliveries queues as one [`QueueRecall`]: a recover brings the endpoint's waiting
 /// jobs forward on each.
 pub struct Recalls(pub Vec<Arc<dyn QueueRecall>>);
 

@@ -22,6 +22,7 @@ pub mod operational;
 pub mod order;
 pub mod outcome;
 pub mod portal;
+pub mod priority;
 pub mod rate_limit;
 pub mod recovery;
 pub mod retry;

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::domain::endpoint::UrlPolicy;
+use crate::domain::priority::PriorityTypes;
 use crate::domain::signature::Secret;
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +57,9 @@ pub struct Resources {
     pub delivery_log_table: String,
     pub deliveries_queue_url: String,
     pub ordered_queue_url: String,
+    /// The priority lane's queue; a stack from before it existed has none, and its
+    /// priority jobs go on the standard queue as before.
+    pub priority_queue_url: Option<String>,
     pub dlq_url: String,
 }
 
@@ -77,6 +81,7 @@ impl Resources {
             delivery_log_table: required("AUTHHOOKS_DELIVERY_LOG_TABLE")?,
             deliveries_queue_url: required("AUTHHOOKS_DELIVERIES_QUEUE_URL")?,
             ordered_queue_url: required("AUTHHOOKS_ORDERED_QUEUE_URL")?,
+            priority_queue_url: optional("AUTHHOOKS_PRIORITY_QUEUE_URL"),
             dlq_url: required("AUTHHOOKS_DLQ_URL")?,
         })
     }
@@ -145,6 +150,18 @@ pub fn ingest_secret_source_from_env() -> Result<IngestSecretSource, ConfigError
         Some(other) => Err(ConfigError::Invalid {
             var: "AUTHHOOKS_INGEST_AUTH",
             reason: format!("{other:?} is neither \"signature\" nor \"iam\""),
+        }),
+    }
+}
+
+/// The event types on the priority lane (`AUTHHOOKS_PRIORITY_TYPES`, comma-separated;
+/// unset: the revocations of domain::priority; empty: no lane).
+pub fn priority_types_from_env() -> Result<PriorityTypes, ConfigError> {
+    match std::env::var("AUTHHOOKS_PRIORITY_TYPES") {
+        Err(_) => Ok(PriorityTypes::default()),
+        Ok(list) => PriorityTypes::parse(&list).map_err(|reason| ConfigError::Invalid {
+            var: "AUTHHOOKS_PRIORITY_TYPES",
+            reason,
         }),
     }
 }

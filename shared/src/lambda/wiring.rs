@@ -56,7 +56,11 @@ fn system(
     resources: &Resources,
     settings: Settings,
     sender: Arc<dyn Sender>,
-) -> System {
+) -> Result<System, WiringError> {
+    let settings = Settings {
+        priority_types: config::priority_types_from_env()?,
+        ..settings
+    };
     let backend = AwsBackend::new(
         &aws_sdk_dynamodb::Client::new(sdk),
         &aws_sdk_sqs::Client::new(sdk),
@@ -64,12 +68,14 @@ fn system(
         &QueueUrls {
             deliveries: resources.deliveries_queue_url.clone(),
             ordered: resources.ordered_queue_url.clone(),
+            priority: (resources.priority_queue_url.clone())
+                .unwrap_or_else(|| resources.deliveries_queue_url.clone()),
             dlq: resources.dlq_url.clone(),
             // No function sends there; the harness field points at the DLQ functions do.
             ordered_dlq: resources.dlq_url.clone(),
         },
     );
-    backend.deployed(sender).settings(settings).build()
+    Ok(backend.deployed(sender).settings(settings).build())
 }
 
 /// The worker's sender, built now: a client that cannot be built fails the cold start.
@@ -117,7 +123,7 @@ pub async fn ingest_api() -> Result<IngestApi, WiringError> {
         endpoint_cache: config::endpoint_cache_from_env()?,
         ..Settings::default()
     };
-    Ok(system(&sdk, &resources, settings, unused_sender()).ingest_api())
+    Ok(system(&sdk, &resources, settings, unused_sender())?.ingest_api())
 }
 
 /// The tenant portal's key, where the environment names its secret.
@@ -151,7 +157,7 @@ pub async fn admin_api() -> Result<AdminApi, WiringError> {
         admin_token: config::admin_token_from_env(),
         ..Settings::default()
     };
-    Ok(system(&sdk, &resources, settings, unused_sender()).admin_api())
+    Ok(system(&sdk, &resources, settings, unused_sender())?.admin_api())
 }
 
 /// The portal function's API: the admin use cases narrowed to one tenant per request.
@@ -162,7 +168,7 @@ pub async fn portal_api() -> Result<PortalApi, WiringError> {
         admin: admin_settings(&sdk).await?,
         ..Settings::default()
     };
-    system(&sdk, &resources, settings, unused_sender())
+    system(&sdk, &resources, settings, unused_sender())?
         .portal_api()
         .ok_or(WiringError::Config(ConfigError::Missing(
             "AUTHHOOKS_PORTAL_KEY_SECRET_ARN",
@@ -186,7 +192,7 @@ impl Worker {
             ..Settings::default()
         };
         settings.worker.success_log_sample = config::success_log_sample_from_env()?;
-        let system = system(&sdk_config().await, &resources, settings, sender);
+        let system = system(&sdk_config().await, &resources, settings, sender)?;
         Ok(Self::new(&system).endpoint_metrics(config::endpoint_metrics_from_env()?))
     }
 
@@ -244,7 +250,7 @@ impl Recorder {
     pub async fn from_env() -> Result<Self, WiringError> {
         let resources = Resources::from_env()?;
         let sdk = sdk_config().await;
-        let system = system(&sdk, &resources, Settings::default(), unused_sender());
+        let system = system(&sdk, &resources, Settings::default(), unused_sender())?;
         Ok(Self::new(&system))
     }
 

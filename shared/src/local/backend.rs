@@ -22,6 +22,8 @@ pub struct Backend {
     pub system: System,
     pub deliveries_inbox: Arc<dyn QueueConsumer>,
     pub ordered_inbox: Arc<dyn QueueConsumer>,
+    /// The priority lane's, with consumers of its own.
+    pub priority_inbox: Arc<dyn QueueConsumer>,
     /// The DLQs' inboxes: one in memory, the standard and the ordered (FIFO) one on SQS.
     pub dlq_inboxes: Vec<Arc<dyn QueueConsumer>>,
     memory_queues: Vec<Arc<MemoryQueue>>,
@@ -50,6 +52,7 @@ impl Backend {
         let backend = MemoryBackend::with_queues(
             queues.deliveries.clone(),
             queues.ordered.clone(),
+            queues.priority.clone(),
             queues.dlq.clone(),
         );
         Self {
@@ -60,8 +63,14 @@ impl Backend {
                 .build(),
             deliveries_inbox: queues.deliveries_inbox,
             ordered_inbox: queues.ordered_inbox,
+            priority_inbox: queues.priority_inbox,
             dlq_inboxes: vec![queues.dlq_inbox],
-            memory_queues: vec![queues.deliveries, queues.ordered, queues.dlq],
+            memory_queues: vec![
+                queues.deliveries,
+                queues.ordered,
+                queues.priority,
+                queues.dlq,
+            ],
         }
     }
 
@@ -95,6 +104,7 @@ impl Backend {
             system: backend.deployed(sender).settings(settings).build(),
             deliveries_inbox: backend.deliveries,
             ordered_inbox: backend.ordered,
+            priority_inbox: backend.priority,
             dlq_inboxes: vec![backend.dlq, backend.ordered_dlq],
             memory_queues: Vec::new(),
             memory_state: None,

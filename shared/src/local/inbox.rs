@@ -69,14 +69,17 @@ impl QueueConsumer for SqsQueue {
     }
 }
 
-/// Local mode's in-memory queues: the standard and the ordered deliveries queue, both
-/// redriving to one DLQ, each waking a consumer on every send, with an inbox over each.
+/// Local mode's in-memory queues: the standard, the ordered and the priority deliveries
+/// queue, all redriving to one DLQ, each waking a consumer on every send, with an inbox
+/// over each.
 pub struct MemoryQueues {
     pub deliveries: Arc<MemoryQueue>,
     pub ordered: Arc<MemoryQueue>,
+    pub priority: Arc<MemoryQueue>,
     pub dlq: Arc<MemoryQueue>,
     pub deliveries_inbox: Arc<MemoryInbox>,
     pub ordered_inbox: Arc<MemoryInbox>,
+    pub priority_inbox: Arc<MemoryInbox>,
     pub dlq_inbox: Arc<MemoryInbox>,
 }
 
@@ -84,6 +87,10 @@ impl MemoryQueues {
     pub fn new(clock: Arc<dyn Clock>, settings: QueueSettings) -> Self {
         let (dlq, dlq_inbox) = woken(MemoryQueue::new(clock.clone(), settings), &clock);
         let (deliveries, deliveries_inbox) = woken(
+            MemoryQueue::new(clock.clone(), settings).with_dead_letter(dlq.clone()),
+            &clock,
+        );
+        let (priority, priority_inbox) = woken(
             MemoryQueue::new(clock.clone(), settings).with_dead_letter(dlq.clone()),
             &clock,
         );
@@ -95,9 +102,11 @@ impl MemoryQueues {
         Self {
             deliveries,
             ordered,
+            priority,
             dlq,
             deliveries_inbox,
             ordered_inbox,
+            priority_inbox,
             dlq_inbox,
         }
     }

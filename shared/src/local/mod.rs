@@ -18,6 +18,7 @@ use crate::adapters::http::{HttpSender, SenderConfig};
 use crate::api::admin::not_found_fallback;
 use crate::app::ingest::IngestSettings;
 use crate::domain::portal::PortalKey;
+use crate::domain::priority::PriorityTypes;
 use crate::domain::signature::Secret;
 use crate::ports::PortError;
 use crate::ports::{Entropy as _, SystemEntropy};
@@ -37,6 +38,8 @@ pub struct LocalConfig {
     pub workers: usize,
     /// The HTTP server's timeouts and connection cap.
     pub limits: ServerLimits,
+    /// The event types on the priority lane (domain::priority).
+    pub priority_types: PriorityTypes,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +76,7 @@ impl LocalMode {
                 ..IngestSettings::default()
             },
             admin_token: Some(config.admin_token.clone()),
+            priority_types: config.priority_types.clone(),
             ..Settings::permissive()
         };
         // A key of this process's own: portal links last as long as it runs.
@@ -107,10 +111,16 @@ impl LocalMode {
         });
 
         // As many consumers on the ordered queue as on the standard one: it serves as many
-        // lines at once as it has consumers.
+        // lines at once as it has consumers. The priority lane has as many again, so a
+        // backlog on the others never stands between it and a consumer.
         let mut consumers: Vec<JoinHandle<()>> = Vec::new();
         let gates = gates::Gates::new(system.worker.settings.max_in_flight);
-        for inbox in [&backend.deliveries_inbox, &backend.ordered_inbox] {
+        let inboxes = [
+            &backend.deliveries_inbox,
+            &backend.ordered_inbox,
+            &backend.priority_inbox,
+        ];
+        for inbox in inboxes {
             let worker = pump::WorkerParts {
                 inbox: inbox.clone(),
                 worker: (*system.worker).clone(),

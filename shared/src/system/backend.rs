@@ -9,7 +9,7 @@ use crate::adapters::memory::{
     MemoryDeliveryLog, MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore,
     QueueSettings,
 };
-use crate::adapters::queues::{FanOutQueues, Recalls};
+use crate::adapters::queues::Recalls;
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryLog, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
     FailureStore, FanOutQueue, IdempotencyStore, QueueHold, QueueRecall, Sender,
@@ -29,7 +29,9 @@ pub struct Backend<E, S, F, Q> {
     pub deliveries: Arc<Q>,
     /// The ordered deliveries queue (FIFO, a group per endpoint and subject).
     pub ordered: Arc<Q>,
-    /// Where the worker's dead letters go, and the standard queue's redrive.
+    /// The priority lane's deliveries queue (standard), redriving to `dlq`.
+    pub priority: Arc<Q>,
+    /// Where the worker's dead letters go, and the standard queues' redrive.
     pub dlq: Arc<Q>,
     /// The ordered queue's redrive (a FIFO queue's DLQ must be FIFO too); the same queue as
     /// `dlq` in memory.
@@ -45,6 +47,7 @@ impl<E, S, F, Q> Clone for Backend<E, S, F, Q> {
             log: self.log.clone(),
             deliveries: self.deliveries.clone(),
             ordered: self.ordered.clone(),
+            priority: self.priority.clone(),
             dlq: self.dlq.clone(),
             ordered_dlq: self.ordered_dlq.clone(),
         }
@@ -74,11 +77,15 @@ where
             queue: self.deliveries.clone(),
             ordered_queue: self.ordered.clone(),
             holds: self.ordered.clone(),
-            fan_out: Arc::new(FanOutQueues {
-                standard: self.deliveries.clone(),
-                ordered: self.ordered.clone(),
-            }),
-            recall: Arc::new(Recalls(vec![self.deliveries.clone(), self.ordered.clone()])),
+            priority_queue: self.priority.clone(),
+            fan_out: self.deliveries.clone(),
+            ordered_fan_out: self.ordered.clone(),
+            priority_fan_out: self.priority.clone(),
+            recall: Arc::new(Recalls(vec![
+                self.deliveries.clone(),
+                self.ordered.clone(),
+                self.priority.clone(),
+            ])),
             dead_letters: self.dlq.clone(),
             sender,
             clock,
@@ -91,22 +98,25 @@ pub type MemoryBackend =
     Backend<MemoryEndpointStore, MemoryStateStore, MemoryFailureStore, MemoryQueue>;
 
 impl MemoryBackend {
-    /// Fresh stores, and the deliveries queues redriving to one DLQ: the standard queue
-    /// after `queue`'s receive limit, the ordered one after [`ORDERED_MAX_RECEIVES`].
+    /// Fresh stores, and the deliveries queues redriving to one DLQ: the standard and
+    /// priority queues after `queue`'s receive limit, the ordered one after
+    /// [`ORDERED_MAX_RECEIVES`].
     pub fn new(clock: Arc<dyn Clock>, queue: QueueSettings) -> Self {
         let dlq = Arc::new(MemoryQueue::new(clock.clone(), queue));
-        let deliveries =
-            Arc::new(MemoryQueue::new(clock.clone(), queue).with_dead_letter(dlq.clone()));
+        let standard =
+            || Arc::new(MemoryQueue::new(clock.clone(), queue).with_dead_letter(dlq.clone()));
+        let (deliveries, priority) = (standard(), standard());
         let ordered = Arc::new(
-            MemoryQueue::fifo(clock, ordered_settings(queue)).with_dead_letter(dlq.clone()),
+            MemoryQueue::fifo(clock.clone(), ordered_settings(queue)).with_dead_letter(dlq.clone()),
         );
-        Self::with_queues(deliveries, ordered, dlq)
+        Self::with_queues(deliveries, ordered, priority, dlq)
     }
 
     /// Fresh stores over queues built elsewhere (local mode's wake its consumers).
     pub fn with_queues(
         deliveries: Arc<MemoryQueue>,
         ordered: Arc<MemoryQueue>,
+        priority: Arc<MemoryQueue>,
         dlq: Arc<MemoryQueue>,
     ) -> Self {
         Self {
@@ -116,6 +126,7 @@ impl MemoryBackend {
             log: Arc::new(MemoryDeliveryLog::new()),
             deliveries,
             ordered,
+            priority,
             ordered_dlq: dlq.clone(),
             dlq,
         }
@@ -165,6 +176,7 @@ mod aws {
                 log: Arc::new(DynamoDeliveryLog::new(dynamo.clone(), &tables.delivery_log)),
                 deliveries: queue(&queues.deliveries),
                 ordered: queue(&queues.ordered),
+                priority: queue(&queues.priority),
                 dlq: queue(&queues.dlq),
                 ordered_dlq: queue(&queues.ordered_dlq),
             }

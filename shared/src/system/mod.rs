@@ -8,7 +8,7 @@ mod settings;
 use std::sync::Arc;
 
 use crate::adapters::cache::{CachedEndpointStore, Current};
-use crate::adapters::queues::DeliveryQueues;
+use crate::adapters::queues::{DeliveryQueues, FanOutQueues};
 use crate::app::{Admin, Ingest, Recorder, Worker};
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryLog, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
@@ -34,9 +34,13 @@ pub struct Ports {
     /// The ordered (FIFO) deliveries queue, and the holds on the messages received from it.
     pub ordered_queue: Arc<dyn DeliveryQueue>,
     pub holds: Arc<dyn QueueHold>,
-    /// Fan-out tasks, to either deliveries queue.
+    /// The priority lane's queue: unordered jobs of the priority types (domain::priority).
+    pub priority_queue: Arc<dyn DeliveryQueue>,
+    /// Fan-out tasks on each deliveries queue: standard, ordered and priority.
     pub fan_out: Arc<dyn FanOutQueue>,
-    /// Brings an endpoint's waiting jobs forward on both deliveries queues (`recover`).
+    pub ordered_fan_out: Arc<dyn FanOutQueue>,
+    pub priority_fan_out: Arc<dyn FanOutQueue>,
+    /// Brings an endpoint's waiting jobs forward on every deliveries queue (`recover`).
     pub recall: Arc<dyn QueueRecall>,
     pub dead_letters: Arc<dyn DeadLetterQueue>,
     pub sender: Arc<dyn Sender>,
@@ -87,17 +91,25 @@ impl SystemBuilder {
                 (cache.clone(), cache)
             }
         };
-        // Every sender of jobs sends through both queues: each job goes to its own.
+        // Every sender of jobs and tasks sends through all the queues: each goes to its own.
         let queues: Arc<dyn DeliveryQueue> = Arc::new(DeliveryQueues {
             standard: ports.queue.clone(),
             ordered: ports.ordered_queue.clone(),
+            priority: ports.priority_queue.clone(),
+            priority_types: settings.priority_types.clone(),
+        });
+        let fan_out: Arc<dyn FanOutQueue> = Arc::new(FanOutQueues {
+            standard: ports.fan_out.clone(),
+            ordered: ports.ordered_fan_out.clone(),
+            priority: ports.priority_fan_out.clone(),
+            priority_types: settings.priority_types.clone(),
         });
         let (_, subscribers) = cached();
         let ingest = Arc::new(Ingest {
             subscribers,
             idempotency: ports.idempotency.clone(),
             queue: queues.clone(),
-            fan_out: ports.fan_out.clone(),
+            fan_out: fan_out.clone(),
             clock: ports.clock.clone(),
             entropy: ports.entropy.clone(),
             sequencer: Arc::default(),
@@ -110,7 +122,7 @@ impl SystemBuilder {
             state: ports.state.clone(),
             idempotency: ports.idempotency.clone(),
             queue: queues.clone(),
-            fan_out: ports.fan_out.clone(),
+            fan_out: fan_out.clone(),
             holds: ports.holds.clone(),
             dead_letters: ports.dead_letters.clone(),
             notices: ingest.clone(),
@@ -135,7 +147,7 @@ impl SystemBuilder {
         };
         let recorder = Recorder {
             failures: ports.failures.clone(),
-            fan_out: ports.fan_out.clone(),
+            fan_out: fan_out.clone(),
             clock: ports.clock.clone(),
         };
         System {

@@ -7,6 +7,7 @@ use crate::app::admin::AdminSettings;
 use crate::app::deliver::WorkerSettings;
 use crate::app::ingest::IngestSettings;
 use crate::domain::endpoint::UrlPolicy;
+use crate::domain::priority::PriorityTypes;
 
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
@@ -18,6 +19,8 @@ pub struct Settings {
     pub endpoint_cache: Duration,
     /// The admin API's bearer token; `None` where IAM authenticates instead.
     pub admin_token: Option<String>,
+    /// The event types whose unordered deliveries take the priority lane.
+    pub priority_types: PriorityTypes,
 }
 
 impl Settings {

@@ -80,6 +80,7 @@ impl ChaosWorld {
         let builder = MemoryBackend::with_queues(
             queues.deliveries.clone(),
             queues.ordered.clone(),
+            queues.priority.clone(),
             queues.dlq.clone(),
         )
         .builder(clock, Arc::new(SystemEntropy), sender);
@@ -150,8 +151,12 @@ impl ChaosWorld {
         };
         let queue = duplicating(&builder.ports.queue, 0);
         let ordered_queue = duplicating(&builder.ports.ordered_queue, 0x0bde_2ed0);
+        // The priority lane shares the standard queue here: the faults it is put through
+        // are the standard queue's, and its own consumers are the local mode tests' to show.
         let builder = builder.with(|ports| {
             ports.queue = queue.clone();
+            ports.priority_queue = queue.clone();
+            ports.priority_fan_out = ports.fan_out.clone();
             ports.ordered_queue = ordered_queue.clone();
         });
         let ports = &builder.ports;

@@ -65,6 +65,7 @@ impl System {
                 QueueSettings::default(),
             )),
             queue(),
+            queue(),
         );
         let sender = Arc::new(ScriptedSender::new(dyn_clock.clone()));
         let system = backend

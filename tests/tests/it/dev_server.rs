@@ -26,6 +26,7 @@ async fn start() -> LocalMode {
         admin_token: ADMIN_TOKEN.into(),
         ingest_secret: Secret::parse(INGEST_SECRET).unwrap(),
         aws_endpoint: None,
+        priority_types: Default::default(),
         workers: 1,
         limits: ServerLimits {
             header_read_timeout: Duration::from_millis(300),

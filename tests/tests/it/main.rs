@@ -33,6 +33,7 @@ mod pipeline_ordering;
 mod pipeline_signing;
 mod pipeline_timing;
 mod portal;
+mod priority_lane;
 mod record_expiry;
 mod recovery;
 mod resilience;

@@ -77,7 +77,8 @@ async fn round(
     let worker = world
         .builder()
         .with(|ports| {
-            ports.queue = queue;
+            ports.queue = queue.clone();
+            ports.priority_queue = queue;
             ports.dead_letters = dead_letters;
         })
         .build()
@@ -95,7 +96,8 @@ async fn round(
 /// event.
 async fn two_endpoints() -> World {
     let world = World::new();
-    for (url, types) in [(FLAKY, "user.created"), (DEAD, "user.deleted")] {
+    // Neither type is on the priority lane: both jobs wait on the standard queue.
+    for (url, types) in [(FLAKY, "user.created"), (DEAD, "user.updated")] {
         world
             .add_endpoint(
                 json!({"url": url, "event_types": [types], "retry": {"schedule_secs": [0]}}),
@@ -106,7 +108,7 @@ async fn two_endpoints() -> World {
         .sender
         .script(FLAKY, Box::new(|n| status(if n == 1 { 500 } else { 200 })));
     world.sender.script(DEAD, Box::new(|_| status(500)));
-    for (id, kind) in [("evt_flaky", "user.created"), ("evt_dead", "user.deleted")] {
+    for (id, kind) in [("evt_flaky", "user.created"), ("evt_dead", "user.updated")] {
         world
             .ingest(&json!({"id": id, "type": kind, "data": {"user": {"id": "u_1"}}}))
             .await

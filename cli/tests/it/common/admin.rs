@@ -17,6 +17,7 @@ pub async fn admin() -> (String, LocalMode) {
         ingest_secret: Secret::parse(INGEST_SECRET).unwrap(),
         aws_endpoint: None,
         workers: 2,
+        priority_types: Default::default(),
         limits: authhooks::local::ServerLimits::default(),
     })
     .await

@@ -1,4 +1,4 @@
-//! The four queues of a deployment by name, created together for local mode, the tests and
+//! The five queues of a deployment by name, created together for local mode, the tests and
 //! the bench (on AWS the SAM template makes them).
 
 use aws_sdk_sqs::Client;
@@ -6,21 +6,24 @@ use aws_sdk_sqs::Client;
 use super::setup::{create_ordered_queues, create_queues};
 use crate::ports::{PortError, ORDERED_MAX_RECEIVES};
 
-/// The four queues' URLs (as the Lambdas' environment names them).
+/// The five queues' URLs (as the Lambdas' environment names them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueUrls {
     pub deliveries: String,
     pub ordered: String,
+    /// The priority lane (standard, redriving to `dlq`).
+    pub priority: String,
     pub dlq: String,
     pub ordered_dlq: String,
 }
 
 impl QueueUrls {
     /// Every URL, for a harness that counts what the queues hold.
-    pub fn all(&self) -> [&str; 4] {
+    pub fn all(&self) -> [&str; 5] {
         [
             &self.deliveries,
             &self.ordered,
+            &self.priority,
             &self.dlq,
             &self.ordered_dlq,
         ]
@@ -28,7 +31,7 @@ impl QueueUrls {
 }
 
 /// Creates `{prefix}-deliveries` (redriving after `max_receive_count` receives) and its
-/// `{prefix}-dlq`, and the ordered pair `{prefix}-ordered.fifo` (redriving after
+/// `{prefix}-dlq`, `{prefix}-priority` redriving to the same DLQ, and the ordered pair `{prefix}-ordered.fifo` (redriving after
 /// [`ORDERED_MAX_RECEIVES`]) and `{prefix}-ordered-dlq.fifo`, all with the visibility timeout
 /// given. Creating queues that exist with the same attributes is a no-op.
 pub async fn create_all_queues(
@@ -45,6 +48,15 @@ pub async fn create_all_queues(
         visibility_timeout_secs,
     )
     .await?;
+    // The same DLQ again: creating an existing queue with the same attributes is a no-op.
+    let (priority, _) = create_queues(
+        client,
+        &format!("{prefix}-priority"),
+        &format!("{prefix}-dlq"),
+        max_receive_count,
+        visibility_timeout_secs,
+    )
+    .await?;
     let (ordered, ordered_dlq) = create_ordered_queues(
         client,
         &format!("{prefix}-ordered.fifo"),
@@ -56,6 +68,7 @@ pub async fn create_all_queues(
     Ok(QueueUrls {
         deliveries,
         ordered,
+        priority,
         dlq,
         ordered_dlq,
     })

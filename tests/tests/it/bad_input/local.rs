@@ -32,6 +32,7 @@ async fn local_mode_refuses_the_local_subset_over_http() {
         admin_token: ADMIN_TOKEN.into(),
         ingest_secret: Secret::parse(INGEST_SECRET).unwrap(),
         aws_endpoint: None,
+        priority_types: Default::default(),
         workers: 1,
         limits: authhooks::local::ServerLimits::default(),
     })
