@@ -98,27 +98,32 @@ fn run(secret: &str, requests: &[Recorded], now: Option<DateTime<Utc>>) -> Resul
             ),
         None => command.args(["-c", SCRIPT]),
     };
+    feed(command, &input.to_string())
+}
+
+/// Runs `command` with `input` on its stdin: `Ok` if it exits 0, else what it printed.
+pub(crate) fn feed(mut command: Command, input: &str) -> Result<(), String> {
+    let program = command.get_program().to_string_lossy().into_owned();
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|err| format!("could not run python3: {err}"))?;
-    let mut stdin = child.stdin.take().ok_or("python3 has no stdin")?;
+        .map_err(|err| format!("could not run {program}: {err}"))?;
+    let mut stdin = child.stdin.take().ok_or("no stdin")?;
     stdin
-        .write_all(input.to_string().as_bytes())
-        .map_err(|err| format!("could not feed python3: {err}"))?;
+        .write_all(input.as_bytes())
+        .map_err(|err| format!("could not feed {program}: {err}"))?;
     drop(stdin);
     let output = child
         .wait_with_output()
-        .map_err(|err| format!("python3 failed: {err}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
+        .map_err(|err| format!("{program} failed: {err}"))?;
     if output.status.success() {
         Ok(())
     } else {
         Err(format!(
             "{}{}",
-            stdout.trim(),
+            String::from_utf8_lossy(&output.stdout).trim(),
             String::from_utf8_lossy(&output.stderr).trim()
         ))
     }

@@ -4,12 +4,12 @@
 //! `cryptography`, installed with moto) for `v1a`. Each also checks that the same request
 //! with one byte of its body changed is refused, so an oracle that accepts anything fails.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+use crate::oracle::feed;
 use crate::receiver::Recorded;
 
 /// A receiver style from the guides, and the secret (as text) its configuration holds.
@@ -172,28 +172,7 @@ fn run(program: &str, args: &[&str], input: &Value) -> Result<(), String> {
     if input["requests"].as_array().is_none_or(Vec::is_empty) {
         return Err("no requests to verify".to_owned());
     }
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|err| format!("could not run {program}: {err}"))?;
-    let mut stdin = child.stdin.take().ok_or("no stdin")?;
-    stdin
-        .write_all(input.to_string().as_bytes())
-        .map_err(|err| format!("could not feed {program}: {err}"))?;
-    drop(stdin);
-    let output = child
-        .wait_with_output()
-        .map_err(|err| format!("{program} failed: {err}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout).trim(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
+    let mut command = Command::new(program);
+    command.args(args);
+    feed(command, &input.to_string())
 }

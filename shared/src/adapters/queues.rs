@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::domain::event::EventType;
 use crate::domain::fanout::FanOutTask;
 use crate::domain::ids::EndpointId;
 use crate::domain::priority::PriorityTypes;
@@ -29,7 +28,7 @@ impl DeliveryQueue for DeliveryQueues {
             jobs.into_iter().partition(|e| e.job.order_key.is_some());
         let (priority, standard): (Vec<Enqueue>, Vec<Enqueue>) = unordered
             .into_iter()
-            .partition(|e| on_priority_lane(&self.priority_types, &e.job.event.event_type));
+            .partition(|e| self.priority_types.contains(&e.job.event.event_type));
         // All are sent even if one fails: a job enqueued twice is delivered once, so the
         // caller's retry of the whole set is safe.
         let send = |queue: &Arc<dyn DeliveryQueue>, jobs: Vec<Enqueue>| {
@@ -52,11 +51,6 @@ impl DeliveryQueue for DeliveryQueues {
     }
 }
 
-/// Whether an unordered delivery of `event_type` takes the priority lane.
-fn on_priority_lane(types: &PriorityTypes, event_type: &EventType) -> bool {
-    types.contains(event_type)
-}
-
 /// The deliveries queues as one [`FanOutQueue`]: an ordered task (one with a line) to the
 /// ordered queue, an unordered one of a priority type to the priority queue (its pages
 /// must not wait behind the bulk backlog either), any other to the standard queue; the
@@ -75,7 +69,7 @@ impl FanOutQueue for FanOutQueues {
             tasks.into_iter().partition(|task| task.line().is_some());
         let (priority, standard): (Vec<FanOutTask>, Vec<FanOutTask>) = unordered
             .into_iter()
-            .partition(|task| on_priority_lane(&self.priority_types, &task.event.event_type));
+            .partition(|task| self.priority_types.contains(&task.event.event_type));
         if !standard.is_empty() {
             self.standard.fan_out(standard, delay).await?;
         }

@@ -1,12 +1,12 @@
 //! What follows one message's attempt — done, re-enqueued, dead-lettered, held in place or
 //! left for redelivery — and the batch's follow-ups carried out together at its end.
 
-use super::notify::notify;
-use crate::domain::operational::Notice;
 use std::time::Duration;
 
+use super::notify::notify;
 use super::{BatchReport, Worker};
 use crate::domain::delivery::{DeadLetter, Progress};
+use crate::domain::operational::Notice;
 use crate::ports::{Enqueue, Hold, IdempotencyKey};
 
 /// Follow-up work for one message; it is acknowledged only once this has been done.

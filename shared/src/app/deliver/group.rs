@@ -11,6 +11,7 @@ use super::{line, state, EndpointStats, FollowUp, Taken, Worker};
 use crate::domain::admission::{self, Deferral};
 use crate::domain::delivery::{later, schedule, DeadLetter, DeliveryJob};
 use crate::domain::delivery_log::LogEntry;
+use crate::domain::endpoint::Endpoint;
 use crate::domain::ids::EndpointId;
 use crate::domain::in_flight::busy_wait;
 use crate::domain::operational::{circuit_notice, Notice};
@@ -91,19 +92,9 @@ pub(super) async fn deliver(
     };
     if admission::should_disable(&current, now) {
         tracing::warn!(endpoint_id = %endpoint_id, "circuit open for 5 days; disabling the endpoint");
-        let reason = "circuit open for 5 days";
-        endpoint.disable(reason, now);
-        if worker.endpoints.put(&endpoint).await.is_err() {
+        if !disable(worker, &mut endpoint, "circuit open for 5 days").await {
             return GroupOutcome::all(jobs, |_| FollowUp::Redeliver);
         }
-        notify(
-            worker,
-            &[Notice::Disabled {
-                endpoint: &endpoint,
-                reason,
-            }],
-        )
-        .await;
         return GroupOutcome::all(jobs, dead(FailureReason::CircuitDisabled));
     }
 
@@ -232,20 +223,21 @@ pub(super) async fn deliver(
     }
     if gone {
         tracing::warn!(endpoint_id = %endpoint_id, "endpoint answered 410 Gone; disabling it");
-        let reason = "endpoint answered 410 Gone";
-        endpoint.disable(reason, worker.clock.now());
-        if worker.endpoints.put(&endpoint).await.is_ok() {
-            notify(
-                worker,
-                &[Notice::Disabled {
-                    endpoint: &endpoint,
-                    reason,
-                }],
-            )
-            .await;
-        }
+        disable(worker, &mut endpoint, "endpoint answered 410 Gone").await;
     }
     outcome
+}
+
+/// Disables the endpoint for `reason` and, once that is stored, says so (an
+/// `authhooks.endpoint.disabled` notice); whether it was stored.
+async fn disable(worker: &Worker, endpoint: &mut Endpoint, reason: &str) -> bool {
+    endpoint.disable(reason, worker.clock.now());
+    if worker.endpoints.put(endpoint).await.is_err() {
+        return false;
+    }
+    let endpoint = &*endpoint;
+    notify(worker, &[Notice::Disabled { endpoint, reason }]).await;
+    true
 }
 
 /// Puts a held-back job off until `due`, no attempt counted: an ordered one is held in
