@@ -11,12 +11,11 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use authhooks::domain::priority::PriorityTypes;
-use authhooks::domain::signature::Secret;
-use authhooks::local::{LocalConfig, LocalMode, ServerLimits};
 use serde_json::json;
 
-use crate::client::{batch_bodies, Subjects, Target};
+use crate::client::{batch_bodies, Subjects};
 use crate::local::load::post_all;
+use crate::local::start_in_process;
 use crate::sink::{FirstAttempt, Sink};
 use crate::stats::{percentile_ms, Table};
 
@@ -68,19 +67,7 @@ async fn measure(
     name: &str,
     types: PriorityTypes,
 ) -> anyhow::Result<Vec<String>> {
-    let secret = Secret::generate([0x5b; 32]);
-    let token = "bench-admin-token".to_owned();
-    let running = LocalMode::start(LocalConfig {
-        addr: "127.0.0.1:0".parse()?,
-        admin_token: token.clone(),
-        ingest_secret: secret.clone(),
-        aws_endpoint: None,
-        priority_types: types,
-        workers: args.workers,
-        limits: ServerLimits::default(),
-    })
-    .await?;
-    let target = Target::new(format!("http://{}", running.addr), token, secret)?;
+    let (target, running) = start_in_process(args.workers, types).await?;
     let bulk = Sink::answering_after(FirstAttempt::Ok, Duration::from_millis(args.bulk_ms)).await?;
     let fast = Sink::start(FirstAttempt::Ok).await?;
     let ordering = Some(json!({"ordering": "none", "event_types": ["user.*"]}));

@@ -117,43 +117,19 @@ impl AwsPipeline {
 
     /// One invocation of the worker on what the deliveries queue has now.
     pub async fn pump_worker(&self, worker: &Worker, wait_secs: i32) -> usize {
-        let messages = self.world.queue.receive(10, wait_secs).await.unwrap();
-        let n = messages.len();
-        if n > 0 {
-            let response = worker.handle(sqs_event(&messages, "deliveries")).await;
-            acknowledge(&self.world.queue, messages, &response)
-                .await
-                .unwrap();
-        }
-        n
+        pump(worker, &self.world.queue, "deliveries", wait_secs).await
     }
 
     /// One invocation of the worker on what the ordered (FIFO) queue has now, from its own
     /// event source mapping.
     pub async fn pump_ordered(&self, worker: &Worker, wait_secs: i32) -> usize {
-        let messages = self.world.ordered.receive(10, wait_secs).await.unwrap();
-        let n = messages.len();
-        if n > 0 {
-            let response = worker.handle(sqs_event(&messages, "ordered.fifo")).await;
-            acknowledge(&self.world.ordered, messages, &response)
-                .await
-                .unwrap();
-        }
-        n
+        pump(worker, &self.world.ordered, "ordered.fifo", wait_secs).await
     }
 
     /// One invocation of the worker on what the priority lane's queue has now, from its own
     /// event source mapping.
     pub async fn pump_priority(&self, worker: &Worker, wait_secs: i32) -> usize {
-        let messages = self.world.priority.receive(10, wait_secs).await.unwrap();
-        let n = messages.len();
-        if n > 0 {
-            let response = worker.handle(sqs_event(&messages, "priority")).await;
-            acknowledge(&self.world.priority, messages, &response)
-                .await
-                .unwrap();
-        }
-        n
+        pump(worker, &self.world.priority, "priority", wait_secs).await
     }
 
     /// One invocation of the dlq function on what the DLQ has now.
@@ -191,6 +167,18 @@ impl AwsPipeline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// One worker invocation on what `queue` (named `source` in the event's ARN) has now,
+/// acknowledged as Lambda would; how many messages it took.
+async fn pump(worker: &Worker, queue: &SqsQueue, source: &str, wait_secs: i32) -> usize {
+    let messages = queue.receive(10, wait_secs).await.unwrap();
+    let n = messages.len();
+    if n > 0 {
+        let response = worker.handle(sqs_event(&messages, source)).await;
+        acknowledge(queue, messages, &response).await.unwrap();
+    }
+    n
 }
 
 /// The system over the world's tables and queues as the functions build it: ingest and the

@@ -7,6 +7,7 @@
 pub(crate) mod load;
 
 use anyhow::Context;
+use authhooks::domain::priority::PriorityTypes;
 use authhooks::domain::signature::Secret;
 use authhooks::local::{LocalConfig, LocalMode};
 use serde_json::json;
@@ -238,6 +239,15 @@ async fn connect(args: &LocalArgs) -> anyhow::Result<(Target, Option<LocalMode>)
         let target = Target::new(url.clone(), token, Secret::parse(secret)?)?;
         return Ok((target, None));
     }
+    let (target, running) = start_in_process(args.workers, PriorityTypes::default()).await?;
+    Ok((target, Some(running)))
+}
+
+/// `authhooks dev` in this process on a free port, and a client of it.
+pub(crate) async fn start_in_process(
+    workers: usize,
+    priority_types: PriorityTypes,
+) -> anyhow::Result<(Target, LocalMode)> {
     let secret = Secret::generate([0x5a; 32]);
     let token = "bench-admin-token".to_owned();
     let running = LocalMode::start(LocalConfig {
@@ -245,11 +255,11 @@ async fn connect(args: &LocalArgs) -> anyhow::Result<(Target, Option<LocalMode>)
         admin_token: token.clone(),
         ingest_secret: secret.clone(),
         aws_endpoint: None,
-        priority_types: Default::default(),
-        workers: args.workers,
+        priority_types,
+        workers,
         limits: authhooks::local::ServerLimits::default(),
     })
     .await?;
     let target = Target::new(format!("http://{}", running.addr), token, secret)?;
-    Ok((target, Some(running)))
+    Ok((target, running))
 }

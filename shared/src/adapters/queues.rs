@@ -1,7 +1,8 @@
-//! The three deliveries queues as one port: an ordered job (one with an order key) goes to
-//! the ordered (FIFO) queue, where it waits in its subject's line; an unordered job of a
-//! priority type (domain::priority) to the priority queue, which has consumers of its own;
-//! any other to the standard queue with its delay. Ingest, replays and the worker's
+//! The three deliveries queues as one port, each job sent to its lane
+//! (`domain::priority::PriorityTypes::lane`): an ordered job (one with an order key) to the
+//! ordered (FIFO) queue, where it waits in its subject's line; an unordered job of a
+//! priority type to the priority queue, which has consumers of its own; any other to the
+//! standard queue with its delay. Ingest, replays and the worker's
 //! re-enqueues all send through it, so no caller can put a job on the wrong queue.
 
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use async_trait::async_trait;
 
 use crate::domain::fanout::FanOutTask;
 use crate::domain::ids::EndpointId;
-use crate::domain::priority::PriorityTypes;
+use crate::domain::priority::{Lane, PriorityTypes};
 use crate::ports::{DeliveryQueue, Enqueue, FanOutQueue, PortError, QueueRecall};
 
 pub struct DeliveryQueues {
@@ -24,11 +25,16 @@ pub struct DeliveryQueues {
 #[async_trait]
 impl DeliveryQueue for DeliveryQueues {
     async fn enqueue(&self, jobs: Vec<Enqueue>) -> Result<(), PortError> {
-        let (ordered, unordered): (Vec<Enqueue>, Vec<Enqueue>) =
-            jobs.into_iter().partition(|e| e.job.order_key.is_some());
-        let (priority, standard): (Vec<Enqueue>, Vec<Enqueue>) = unordered
-            .into_iter()
-            .partition(|e| self.priority_types.contains(&e.job.event.event_type));
+        let (mut standard, mut ordered, mut priority) = (Vec::new(), Vec::new(), Vec::new());
+        for e in jobs {
+            let lane =
+                (self.priority_types).lane(e.job.order_key.is_some(), &e.job.event.event_type);
+            match lane {
+                Lane::Standard => standard.push(e),
+                Lane::Ordered => ordered.push(e),
+                Lane::Priority => priority.push(e),
+            }
+        }
         // All are sent even if one fails: a job enqueued twice is delivered once, so the
         // caller's retry of the whole set is safe.
         let send = |queue: &Arc<dyn DeliveryQueue>, jobs: Vec<Enqueue>| {
@@ -65,11 +71,14 @@ pub struct FanOutQueues {
 #[async_trait]
 impl FanOutQueue for FanOutQueues {
     async fn fan_out(&self, tasks: Vec<FanOutTask>, delay: Duration) -> Result<(), PortError> {
-        let (ordered, unordered): (Vec<FanOutTask>, Vec<FanOutTask>) =
-            tasks.into_iter().partition(|task| task.line().is_some());
-        let (priority, standard): (Vec<FanOutTask>, Vec<FanOutTask>) = unordered
-            .into_iter()
-            .partition(|task| self.priority_types.contains(&task.event.event_type));
+        let (mut standard, mut ordered, mut priority) = (Vec::new(), Vec::new(), Vec::new());
+        for task in tasks {
+            match (self.priority_types).lane(task.line().is_some(), &task.event.event_type) {
+                Lane::Standard => standard.push(task),
+                Lane::Ordered => ordered.push(task),
+                Lane::Priority => priority.push(task),
+            }
+        }
         if !standard.is_empty() {
             self.standard.fan_out(standard, delay).await?;
         }

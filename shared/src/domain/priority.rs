@@ -13,6 +13,14 @@ pub const DEFAULT_PRIORITY_TYPES: [&str; 4] = [
     "api_key.revoked",
 ];
 
+/// Which deliveries queue a job travels on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Standard,
+    Ordered,
+    Priority,
+}
+
 /// The event types on the priority lane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PriorityTypes(Vec<EventType>);
@@ -41,6 +49,17 @@ impl PriorityTypes {
 
     pub fn contains(&self, event_type: &EventType) -> bool {
         self.0.contains(event_type)
+    }
+
+    /// The queue a job or fan-out task of `event_type` goes to: an ordered one (it has a
+    /// line) keeps its subject's order, which beats priority; an unordered one of a
+    /// priority type takes the lane; any other the standard queue.
+    pub fn lane(&self, ordered: bool, event_type: &EventType) -> Lane {
+        match (ordered, self.contains(event_type)) {
+            (true, _) => Lane::Ordered,
+            (false, true) => Lane::Priority,
+            (false, false) => Lane::Standard,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -76,6 +95,9 @@ mod tests {
         assert!(mine.contains(&t("billing.failed")));
         assert!(!mine.contains(&t("session.revoked")));
         assert!(PriorityTypes::parse("").unwrap().is_empty());
+        assert_eq!(default.lane(false, &t("session.revoked")), Lane::Priority);
+        assert_eq!(default.lane(true, &t("session.revoked")), Lane::Ordered);
+        assert_eq!(default.lane(false, &t("user.updated")), Lane::Standard);
         assert!(PriorityTypes::parse("user.*")
             .unwrap_err()
             .starts_with("user.*: "));
