@@ -50,6 +50,14 @@ pub struct FieldArgs {
     /// timestamp travels in (default x-webhook-timestamp)
     #[arg(long, requires = "signing", value_name = "NAME")]
     pub timestamp_header: Option<String>,
+    /// Send up to N events (2 to 100) in one POST, {"events": [...]}, for a receiver that
+    /// takes batches
+    #[arg(long, value_name = "N")]
+    pub batch_max_events: Option<u32>,
+    /// With --batch-max-events: how long a fresh event may wait for others to share its
+    /// POST (default 1000)
+    #[arg(long, requires = "batch_max_events", value_name = "MS")]
+    pub batch_max_wait_ms: Option<u64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -84,6 +92,9 @@ pub struct UpdateArgs {
     /// Remove the rate limit
     #[arg(long, conflicts_with_all = ["rate_rps", "rate_burst"])]
     pub no_rate_limit: bool,
+    /// Send one event a POST again
+    #[arg(long, conflicts_with = "batch_max_events")]
+    pub no_batch: bool,
 }
 
 pub fn add_body(args: AddArgs) -> Result<Value, CliError> {
@@ -141,6 +152,14 @@ fn put_fields(body: &mut Map<String, Value>, fields: &FieldArgs, empty_clears: b
         }
         body.insert("signing".into(), Value::Object(signing));
     }
+    if let Some(max_events) = fields.batch_max_events {
+        let mut batch = Map::new();
+        batch.insert("max_events".into(), json!(max_events));
+        if let Some(ms) = fields.batch_max_wait_ms {
+            batch.insert("max_wait_ms".into(), json!(ms));
+        }
+        body.insert("batch".into(), Value::Object(batch));
+    }
     if !fields.headers.is_empty() {
         let headers: Map<String, Value> = fields
             .headers
@@ -165,6 +184,9 @@ pub fn patch_body(args: &UpdateArgs) -> Result<Value, CliError> {
     }
     if args.no_rate_limit {
         body.insert("rate_limit".into(), Value::Null);
+    }
+    if args.no_batch {
+        body.insert("batch".into(), Value::Null);
     }
     if body.is_empty() {
         return Err(CliError::usage(
@@ -218,10 +240,13 @@ mod tests {
                 signing: Some(Scheme::HmacIsoTimestamped),
                 signature_header: Some("x-acme-signature".into()),
                 timestamp_header: None,
+                batch_max_events: Some(20),
+                batch_max_wait_ms: None,
             },
             enable: false,
             disable: true,
             no_rate_limit: true,
+            no_batch: false,
         }
     }
 
@@ -233,8 +258,13 @@ mod tests {
                    "headers": {"x-team": "cms"}, "enabled": false, "rate_limit": null,
                    "ordering": "none",
                    "signing": {"scheme": "hmac-iso-timestamped",
-                               "signature_header": "x-acme-signature"}})
+                               "signature_header": "x-acme-signature"},
+                   "batch": {"max_events": 20}})
         );
+        let mut off = update("ep_1");
+        off.fields.batch_max_events = None;
+        off.no_batch = true;
+        assert_eq!(patch_body(&off).unwrap()["batch"], Value::Null);
     }
 
     #[test]
@@ -252,6 +282,8 @@ mod tests {
             signing: None,
             signature_header: None,
             timestamp_header: None,
+            batch_max_events: None,
+            batch_max_wait_ms: None,
         };
         args.disable = false;
         args.no_rate_limit = false;

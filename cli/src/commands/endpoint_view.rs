@@ -34,6 +34,7 @@ pub fn view_rows(view: &EndpointView) -> Vec<(&'static str, String)> {
         ("rate_limit", rate_limit(view)),
         ("circuit", field(&view.circuit)),
         ("retry", field(&view.retry)),
+        ("batch", batch(view)),
         ("created_at", field(&view.created_at)),
         ("updated_at", field(&view.updated_at)),
     ]
@@ -44,6 +45,16 @@ fn enabled(view: &EndpointView) -> String {
         (true, _) => "yes".into(),
         (false, Some(reason)) => format!("no ({reason})"),
         (false, None) => "no".into(),
+    }
+}
+
+fn batch(view: &EndpointView) -> String {
+    match view.batch {
+        Some(b) => format!(
+            "up to {} events a POST, waiting up to {} ms",
+            b.max_events, b.max_wait_ms
+        ),
+        None => "-".into(),
     }
 }
 

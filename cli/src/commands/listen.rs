@@ -175,12 +175,20 @@ fn report(
 ) -> String {
     let at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
-    let event_type = parsed
+    // A batching endpoint's POST (§3.15) lists its events instead of being one.
+    let batch = parsed
         .as_ref()
-        .and_then(|v| v.get("type"))
-        .and_then(Value::as_str)
-        .unwrap_or("-")
-        .to_owned();
+        .and_then(|v| v.get("events"))
+        .and_then(Value::as_array);
+    let event_type = match batch {
+        Some(events) => format!("batch of {}", events.len()),
+        None => parsed
+            .as_ref()
+            .and_then(|v| v.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or("-")
+            .to_owned(),
+    };
     let attempt_number: Option<u32> = attempt.parse().ok();
     if json {
         let body = parsed.unwrap_or_else(|| Value::String(String::from_utf8_lossy(body).into()));

@@ -66,13 +66,19 @@ impl Recorder {
         let now = self.clock.now();
         let mut report = RecordReport::default();
         for message in messages {
-            let (record, redriven) = match message.body {
-                Ok(DlqBody::Letter(letter)) => {
-                    (FailureRecord::new(letter.job, letter.reason, now), false)
-                }
-                Ok(DlqBody::Redriven(job)) => {
-                    (FailureRecord::new(job, FailureReason::Redriven, now), true)
-                }
+            let (records, redriven) = match message.body {
+                Ok(DlqBody::Letter(letter)) => (
+                    vec![FailureRecord::new(letter.job, letter.reason, now)],
+                    false,
+                ),
+                // A message carrying a batch's jobs (§3.15) is a failure of each of them.
+                Ok(DlqBody::Redriven(job)) => (
+                    job.unpack()
+                        .into_iter()
+                        .map(|job| FailureRecord::new(job, FailureReason::Redriven, now))
+                        .collect(),
+                    true,
+                ),
                 Ok(DlqBody::FanOut(task)) => {
                     // Whatever kept failing (a store down for hours) is given the queue's
                     // longest delay before the next try.
@@ -88,13 +94,20 @@ impl Recorder {
                     continue;
                 }
             };
-            match self.failures.record(&record).await {
-                Ok(true) => {
-                    report.recorded += 1;
-                    report.redriven += u32::from(redriven);
+            let mut failed = false;
+            for record in &records {
+                match self.failures.record(record).await {
+                    Ok(true) => {
+                        report.recorded += 1;
+                        report.redriven += u32::from(redriven);
+                    }
+                    Ok(false) => report.duplicates += 1,
+                    // Recorded ones are duplicates when the message comes back.
+                    Err(_) => failed = true,
                 }
-                Ok(false) => report.duplicates += 1,
-                Err(_) => report.failed.push(message.message_id),
+            }
+            if failed {
+                report.failed.push(message.message_id);
             }
         }
         report

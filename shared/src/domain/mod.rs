@@ -4,6 +4,7 @@
 //! module compiles for consumers that only verify webhooks (`default-features = false`).
 
 pub mod admission;
+pub mod batch;
 pub mod circuit;
 pub mod dedupe;
 pub mod delivery;

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 
-use super::delivery::DeliveryJob;
 use super::endpoint::Endpoint;
 use super::signature::{Message, HEADER_WEBHOOK_ATTEMPT};
 use super::trace::{TraceParent, HEADER_TRACEPARENT, HEADER_TRACESTATE};
@@ -11,12 +10,20 @@ use super::trace::{TraceParent, HEADER_TRACEPARENT, HEADER_TRACESTATE};
 /// `user-agent` of every delivery.
 pub const USER_AGENT: &str = concat!("authhooks/", env!("CARGO_PKG_VERSION"));
 
-/// The headers of attempt number `attempt` of `job`, signed at `now`, continuing `trace`
-/// (the attempt's child of the job's trace context) when there is one. The signature
-/// headers come last and extra headers cannot name them (the endpoint model refuses it).
+/// What a POST is signed as: an event's id and type, or a batch's (`domain::batch`).
+#[derive(Debug, Clone, Copy)]
+pub struct Signed<'a> {
+    pub id: &'a str,
+    pub event_type: &'a str,
+}
+
+/// The headers of attempt number `attempt` of the POST `signed` names, signed at `now`,
+/// continuing `trace` (the attempt's child of the job's trace context) when there is one.
+/// The signature headers come last and extra headers cannot name them (the endpoint model
+/// refuses it).
 pub fn headers(
     endpoint: &Endpoint,
-    job: &DeliveryJob,
+    signed: Signed<'_>,
     attempt: u32,
     body: &[u8],
     now: DateTime<Utc>,
@@ -48,8 +55,8 @@ pub fn headers(
         headers.extend(trace.headers().into_iter().map(|(n, v)| (n.to_owned(), v)));
     }
     let message = Message {
-        id: job.event.id.as_str(),
-        event_type: job.event.event_type.as_str(),
+        id: signed.id,
+        event_type: signed.event_type,
         at: now,
         body,
     };

@@ -229,6 +229,7 @@ impl Worker {
             deferred_circuit = t.deferred_circuit,
             deferred_rate = t.deferred_rate,
             deferred_busy = t.deferred_busy,
+            gathering = t.gathering,
             dead_lettered = t.dead_lettered,
             duplicates = t.duplicates,
             held = t.held,

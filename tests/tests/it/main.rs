@@ -11,6 +11,7 @@ mod aws_adapters;
 mod aws_pipeline;
 mod bad_cursor;
 mod bad_input;
+mod batched_delivery;
 mod chaos;
 mod concurrency;
 mod console;

@@ -1,21 +1,24 @@
 //! One job's attempt: claim the delivery, send it signed, and decide what follows. An
 //! ordered job's attempts live in its claim (its FIFO message never changes), so it
-//! resumes from there, and a retry pauses the claim with them and holds the message.
+//! resumes from there, and a retry pauses the claim with them and holds the message. The
+//! claim (`take_up`) and the outcome (`conclude`) are the batch's too (batch.rs).
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::conclusion::conclude;
 use super::{FollowUp, Taken, Worker};
-use crate::domain::delivery::{later, schedule, AttemptRecord, DeadLetter, DeliveryJob};
-use crate::domain::delivery_log::{LogEntry, LogStatus, Subject};
+use crate::domain::delivery::{later, DeliveryJob};
+use crate::domain::delivery_log::LogEntry;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::order::hold_for;
-use crate::domain::outcome::{classify, decide, Decision};
+use crate::domain::outcome::{classify, decide};
 use crate::domain::recovery::cuts_short;
 use crate::domain::retry::Jitter;
+use crate::domain::trace::TraceParent;
 use crate::domain::webhook;
-use crate::ports::{Claim, ClaimOutcome, Enqueue, IdempotencyKey, OutgoingRequest};
+use crate::ports::{Claim, ClaimOutcome, IdempotencyKey, OutgoingRequest};
 
 pub(super) enum Attempted {
     /// Already delivered.
@@ -29,6 +32,9 @@ pub(super) enum Attempted {
     Sent {
         message_id: String,
         success: bool,
+        /// Whether this job stands for its POST in the circuit's results and the latency
+        /// figures: every lone job, one job of a batch.
+        counted: bool,
         latency_ms: u64,
         /// The attempt as the delivery log keeps it.
         entry: Box<LogEntry>,
@@ -50,12 +56,82 @@ impl Attempted {
     }
 }
 
+/// A job whose delivery this worker has claimed, due now: ready to be sent.
+pub(super) struct Ready {
+    pub(super) message_id: String,
+    pub(super) receipt_handle: String,
+    /// The job as far as its claim says it got.
+    pub(super) job: DeliveryJob,
+    pub(super) key: IdempotencyKey,
+    pub(super) claim: Claim,
+}
+
+/// Sends one job on its own: its claim, its POST, its outcome.
 pub(super) async fn attempt(
     worker: &Worker,
     endpoint: &Endpoint,
     taken: Taken,
     recovered_at: Option<DateTime<Utc>>,
 ) -> Attempted {
+    let ready = match take_up(worker, endpoint, taken, recovered_at).await {
+        Ok(ready) => ready,
+        Err(done) => return done,
+    };
+    let now = worker.clock.now();
+    let number = ready.job.attempts + 1;
+    let body = ready.job.event.to_body();
+    // The `deliver` span this runs in (line.rs): the receiver's parent is this attempt.
+    let span = tracing::Span::current();
+    // As i64: exporters send u64 fields as text.
+    span.record("attempt", i64::from(number));
+    let trace = child_trace(worker, &span, ready.job.trace.as_ref());
+    let signed = webhook::Signed {
+        id: ready.job.event.id.as_str(),
+        event_type: ready.job.event.event_type.as_str(),
+    };
+    let request = OutgoingRequest {
+        url: endpoint.url.as_str().to_owned(),
+        headers: webhook::headers(endpoint, signed, number, &body, now, trace.as_ref()),
+        body,
+        timeout: endpoint.timeout(),
+    };
+    let sent = worker.sender.send(request).await;
+    let finished = worker.clock.now();
+    let verdict = classify(&sent.result, finished);
+    let jitter = Jitter::from_unit(worker.entropy.unit());
+    let decision = decide(verdict, &endpoint.retry, number, jitter);
+    let message_id = ready.message_id.clone();
+    let (entry, follow_up) = conclude(worker, ready, &sent, now, decision).await;
+    Attempted::Sent {
+        message_id,
+        success: verdict.is_success(),
+        counted: true,
+        latency_ms: u64::try_from(sent.latency.as_millis()).unwrap_or(u64::MAX),
+        entry,
+        follow_up: Box::new(follow_up),
+    }
+}
+
+/// The attempt's child of a job's trace context, as the receiver's parent.
+pub(super) fn child_trace(
+    worker: &Worker,
+    span: &tracing::Span,
+    trace: Option<&TraceParent>,
+) -> Option<TraceParent> {
+    trace.map(|trace| {
+        let random = worker.entropy.u128() as u64;
+        trace.child(crate::telemetry::span_id(span, random))
+    })
+}
+
+/// Claims a job's delivery and resumes it from its claim; `Err` says what became of a job
+/// that is not to be sent now (delivered already, claimed elsewhere, not due).
+pub(super) async fn take_up(
+    worker: &Worker,
+    endpoint: &Endpoint,
+    taken: Taken,
+    recovered_at: Option<DateTime<Utc>>,
+) -> Result<Ready, Attempted> {
     let Taken {
         message_id,
         receipt_handle,
@@ -76,7 +152,7 @@ pub(super) async fn attempt(
         },
         Ok(ClaimOutcome::Completed { .. }) => {
             tracing::info!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, "already delivered; skipped");
-            return Attempted::Skipped(message_id);
+            return Err(Attempted::Skipped(message_id));
         }
         Ok(ClaimOutcome::InProgress { lease_until }) if job.order_key.is_some() => {
             // Its line must not go on until that attempt's outcome is known: wait for
@@ -87,7 +163,7 @@ pub(super) async fn attempt(
                 receipt_handle,
                 delay: wait,
             };
-            return Attempted::Waiting(message_id, Box::new(follow_up));
+            return Err(Attempted::Waiting(message_id, Box::new(follow_up)));
         }
         Ok(ClaimOutcome::InProgress { .. }) => {
             // Not acknowledged: should that worker fail to leave a follow-up behind (its
@@ -95,11 +171,11 @@ pub(super) async fn attempt(
             // delivery on. It comes back after its visibility timeout and finds the
             // delivery completed, or claims it.
             tracing::info!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, "being delivered by another worker; the copy stays queued");
-            return Attempted::Failed(message_id);
+            return Err(Attempted::Failed(message_id));
         }
         Err(e) => {
             tracing::warn!(event_id = %job.event.id, delivery_id = %job.delivery_id, endpoint_id = %endpoint.id, error = %e, "delivery claim unavailable; the job stays queued");
-            return Attempted::Failed(message_id);
+            return Err(Attempted::Failed(message_id));
         }
     };
     let recovered = cuts_short(recovered_at, job.history.last().map(|a| a.at), now);
@@ -109,123 +185,21 @@ pub(super) async fn attempt(
         // its endpoint was recovered since the wait was decided.
         let wait = (due - now).to_std().unwrap_or(Duration::ZERO);
         let follow_up = hold(worker, &key, claim.token, job, receipt_handle, wait).await;
-        return Attempted::Waiting(message_id, Box::new(follow_up));
+        return Err(Attempted::Waiting(message_id, Box::new(follow_up)));
     }
-
-    let number = job.attempts + 1;
-    let body = job.event.to_body();
-    // The `deliver` span this runs in (line.rs): the receiver's parent is this attempt.
-    let span = tracing::Span::current();
-    // As i64: exporters send u64 fields as text.
-    span.record("attempt", i64::from(number));
-    let trace = job.trace.as_ref().map(|trace| {
-        let random = worker.entropy.u128() as u64;
-        trace.child(crate::telemetry::span_id(&span, random))
-    });
-    let request = OutgoingRequest {
-        url: endpoint.url.as_str().to_owned(),
-        headers: webhook::headers(endpoint, &job, number, &body, now, trace.as_ref()),
-        body,
-        timeout: endpoint.timeout(),
-    };
-    let sent = worker.sender.send(request).await;
-    let finished = worker.clock.now();
-    let verdict = classify(&sent.result, finished);
-    let record = AttemptRecord::from_result(number, &sent.result, sent.latency, now);
-    let jitter = Jitter::from_unit(worker.entropy.unit());
-    let decision = decide(verdict, &endpoint.retry, number, jitter);
-    let logged_as = match decision {
-        Decision::Delivered => LogStatus::Delivered,
-        Decision::RetryIn(_) => LogStatus::Retrying,
-        Decision::GiveUp(_) => LogStatus::Failed,
-    };
-    let entry = Box::new(LogEntry::of(logged(&job), &record, logged_as));
-    let next = job.after_attempt(record);
-    let record = next.history.last();
-    if let Some(status) = record.and_then(|r| r.status) {
-        span.record("status", i64::from(status));
-    }
-    // Identifiers, status and timing only: never bodies, headers or signatures. Every
-    // attempt that did not deliver is logged; of those that did, a sample (by delivery, so
-    // a sampled delivery's lines are all there), the rest at debug: each line is billed, and
-    // the delivery log keeps every attempt anyway.
-    macro_rules! attempt_finished {
-        ($level:expr) => {
-            tracing::event!(
-                $level,
-                event_id = %next.event.id,
-                delivery_id = %next.delivery_id,
-                endpoint_id = %next.endpoint_id,
-                attempt = number,
-                status = record.and_then(|r| r.status),
-                error = record.and_then(|r| r.error.as_deref()),
-                latency_ms = record.map(|r| r.latency_ms),
-                outcome = outcome_name(&decision),
-                "attempt finished"
-            )
-        };
-    }
-    let delivered = matches!(decision, Decision::Delivered);
-    if !delivered || next.delivery_id.sample_point() < worker.settings.success_log_sample {
-        attempt_finished!(tracing::Level::INFO);
-    } else {
-        attempt_finished!(tracing::Level::DEBUG);
-    }
-    let follow_up = match decision {
-        Decision::Delivered => {
-            // Delivered either way; a lost completion only weakens duplicate suppression.
-            let _ = worker
-                .idempotency
-                .complete(&key, claim.token, &next.history, claim.expires_at)
-                .await;
-            FollowUp::Done
-        }
-        Decision::RetryIn(delay) if next.order_key.is_some() => {
-            hold(worker, &key, claim.token, next, receipt_handle, delay).await
-        }
-        Decision::RetryIn(delay) => {
-            let (delay, not_before) = schedule(later(finished, delay), finished);
-            let mut job = next;
-            job.not_before = not_before;
-            FollowUp::Enqueue {
-                enqueue: Enqueue { job, delay },
-                claim: Some((key, claim.token)),
-            }
-        }
-        Decision::GiveUp(reason) => FollowUp::DeadLetter {
-            // Should the dead letter not go, an ordered job's claim keeps its attempts
-            // before this one, so its message (unchanged on its queue) makes this attempt
-            // once more when it comes back, as an unordered job's message would.
-            keep: job.order_key.is_some().then(|| job.progress()),
-            letter: DeadLetter { reason, job: next },
-            claim: Some((key, claim.token)),
-        },
-    };
-    Attempted::Sent {
+    Ok(Ready {
         message_id,
-        success: verdict.is_success(),
-        latency_ms: u64::try_from(sent.latency.as_millis()).unwrap_or(u64::MAX),
-        entry,
-        follow_up: Box::new(follow_up),
-    }
-}
-
-/// What the log says an entry of `job` is about.
-fn logged(job: &DeliveryJob) -> Subject<'_> {
-    Subject {
-        delivery_id: &job.delivery_id,
-        event_id: &job.event.id,
-        event_type: &job.event.event_type,
-        endpoint_id: &job.endpoint_id,
-        subject: job.event.subject.as_deref(),
-        tenant_id: job.event.tenant_id.as_deref(),
-    }
+        receipt_handle,
+        job,
+        key,
+        claim,
+    })
 }
 
 /// An ordered job waits `wait` in place: its attempts are kept with its claim (which is
 /// let go, so the next receive may claim it at once), and its message is held for the
 /// wait, or for the longest hold with the rest remembered as `not_before`.
-async fn hold(
+pub(super) async fn hold(
     worker: &Worker,
     key: &IdempotencyKey,
     token: u64,
@@ -242,13 +216,5 @@ async fn hold(
     FollowUp::Hold {
         receipt_handle,
         delay,
-    }
-}
-
-fn outcome_name(decision: &Decision) -> &'static str {
-    match decision {
-        Decision::Delivered => "delivered",
-        Decision::RetryIn(_) => "retry",
-        Decision::GiveUp(reason) => reason.as_str(),
     }
 }

@@ -34,6 +34,12 @@ pub(crate) enum FollowUp {
     },
     /// Infrastructure trouble: leave the message for the queue to redeliver.
     Redeliver,
+    /// The job travels in a message another job's `Enqueue` sends (a batch's, §3.15): done
+    /// once the batch's re-enqueues are taken, left on the queue (its claim released) if
+    /// they are not.
+    Along {
+        claim: Option<(IdempotencyKey, u64)>,
+    },
 }
 
 /// Sends every re-enqueue in one call and every dead letter in another; the messages
@@ -46,9 +52,11 @@ pub(super) async fn flush(
     let mut enqueues = Vec::new();
     let mut letters = Vec::new();
     let mut holds = Vec::new();
+    let mut along = Vec::new();
     for (message_id, follow_up) in follow_ups {
         match follow_up {
             FollowUp::Done => {}
+            FollowUp::Along { claim } => along.push((message_id, claim)),
             FollowUp::Redeliver => report.failed.push(message_id),
             FollowUp::Hold {
                 receipt_handle,
@@ -70,14 +78,31 @@ pub(super) async fn flush(
         }
     }
 
-    if !enqueues.is_empty() {
+    // One call for every re-enqueue, so jobs going along with another's message share its
+    // fate: taken together or left together.
+    let carrying = !enqueues.is_empty();
+    let enqueued = !carrying || {
         let jobs = enqueues.iter().map(|(_, e, _)| e.clone()).collect();
-        if let Err(e) = worker.queue.enqueue(jobs).await {
-            tracing::warn!(error = %e, "re-enqueueing failed; the messages stay queued");
-            for (message_id, _, claim) in enqueues {
-                release(worker, claim).await;
-                report.failed.push(message_id);
+        match worker.queue.enqueue(jobs).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "re-enqueueing failed; the messages stay queued");
+                false
             }
+        }
+    };
+    if !enqueued {
+        for (message_id, _, claim) in enqueues {
+            release(worker, claim).await;
+            report.failed.push(message_id);
+        }
+    }
+    // A job going along with no re-enqueue to go in would be lost if acknowledged; it
+    // cannot happen, and if it did its message stays.
+    if !enqueued || !carrying {
+        for (message_id, claim) in along {
+            release(worker, claim).await;
+            report.failed.push(message_id);
         }
     }
     if !holds.is_empty() {

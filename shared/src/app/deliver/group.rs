@@ -1,23 +1,20 @@
-//! One endpoint's share of a batch: admission for all of them at once, then each line of
-//! jobs attempted (`line`), then the circuit updated with the results.
-
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
+//! One endpoint's share of a batch: admission for all of them at once — a unit being a
+//! job, or for a batching endpoint a POST of them (§3.15) — then each line of jobs
+//! attempted (`line`) or each POST sent (`batch`), then the circuit updated with the
+//! results.
 
 use super::attempt::Attempted;
+use super::deferral::{defer, gather};
 use super::notify::notify;
-use super::{line, state, EndpointStats, FollowUp, Taken, Worker};
+use super::{batch, line, state, EndpointStats, FollowUp, Taken, Worker};
 use crate::domain::admission::{self, Deferral};
-use crate::domain::delivery::{later, schedule, DeadLetter, DeliveryJob};
+use crate::domain::delivery::{later, DeadLetter, DeliveryJob};
 use crate::domain::delivery_log::LogEntry;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::ids::EndpointId;
 use crate::domain::in_flight::busy_wait;
 use crate::domain::operational::{circuit_notice, Notice};
-use crate::domain::order::deferral_hold;
 use crate::domain::outcome::FailureReason;
-use crate::ports::Enqueue;
 
 #[derive(Debug, Default)]
 pub(super) struct GroupOutcome {
@@ -66,9 +63,25 @@ pub(super) async fn deliver(
         }
     };
 
-    // Slots first: admission then decides only for jobs that may start now, so a half-open
-    // circuit's probes and the bucket's tokens go to jobs that are sent.
-    let all = u32::try_from(jobs.len()).unwrap_or(u32::MAX);
+    let jobs = match endpoint.batch {
+        Some(batching) => match gather(&batching, jobs, now) {
+            Ok(jobs) => jobs,
+            Err(outcome) => return outcome,
+        },
+        None => jobs,
+    };
+    // The unit admitted, counted in flight and deferred is a POST: a job, or a batch.
+    let (units, left_over) = match endpoint.batch {
+        Some(batching) => batching.pack(line::split(jobs), |t| t.job.event.to_body().len()),
+        None => (
+            jobs.into_iter().map(|taken| vec![taken]).collect(),
+            Vec::new(),
+        ),
+    };
+
+    // Slots first: admission then decides only for units that may start now, so a half-open
+    // circuit's probes and the bucket's tokens go to POSTs that are sent.
+    let all = u32::try_from(units.len()).unwrap_or(u32::MAX);
     let mut slots = worker
         .in_flight
         .reserve(&endpoint_id, all, worker.settings.max_in_flight);
@@ -83,15 +96,18 @@ pub(super) async fn deliver(
         )
     })
     .await;
+    let everything = || units.iter().flatten().count() + left_over.len();
     let (verdict, current) = match admitted {
         Ok(found) => found,
         Err(e) => {
             tracing::warn!(endpoint_id = %endpoint_id, error = %e, "endpoint state unavailable; jobs stay queued");
+            let jobs = units.into_iter().flatten().chain(left_over).collect();
             return GroupOutcome::all(jobs, |_| FollowUp::Redeliver);
         }
     };
     if admission::should_disable(&current, now) {
-        tracing::warn!(endpoint_id = %endpoint_id, "circuit open for 5 days; disabling the endpoint");
+        tracing::warn!(endpoint_id = %endpoint_id, jobs = everything(), "circuit open for 5 days; disabling the endpoint");
+        let jobs = units.into_iter().flatten().chain(left_over).collect();
         if !disable(worker, &mut endpoint, "circuit open for 5 days").await {
             return GroupOutcome::all(jobs, |_| FollowUp::Redeliver);
         }
@@ -99,52 +115,62 @@ pub(super) async fn deliver(
     }
 
     let mut outcome = GroupOutcome::default();
-    let mut jobs = jobs.into_iter();
-    let to_send: Vec<Taken> = jobs.by_ref().take(verdict.allowed as usize).collect();
+    for taken in left_over {
+        // The tail of a subject's line that did not fit in its POST: behind it, at once.
+        outcome.stats.held += 1;
+        if let Attempted::Waiting(message_id, follow_up) = line::behind(taken) {
+            outcome.follow_ups.push((message_id, *follow_up));
+        }
+    }
+    let mut units = units.into_iter();
+    let to_send: Vec<Vec<Taken>> = units.by_ref().take(verdict.allowed as usize).collect();
     slots.keep(verdict.allowed);
     let outage = current
         .circuit
         .open_since()
         .and_then(|since| (now - since).to_std().ok())
         .unwrap_or_default();
-    // Admission's deferrals first (zipped that way round so no job is drawn and dropped),
-    // then the jobs over the cap on attempts in flight.
+    // Admission's deferrals first (zipped that way round so no unit is drawn and dropped),
+    // then the units over the cap on attempts in flight.
     let busy_until = later(now, busy_wait(endpoint.timeout()));
     let deferred = verdict
         .deferred
         .into_iter()
-        .zip(jobs.by_ref())
+        .zip(units.by_ref())
         .collect::<Vec<_>>()
         .into_iter()
-        .chain(jobs.map(|taken| ((Deferral::Busy, busy_until), taken)));
-    for ((why, due), taken) in deferred {
-        let Taken {
-            message_id,
-            receipt_handle,
-            job,
-        } = taken;
-        match why {
-            Deferral::Circuit => outcome.stats.deferred_circuit += 1,
-            Deferral::Rate => outcome.stats.deferred_rate += 1,
-            Deferral::Busy => outcome.stats.deferred_busy += 1,
+        .chain(units.map(|unit| ((Deferral::Busy, busy_until), unit)));
+    for ((why, due), unit) in deferred {
+        for taken in &unit {
+            let job = &taken.job;
+            match why {
+                Deferral::Circuit => outcome.stats.deferred_circuit += 1,
+                Deferral::Rate => outcome.stats.deferred_rate += 1,
+                Deferral::Busy => outcome.stats.deferred_busy += 1,
+            }
+            tracing::info!(
+                event_id = %job.event.id,
+                delivery_id = %job.delivery_id,
+                endpoint_id = %job.endpoint_id,
+                deferred_by = ?why,
+                until = %due,
+                "deferred"
+            );
         }
-        tracing::info!(
-            event_id = %job.event.id,
-            delivery_id = %job.delivery_id,
-            endpoint_id = %job.endpoint_id,
-            deferred_by = ?why,
-            until = %due,
-            "deferred"
-        );
-        outcome.follow_ups.push((
-            message_id,
-            defer(job, receipt_handle, (why, outage), due, now),
-        ));
+        outcome
+            .follow_ups
+            .extend(defer(unit, (why, outage), due, now));
     }
 
+    let attempted = match endpoint.batch {
+        Some(_) => batch::run(worker, &endpoint, to_send, current.recovered_at).await,
+        None => {
+            let jobs = to_send.into_iter().flatten().collect();
+            line::run(worker, &endpoint, jobs, current.recovered_at).await
+        }
+    };
     let mut results = Vec::new();
     let mut gone = false;
-    let attempted = line::run(worker, &endpoint, to_send, current.recovered_at).await;
     drop(slots);
     for done in attempted {
         match done {
@@ -162,16 +188,21 @@ pub(super) async fn deliver(
             Attempted::Sent {
                 message_id,
                 success,
+                counted,
                 latency_ms,
                 entry,
                 follow_up,
             } => {
-                results.push(success);
+                if counted {
+                    results.push(success);
+                    outcome.stats.latencies_ms.push(latency_ms);
+                }
                 outcome.log.push(*entry);
-                outcome.stats.latencies_ms.push(latency_ms);
                 match follow_up.as_ref() {
                     FollowUp::Done => outcome.stats.delivered += 1,
-                    FollowUp::Enqueue { .. } | FollowUp::Hold { .. } => outcome.stats.retried += 1,
+                    FollowUp::Enqueue { .. } | FollowUp::Hold { .. } | FollowUp::Along { .. } => {
+                        outcome.stats.retried += 1
+                    }
                     FollowUp::DeadLetter { letter, .. } => {
                         gone |= letter.reason == FailureReason::Gone
                     }
@@ -238,35 +269,4 @@ async fn disable(worker: &Worker, endpoint: &mut Endpoint, reason: &str) -> bool
     let endpoint = &*endpoint;
     notify(worker, &[Notice::Disabled { endpoint, reason }]).await;
     true
-}
-
-/// Puts a held-back job off until `due`, no attempt counted: an ordered one is held in
-/// place (admission decides again when it comes back, so a wait beyond one hold needs no
-/// record), behind an open circuit for longer the longer it has been open
-/// ([`deferral_hold`]); an unordered one is re-enqueued with a delay.
-fn defer(
-    mut job: DeliveryJob,
-    receipt_handle: String,
-    (why, outage): (Deferral, Duration),
-    due: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> FollowUp {
-    if job.order_key.is_some() {
-        let wait = (due - now).to_std().unwrap_or_default();
-        let wait = match why {
-            Deferral::Circuit => deferral_hold(wait, outage),
-            Deferral::Rate | Deferral::Busy => wait,
-        };
-        return FollowUp::Hold {
-            receipt_handle,
-            // Cut to the longest hold by the queue; admission decides again on its return.
-            delay: wait,
-        };
-    }
-    let (delay, not_before) = schedule(due, now);
-    job.not_before = not_before;
-    FollowUp::Enqueue {
-        enqueue: Enqueue { job, delay },
-        claim: None,
-    }
 }

@@ -33,7 +33,7 @@ pub(super) async fn run(
 }
 
 /// Groups jobs by order key, keeping their order within each line.
-fn split(jobs: Vec<Taken>) -> Vec<Vec<Taken>> {
+pub(super) fn split(jobs: Vec<Taken>) -> Vec<Vec<Taken>> {
     let mut lines: Vec<Vec<Taken>> = Vec::new();
     let mut by_key = HashMap::new();
     for taken in jobs {
@@ -53,6 +53,17 @@ fn split(jobs: Vec<Taken>) -> Vec<Vec<Taken>> {
     lines
 }
 
+/// A job behind an unfinished one of its line: not attempted, back on the queue now.
+pub(super) fn behind(taken: Taken) -> Attempted {
+    Attempted::Waiting(
+        taken.message_id,
+        Box::new(FollowUp::Hold {
+            receipt_handle: taken.receipt_handle,
+            delay: Duration::ZERO,
+        }),
+    )
+}
+
 async fn run_line(
     worker: &Worker,
     endpoint: &Endpoint,
@@ -68,14 +79,7 @@ async fn run_line(
             open = false;
         }
         if !open {
-            // Behind an unfinished head: not attempted, back on the queue now.
-            out.push(Attempted::Waiting(
-                taken.message_id,
-                Box::new(FollowUp::Hold {
-                    receipt_handle: taken.receipt_handle,
-                    delay: Duration::ZERO,
-                }),
-            ));
+            out.push(behind(taken));
             continue;
         }
         // One span per attempt; `attempt` and `status` are recorded as they become known.

@@ -5,6 +5,9 @@
 //! redelivers it.
 
 mod attempt;
+mod batch;
+mod conclusion;
+mod deferral;
 mod expand;
 mod follow_up;
 mod group;
@@ -117,6 +120,9 @@ pub struct EndpointStats {
     pub deferred_rate: u32,
     /// Jobs held back because their endpoint had as many attempts in flight as it may.
     pub deferred_busy: u32,
+    /// A batching endpoint's fresh jobs sent back to wait for more of its events to share
+    /// their POST (no attempt counted).
+    pub gathering: u32,
     pub dead_lettered: u32,
     pub duplicates: u32,
     /// Ordered jobs left waiting in place without an attempt: behind an unfinished earlier
@@ -133,6 +139,7 @@ impl AddAssign<&EndpointStats> for EndpointStats {
         self.deferred_circuit += other.deferred_circuit;
         self.deferred_rate += other.deferred_rate;
         self.deferred_busy += other.deferred_busy;
+        self.gathering += other.gathering;
         self.dead_lettered += other.dead_lettered;
         self.duplicates += other.duplicates;
         self.held += other.held;
@@ -174,6 +181,29 @@ pub(crate) struct Taken {
     pub(crate) job: DeliveryJob,
 }
 
+impl Taken {
+    /// The job and the jobs its message carries (a batch's, §3.15), each in hand on its
+    /// own, all with the one message.
+    fn apart(self) -> Vec<Taken> {
+        if self.job.gathered.is_empty() {
+            return vec![self];
+        }
+        let Taken {
+            message_id,
+            receipt_handle,
+            job,
+        } = self;
+        job.unpack()
+            .into_iter()
+            .map(|job| Taken {
+                message_id: message_id.clone(),
+                receipt_handle: receipt_handle.clone(),
+                job,
+            })
+            .collect()
+    }
+}
+
 impl Worker {
     /// Delivers one batch as received from the queue and says what became of it.
     pub async fn deliver(&self, messages: Vec<Received<DeliveryJob>>) -> BatchReport {
@@ -210,10 +240,12 @@ impl Worker {
                     if not_due {
                         waiting.push(taken);
                     } else {
-                        groups
-                            .entry(taken.job.endpoint_id.clone())
-                            .or_default()
-                            .push(taken);
+                        for taken in taken.apart() {
+                            groups
+                                .entry(taken.job.endpoint_id.clone())
+                                .or_default()
+                                .push(taken);
+                        }
                     }
                 }
             }
@@ -222,7 +254,7 @@ impl Worker {
             let (due, hops) = hop::sort(self, waiting, now).await;
             report.hopped += u32::try_from(hops.len()).unwrap_or(u32::MAX);
             follow_ups.extend(hops);
-            for taken in due {
+            for taken in due.into_iter().flat_map(Taken::apart) {
                 groups
                     .entry(taken.job.endpoint_id.clone())
                     .or_default()
@@ -253,6 +285,9 @@ impl Worker {
 
         flush(self, follow_ups, &mut report).await;
         self.log_attempts(logged).await;
+        // A message carrying a batch's jobs is named once however many of them stay.
+        let mut named = std::collections::HashSet::new();
+        report.failed.retain(|id| named.insert(id.clone()));
         report
     }
 

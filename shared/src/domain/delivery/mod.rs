@@ -101,6 +101,12 @@ pub struct DeliveryJob {
     /// parent, and the `traceparent` it sends). Absent in jobs queued before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceParent>,
+    /// Jobs of the same endpoint travelling in this job's message, to go in one POST with
+    /// it (a batching endpoint's, docs/architecture.md §3.15): jobs that waited for company
+    /// together, or a batch going back for its retry. Never nested; an ordered job never
+    /// carries any (its FIFO message cannot be rewritten).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gathered: Vec<DeliveryJob>,
 }
 
 /// An ordered delivery's attempts so far, kept with its claim between receives: its message
@@ -132,7 +138,44 @@ impl DeliveryJob {
             history: Vec::new(),
             order_key: None,
             trace: None,
+            gathered: Vec::new(),
         }
+    }
+
+    /// This job and the jobs it carries, each on its own.
+    pub fn unpack(mut self) -> Vec<DeliveryJob> {
+        let mut jobs = Vec::with_capacity(1 + self.gathered.len());
+        let gathered = std::mem::take(&mut self.gathered);
+        jobs.push(self);
+        for job in gathered {
+            jobs.extend(job.unpack());
+        }
+        jobs
+    }
+
+    /// `jobs` in as few messages as fit under `max_bytes` each (`size`: a job's serialized
+    /// bytes), each message's first job carrying the rest.
+    pub fn carried(
+        jobs: Vec<DeliveryJob>,
+        size: impl Fn(&DeliveryJob) -> usize,
+        max_bytes: usize,
+    ) -> Vec<DeliveryJob> {
+        let mut messages: Vec<DeliveryJob> = Vec::new();
+        let mut bytes = 0usize;
+        for job in jobs.into_iter().flat_map(DeliveryJob::unpack) {
+            let n = size(&job);
+            match messages.last_mut() {
+                Some(head) if bytes + n <= max_bytes => {
+                    bytes += n;
+                    head.gathered.push(job);
+                }
+                _ => {
+                    bytes = n;
+                    messages.push(job);
+                }
+            }
+        }
+        messages
     }
 
     /// What to keep with the claim when this job's message is held for a later attempt.

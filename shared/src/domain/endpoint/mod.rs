@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::batch::Batching;
 use super::circuit::CircuitConfig;
 use super::destination::{classify_ip, is_allowed, AddressClass};
 use super::event::Event;
@@ -93,6 +94,10 @@ pub struct Endpoint {
     /// Standard Webhooks `v1`, as it was signed then.
     #[serde(default)]
     pub signing: Signing,
+    /// Several events per POST (docs/architecture.md §3.15); `None`, one event a POST, for
+    /// an endpoint that did not opt in and for one stored before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Batching>,
     #[serde(default)]
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,

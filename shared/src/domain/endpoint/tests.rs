@@ -40,6 +40,7 @@ fn endpoint() -> Endpoint {
         retry: RetryPolicy::default(),
         ordering: DeliveryOrder::None,
         signing: Signing::default(),
+        batch: None,
         description: None,
         created_at: at(0),
         updated_at: at(0),

@@ -1,10 +1,11 @@
 //! Readers for an endpoint body's structured fields (event types, headers, rate limit,
-//! circuit, retry, ordering) and the error collector they share, so one bad field never
+//! circuit, retry, ordering, batch) and the error collector they share, so one bad field never
 //! hides another.
 
 use serde_json::{Map, Value};
 
 use super::MAX_EVENT_TYPES;
+use crate::domain::batch::{Batching, DEFAULT_WAIT_MS};
 use crate::domain::circuit::CircuitConfig;
 use crate::domain::endpoint::{escaped_field_path, ExtraHeaders};
 use crate::domain::filter::TypePattern;
@@ -146,6 +147,27 @@ pub(super) fn retry(v: &Value, e: &mut Errors) -> Option<RetryPolicy> {
         return None;
     };
     e.validated(before, policy.validate(F), policy)
+}
+
+/// `{"max_events": 2..=100, "max_wait_ms": 0..=300000}` (the wait defaults to a second).
+pub(super) fn batch(v: &Value, e: &mut Errors) -> Option<Batching> {
+    const F: &str = "batch";
+    let obj = e.kind(F, v.as_object(), "an object or null")?;
+    let before = e.0.len();
+    e.only(F, obj, &["max_events", "max_wait_ms"]);
+    e.require(F, obj, &["max_events"]);
+    let max_events = obj
+        .get("max_events")
+        .and_then(|v| e.u32(&field_path(F, "max_events"), v));
+    let max_wait_ms = match obj.get("max_wait_ms") {
+        Some(v) => e.integer(&field_path(F, "max_wait_ms"), v),
+        None => Some(DEFAULT_WAIT_MS),
+    };
+    let batching = Batching {
+        max_events: max_events?,
+        max_wait_ms: max_wait_ms?,
+    };
+    e.validated(before, batching.validate(F), batching)
 }
 
 /// `"subject"` or `"none"`; `null` is refused like any other value (there is nothing to

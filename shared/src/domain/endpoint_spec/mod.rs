@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::batch::Batching;
 use super::circuit::CircuitConfig;
 use super::endpoint::{
     escaped_field_path, Endpoint, EndpointSecret, EndpointUrl, ExtraHeaders, UrlPolicy,
@@ -20,7 +21,7 @@ use super::validation::FieldError;
 
 mod fields;
 mod signing;
-use fields::{circuit, event_types, headers, ordering, rate_limit, retry, Errors};
+use fields::{batch, circuit, event_types, headers, ordering, rate_limit, retry, Errors};
 use signing::{clashes, signing};
 
 pub const MAX_EVENT_TYPES: usize = 100;
@@ -63,6 +64,9 @@ pub struct EndpointView {
     /// first, and when each stops (a rotated-out one at the end of its grace period).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub public_keys: Vec<PublicKeyView>,
+    /// `null` (one event a POST) when the endpoint does not batch, and from an older server.
+    #[serde(default)]
+    pub batch: Option<Batching>,
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -103,6 +107,7 @@ impl From<&Endpoint> for EndpointView {
                     .collect(),
                 _ => Vec::new(),
             },
+            batch: ep.batch,
             description: ep.description.clone(),
             created_at: ep.created_at,
             updated_at: ep.updated_at,
@@ -177,6 +182,7 @@ pub fn parse_new(
         retry: c.retry.unwrap_or_default(),
         ordering: c.ordering.unwrap_or(DeliveryOrder::FOR_NEW_ENDPOINTS),
         signing,
+        batch: c.batch.flatten(),
         description: c.description.flatten(),
         created_at: now,
         updated_at: now,
@@ -216,6 +222,7 @@ pub fn apply_patch(
     next.retry = c.retry.unwrap_or(next.retry);
     next.ordering = c.ordering.unwrap_or(next.ordering);
     next.signing = c.signing.unwrap_or(next.signing);
+    next.batch = c.batch.unwrap_or(next.batch);
     let clashing = clashes(&next.headers, &next.signing);
     if !clashing.is_empty() {
         return Err(clashing);
@@ -253,6 +260,7 @@ struct Changes {
     retry: Option<RetryPolicy>,
     ordering: Option<DeliveryOrder>,
     signing: Option<Signing>,
+    batch: Option<Option<Batching>>,
 }
 
 /// Reads every field but `secret`, whose rules differ between create and patch.
@@ -290,6 +298,8 @@ fn read_changes(
             "retry" => c.retry = retry(v, e),
             "ordering" => c.ordering = ordering(v, e),
             "signing" => c.signing = signing(v, e),
+            "batch" if v.is_null() => c.batch = Some(None),
+            "batch" => c.batch = batch(v, e).map(Some),
             "secret" => {}
             _ if READ_ONLY.contains(&f) => e.push(f, "is set by the server and cannot be given"),
             _ => e.push(&escaped_field_path("", f), "unknown field"),
