@@ -273,3 +273,49 @@ test("an endpoint's signing scheme is chosen on the page, and a v1a endpoint sho
   assert.equal(moved.public_keys, undefined);
   await page.close();
 });
+
+test("an endpoint's batching is set and turned off on the page", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${authhooks.url}/console/`);
+  await page.getByLabel("Admin token").fill(authhooks.adminToken);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Endpoints", exact: true }).click();
+  await page.getByRole("heading", { name: "Endpoints" }).waitFor();
+
+  const url = `${receiver.url}batched`;
+  const create = page.locator("#create-form");
+  await create.getByLabel("URL").fill(url);
+  await create.getByLabel(/^Events per POST/).fill("25");
+  await create.getByLabel(/^Batch wait/).fill("500");
+  await page.getByRole("button", { name: "Create endpoint" }).click();
+  await page.locator("#secret").waitFor({ state: "visible" });
+  await page.getByRole("button", { name: "Done" }).click();
+
+  const row = page.getByRole("row").filter({ hasText: url });
+  await row.getByText("batches of up to 25 events, waiting up to 500 ms").waitFor();
+  const endpointId = ((await row.locator("code").textContent()) ?? "").trim();
+  type View = { batch: { max_events: number; max_wait_ms: number } | null };
+  const stored = await authhooks.admin.json<View>("GET", `/v1/endpoints/${endpointId}`);
+  assert.deepEqual(stored.batch, { max_events: 25, max_wait_ms: 500 });
+
+  // A value out of range is refused by the form itself, and changes nothing.
+  await row.getByRole("button", { name: `Edit: ${endpointId}` }).click();
+  const edit = page.locator("#edit-form");
+  const events = edit.getByLabel(/^Events per POST/);
+  assert.equal(await events.inputValue(), "25");
+  await events.fill("1");
+  await page.getByRole("button", { name: "Save" }).click();
+  assert.equal(await events.evaluate((input) => (input as HTMLInputElement).validity.rangeUnderflow), true);
+  assert.equal(await edit.isVisible(), true);
+  const kept = await authhooks.admin.json<View>("GET", `/v1/endpoints/${endpointId}`);
+  assert.deepEqual(kept.batch, { max_events: 25, max_wait_ms: 500 });
+
+  // Emptied: one event a POST again.
+  await edit.getByLabel(/^Events per POST/).fill("");
+  await page.getByRole("button", { name: "Save" }).click();
+  await edit.waitFor({ state: "hidden" });
+  const off = await authhooks.admin.json<View>("GET", `/v1/endpoints/${endpointId}`);
+  assert.equal(off.batch, null);
+  assert.equal(await row.getByText(/^batches of up to/).count(), 0);
+  await page.close();
+});

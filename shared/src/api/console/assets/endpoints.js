@@ -1,5 +1,5 @@
 // The console's Endpoints page: the list with each endpoint's health, the create and edit
-// forms (signing scheme included), and the buttons of a row. Loaded before app.js, whose
+// forms (signing scheme and batching included), and the buttons of a row. Loaded before app.js, whose
 // helpers (`call`, `say`, `loadPage`) it calls only once the page is wired.
 "use strict";
 
@@ -16,6 +16,9 @@ function endpointRow(endpoint) {
   where.append(node("div", endpoint.url), node("code", endpoint.id));
   if (endpoint.description) where.append(node("div", endpoint.description));
   where.append(node("div", signingText(endpoint.signing)));
+  if (endpoint.batch) {
+    where.append(node("div", `batches of up to ${endpoint.batch.max_events} events, waiting up to ${endpoint.batch.max_wait_ms} ms`));
+  }
   for (const key of endpoint.public_keys || []) {
     where.append(node("div", `public key ${key.key}${key.expires_at ? ` (until ${key.expires_at})` : ""}`));
   }
@@ -73,6 +76,16 @@ function signingOf(form) {
   return signing;
 }
 
+/** The batching fields of a form, as the API takes them: null (one event a POST) when empty. */
+function batchOf(form) {
+  const events = form.batch_max_events.value.trim();
+  if (events === "") return null;
+  const batch = { max_events: Number(events) };
+  const wait = form.batch_max_wait_ms.value.trim();
+  if (wait !== "") batch.max_wait_ms = Number(wait);
+  return batch;
+}
+
 /** An endpoint's state, circuit, rate limit, last recover and last failure, in `cell`. */
 function showHealth(cell, health, ordering) {
   const lines = [health.enabled ? "enabled" : `disabled: ${health.disabled_reason || "by hand"}`];
@@ -103,6 +116,8 @@ function editEndpoint(endpoint) {
   form.signing.value = signing.scheme;
   form.signature_header.value = signing.signature_header || "";
   form.timestamp_header.value = signing.timestamp_header || "";
+  form.batch_max_events.value = endpoint.batch ? String(endpoint.batch.max_events) : "";
+  form.batch_max_wait_ms.value = endpoint.batch ? String(endpoint.batch.max_wait_ms) : "";
   // A schedule is shown as it is; an exponential policy stays as it is unless one is typed.
   const retry = endpoint.retry || {};
   form.schedule.value = retry.schedule_secs ? retry.schedule_secs.join(", ") : "";
@@ -141,6 +156,7 @@ async function saveEndpoint(event) {
     timeout_ms: Number(form.timeout_ms.value),
     description: form.description.value.trim() || null,
     signing: signingOf(form),
+    batch: batchOf(form),
     ...deliverySettings(form),
   };
   try {
@@ -182,6 +198,8 @@ async function createEndpoint(event) {
     ordering: form.ordering.value,
     signing: signingOf(form),
   };
+  const batch = batchOf(form);
+  if (batch) spec.batch = batch;
   if (form.description.value.trim()) spec.description = form.description.value.trim();
   try {
     const created = await call("POST", "/v1/endpoints", spec);
