@@ -7,6 +7,7 @@ mod aws;
 mod aws_cost;
 mod aws_ordered;
 mod aws_run;
+mod batching;
 mod client;
 mod counter;
 mod dev;
@@ -47,6 +48,8 @@ enum Command {
     /// Priority deliveries' latency while 100 000 bulk deliveries wait, with the priority
     /// lane and without.
     Priority(priority::PriorityArgs),
+    /// What batched delivery saves: requests and CPU per event, one a POST against batches.
+    Batch(batching::BatchArgs),
     /// Each function's cold init, timed in fresh processes against moto.
     Init(footprint::InitArgs),
     /// Peak RSS of a worker process handling one batch of 10.
@@ -67,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Aws(args) => aws_run::run(args).await,
         Command::FanOut(args) => fanout::run(args).await,
         Command::Priority(args) => priority::run(args).await,
+        Command::Batch(args) => batching::run(args).await,
         Command::Init(args) => footprint::init(args).await,
         Command::Rss => footprint::rss().await,
         Command::InitChild { function } => footprint::init_child(&function).await,

@@ -79,7 +79,7 @@ impl Sink {
         format!("http://{}/sink/{endpoint}", self.addr)
     }
 
-    /// Distinct (endpoint, webhook-id) pairs answered 200.
+    /// Distinct (endpoint, event) pairs answered 200 (each event of a batch counts).
     pub fn received(&self) -> u64 {
         self.received.load(Ordering::Relaxed)
     }
@@ -127,20 +127,51 @@ async fn receive(
     if sink.mode == FirstAttempt::FailOnce && *attempts == 1 {
         return StatusCode::SERVICE_UNAVAILABLE;
     }
-    if seen.first.insert(key, at).is_none() {
-        sink.received.fetch_add(1, Ordering::Relaxed);
-        if let Some((subject, sequence)) = order_of(&body) {
-            let latest = seen.latest.entry((n, subject)).or_insert(0);
-            if sequence < *latest {
-                sink.inversions.fetch_add(1, Ordering::Relaxed);
-            } else {
-                *latest = sequence;
+    // A batch (docs/architecture.md §3.15) is a receipt of each of its events.
+    let events = match batch_of(&body) {
+        Some(events) => events,
+        None => vec![(key.1, order_of(&body))],
+    };
+    for (id, order) in events {
+        if seen.first.insert((n, id), at).is_none() {
+            sink.received.fetch_add(1, Ordering::Relaxed);
+            if let Some((subject, sequence)) = order {
+                let latest = seen.latest.entry((n, subject)).or_insert(0);
+                if sequence < *latest {
+                    sink.inversions.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    *latest = sequence;
+                }
             }
         }
     }
     drop(seen);
     sink.progress.notify_waiters();
     StatusCode::OK
+}
+
+/// An event's id, and its subject and sequence when it has both.
+type Receipt = (String, Option<(String, u64)>);
+
+/// A batch's events; `None` for a lone event.
+fn batch_of(body: &[u8]) -> Option<Vec<Receipt>> {
+    if !body.starts_with(br#"{"events":["#) {
+        return None;
+    }
+    let parsed: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let events = parsed.get("events")?.as_array()?;
+    Some(
+        events
+            .iter()
+            .filter_map(|e| {
+                let id = e.get("id")?.as_str()?.to_owned();
+                let subject = e.get("subject").and_then(|s| s.as_str());
+                let sequence = e.get("sequence").and_then(|s| s.as_u64());
+                let order = subject.zip(sequence).map(|(s, n)| (s.to_owned(), n));
+                Some((id, order))
+            })
+            .collect(),
+    )
 }
 
 /// The subject and sequence of a delivered event, read without parsing the whole body: the
@@ -156,7 +187,20 @@ fn order_of(body: &[u8]) -> Option<(String, u64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::order_of;
+    use super::{batch_of, order_of};
+
+    #[test]
+    fn a_batch_is_a_receipt_of_each_event() {
+        let body = br#"{"events":[{"id":"evt_1","data":{},"subject":"u","sequence":7},{"id":"evt_2","data":{}}]}"#;
+        assert_eq!(
+            batch_of(body),
+            Some(vec![
+                ("evt_1".to_owned(), Some(("u".to_owned(), 7))),
+                ("evt_2".to_owned(), None)
+            ])
+        );
+        assert_eq!(batch_of(br#"{"id":"evt_1","data":{}}"#), None);
+    }
 
     #[test]
     fn reads_the_subject_and_sequence_after_the_data() {

@@ -27,9 +27,7 @@ impl DeliveryQueue for DeliveryQueues {
     async fn enqueue(&self, jobs: Vec<Enqueue>) -> Result<(), PortError> {
         let (mut standard, mut ordered, mut priority) = (Vec::new(), Vec::new(), Vec::new());
         for e in jobs {
-            let lane =
-                (self.priority_types).lane(e.job.order_key.is_some(), &e.job.event.event_type);
-            match lane {
+            match self.priority_types.lane_of(&e.job) {
                 Lane::Standard => standard.push(e),
                 Lane::Ordered => ordered.push(e),
                 Lane::Priority => priority.push(e),

@@ -10,6 +10,7 @@
 //! than the threshold hands them to fan-out tasks (`domain::fanout`), so a request's work
 //! is bounded whatever the number of endpoints.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,12 +18,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::domain::batch::{self, Batching};
 use crate::domain::dedupe::{self, Owed};
 use crate::domain::delivery::DeliveryJob;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::event::{parse_submission, Event, EventLimits, SubmissionError};
 use crate::domain::fanout::{plan, FanOutSettings, FanOutTask};
-use crate::domain::ids::{seeded_random, DeliveryId};
+use crate::domain::ids::{seeded_random, DeliveryId, EndpointId};
 use crate::domain::order::next_sequence;
 use crate::domain::signature::{verify, Secret, SignedHeaders, VerifyError};
 use crate::domain::trace::TraceParent;
@@ -211,6 +213,11 @@ impl Ingest {
             .collect();
         let seen = seen(self.idempotency.as_ref(), &keys, now).await?;
 
+        let batching: HashMap<EndpointId, Batching> = inline
+            .iter()
+            .flat_map(|(_, targets)| targets.iter())
+            .filter_map(|endpoint| Some((endpoint.id.clone(), endpoint.batch?)))
+            .collect();
         let mut jobs: Vec<Enqueue> = Vec::new();
         let mut offset = 0;
         for ((event, targets), answer) in inline.into_iter().zip(answers.iter_mut()) {
@@ -222,7 +229,7 @@ impl Ingest {
             jobs.extend(fresh);
         }
         if !jobs.is_empty() {
-            self.queue.enqueue(jobs).await?;
+            self.queue.enqueue(together(jobs, &batching)).await?;
         }
         if !tasks.is_empty() {
             self.fan_out.fan_out(tasks, Duration::ZERO).await?;
@@ -241,6 +248,21 @@ impl Notices for Ingest {
             .await
             .map(|_| ())
     }
+}
+
+/// The jobs as they go on the queue: a batching endpoint's together (§3.15).
+fn together(jobs: Vec<Enqueue>, batching: &HashMap<EndpointId, Batching>) -> Vec<Enqueue> {
+    if batching.is_empty() {
+        return jobs;
+    }
+    let jobs = jobs.into_iter().map(|e| e.job).collect();
+    batch::together_at_ingest(jobs, |id| batching.get(id).copied())
+        .into_iter()
+        .map(|job| Enqueue {
+            job,
+            delay: Duration::ZERO,
+        })
+        .collect()
 }
 
 /// Whether each key has a live record (a worker claimed its delivery), in one batched read.

@@ -2,6 +2,7 @@
 //! queue of their own, so a backlog of bulk events never delays a revoked session or a
 //! banned user reaching the systems that must act on it.
 
+use super::delivery::DeliveryJob;
 use super::event::EventType;
 
 /// What revokes access: a receiver that hears of it late keeps a session, a key or a
@@ -59,6 +60,17 @@ impl PriorityTypes {
             (true, _) => Lane::Ordered,
             (false, true) => Lane::Priority,
             (false, false) => Lane::Standard,
+        }
+    }
+
+    /// The queue a job goes to: [`Self::lane`] of its own type, or the lane if any job it
+    /// carries (a batch's, §3.15) is of a priority type, so a revocation never waits
+    /// behind bulk for having been batched with it.
+    pub fn lane_of(&self, job: &DeliveryJob) -> Lane {
+        let priority = |job: &DeliveryJob| self.contains(&job.event.event_type);
+        match self.lane(job.order_key.is_some(), &job.event.event_type) {
+            Lane::Standard if job.gathered.iter().any(priority) => Lane::Priority,
+            lane => lane,
         }
     }
 

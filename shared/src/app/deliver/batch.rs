@@ -13,7 +13,7 @@ use tracing::Instrument;
 use super::attempt::{child_trace, take_up, Attempted, Ready};
 use super::conclusion::conclude;
 use super::{line, FollowUp, Taken, Worker};
-use crate::domain::batch::{self, MAX_CARRIED_BYTES};
+use crate::domain::batch::{self, carried_size, MAX_CARRIED_BYTES};
 use crate::domain::delivery::{later, schedule, DeliveryJob, MAX_QUEUE_DELAY};
 use crate::domain::endpoint::Endpoint;
 use crate::domain::outcome::{classify, decide};
@@ -226,9 +226,4 @@ pub(super) fn together(
         }
     }
     follow_ups
-}
-
-/// A job's bytes in a message; one that cannot be measured travels alone.
-fn carried_size(job: &DeliveryJob) -> usize {
-    serde_json::to_vec(job).map_or(MAX_CARRIED_BYTES, |bytes| bytes.len())
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::delivery::{later, DeliveryJob};
-use super::ids::DeliveryId;
+use super::ids::{DeliveryId, EndpointId};
 use super::validation::{field_path, FieldError};
 
 pub const MIN_EVENTS: u32 = 2;
@@ -22,6 +22,8 @@ pub const DEFAULT_WAIT_MS: u64 = 1_000;
 /// The most bytes of events one POST carries (a job is at most 256 KiB, so one always
 /// fits); events past it go in the next POST.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The shortest wait between two looks at jobs waiting for company.
+pub const MIN_LOOK: Duration = Duration::from_millis(10);
 /// The most bytes of jobs one queue message carries (SQS takes 256 KiB; the rest is room
 /// for its attributes). A job bigger than this travels alone.
 pub const MAX_CARRIED_BYTES: usize = 192 * 1024;
@@ -73,11 +75,15 @@ impl Batching {
             .max(1)
     }
 
-    /// When a share of `jobs` that would make an under-full POST should go instead: the
-    /// oldest one's acceptance plus the wait, if that is still ahead and every job is
-    /// fresh. A job that was attempted, replayed or carried forward has waited already,
-    /// and a job from before `sequence` has no acceptance time: those go at once, and
-    /// take the rest with them.
+    /// When a share of `jobs` that would make an under-full POST should be looked at again,
+    /// if it should wait for company at all: only while every job is fresh and the oldest
+    /// one's acceptance plus the wait is still ahead. A job that was attempted, replayed or
+    /// carried forward has waited already, and a job from before `sequence` has no
+    /// acceptance time: those go at once, and take the rest with them.
+    ///
+    /// The next look is halfway to that deadline (at least [`MIN_LOOK`] ahead, never past
+    /// it), so jobs waiting in different messages come back while they may still wait, meet
+    /// and merge, instead of each going out alone at its deadline.
     pub fn wait_for_more(
         &self,
         jobs: &[&DeliveryJob],
@@ -93,7 +99,8 @@ impl Batching {
             oldest = Some(oldest.map_or(accepted, |o| o.min(accepted)));
         }
         let due = later(oldest?, self.max_wait());
-        (due > now).then_some(due)
+        let left = (due - now).to_std().ok().filter(|left| !left.is_zero())?;
+        Some(later(now, (left / 2).max(MIN_LOOK)).min(due))
     }
 
     /// Packs an endpoint's lines (an ordered subject's jobs in order; an unordered job is a
@@ -136,6 +143,44 @@ impl Batching {
         }
         (posts, left)
     }
+}
+
+/// Jobs as they leave ingest: a batching endpoint's unordered ones put together, up to its
+/// `max_events` a message, so a submission of many events travels (and is sent) as few
+/// batches rather than as many messages that must meet on the queue; every other job as
+/// it is. `batching`: the endpoint's setting, if it batches.
+pub fn together_at_ingest(
+    jobs: Vec<DeliveryJob>,
+    batching: impl Fn(&EndpointId) -> Option<Batching>,
+) -> Vec<DeliveryJob> {
+    let mut out = Vec::with_capacity(jobs.len());
+    let mut groups: Vec<(EndpointId, usize, Vec<DeliveryJob>)> = Vec::new();
+    for job in jobs {
+        let Some(capacity) = batching(&job.endpoint_id)
+            .filter(|_| job.order_key.is_none())
+            .map(|b| b.capacity())
+        else {
+            out.push(job);
+            continue;
+        };
+        match groups.iter_mut().find(|(id, _, _)| *id == job.endpoint_id) {
+            Some((_, _, group)) => group.push(job),
+            None => groups.push((job.endpoint_id.clone(), capacity, vec![job])),
+        }
+    }
+    for (_, capacity, group) in groups {
+        let mut group = group.into_iter().peekable();
+        while group.peek().is_some() {
+            let chunk: Vec<DeliveryJob> = group.by_ref().take(capacity).collect();
+            out.extend(DeliveryJob::carried(chunk, carried_size, MAX_CARRIED_BYTES));
+        }
+    }
+    out
+}
+
+/// A job's bytes in a message; one that cannot be measured travels alone.
+pub fn carried_size(job: &DeliveryJob) -> usize {
+    serde_json::to_vec(job).map_or(MAX_CARRIED_BYTES, |bytes| bytes.len())
 }
 
 /// When ingest accepted an event, from its `sequence` (microseconds since the epoch).

@@ -46,7 +46,10 @@ fn the_setting_is_checked_with_paths() {
 #[test]
 fn fresh_jobs_wait_from_the_oldest_acceptance() {
     let (a, b) = (job(1, 0), job(2, 200));
-    assert_eq!(B.wait_for_more(&[&a, &b], t(100)), Some(t(500)));
+    // Due at 500: looked at again halfway there, then closer, never past it.
+    assert_eq!(B.wait_for_more(&[&a, &b], t(100)), Some(t(300)));
+    assert_eq!(B.wait_for_more(&[&a, &b], t(480)), Some(t(490)));
+    assert_eq!(B.wait_for_more(&[&a, &b], t(495)), Some(t(500)));
     // The wait is over: they go with whatever there is.
     assert_eq!(B.wait_for_more(&[&a, &b], t(500)), None);
     // A full POST goes at once.
