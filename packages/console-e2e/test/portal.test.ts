@@ -123,14 +123,28 @@ test("a tenant's portal shows its own data and cannot reach another tenant's", a
   const stored = await admin.json<{ enabled: boolean }>("GET", `/v1/endpoints/${globex.id}`);
   assert.equal(stored.enabled, true, "globex's endpoint was changed");
 
-  // An endpoint created from the portal belongs to acme.
+  // An endpoint created from the portal belongs to acme, with the signing scheme and the
+  // batching the tenant's receiver wants, and shows the key a v1a receiver verifies with.
   await page.getByLabel("URL").fill(`${acmeReceiver.url}/second`);
+  await page.getByLabel("Signing").selectOption("standard-webhooks-v1a");
+  await page.getByLabel(/^Events per POST/).fill("20");
   await page.getByRole("button", { name: "Create endpoint" }).click();
   await page.locator("#secret").waitFor({ state: "visible" });
   const created = (await page.locator("#secret-for").textContent()) ?? "";
-  const second = await admin.json<{ tenant_id: string }>("GET", `/v1/endpoints/${created}`);
+  type Second = {
+    tenant_id: string;
+    signing: { scheme: string };
+    batch: { max_events: number; max_wait_ms: number } | null;
+    public_keys?: { key: string }[];
+  };
+  const second = await admin.json<Second>("GET", `/v1/endpoints/${created}`);
   assert.equal(second.tenant_id, "acme");
+  assert.equal(second.signing.scheme, "standard-webhooks-v1a");
+  assert.deepEqual(second.batch, { max_events: 20, max_wait_ms: 1000 });
+  const key = second.public_keys?.[0]?.key ?? "";
+  assert.match(key, /^whpk_/);
   await page.getByRole("button", { name: "Done" }).click();
+  await page.getByText(`public key ${key}`).waitFor();
 
   const dir = process.env["AUTHHOOKS_SCREENSHOTS"];
   if (dir) {

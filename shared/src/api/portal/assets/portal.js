@@ -16,6 +16,10 @@ function endpointRow(endpoint) {
   const row = node("tr");
   const where = node("td");
   where.append(node("div", endpoint.url), node("code", endpoint.id));
+  if (endpoint.signing) where.append(node("div", `signing ${endpoint.signing.scheme}`));
+  // What a v1a receiver verifies with.
+  for (const key of endpoint.public_keys || []) where.append(node("div", `public key ${key.key}`));
+  if (endpoint.batch) where.append(node("div", `batches of up to ${endpoint.batch.max_events} events`));
   const state = endpoint.enabled ? "enabled" : `disabled: ${endpoint.disabled_reason || "by hand"}`;
   row.append(where, node("td", endpoint.event_types.join(", ")), node("td", state, { class: endpoint.enabled ? "ok" : "bad" }));
   const path = `/v1/portal/endpoints/${encodeURIComponent(endpoint.id)}`;
@@ -113,10 +117,14 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("create-form").addEventListener("submit", guarded(async (event) => {
     event.preventDefault();
     const form = event.target;
-    const created = await call("POST", "/v1/portal/endpoints", {
+    const spec = {
       url: form.url.value.trim(),
       event_types: form.event_types.value.split(",").map((t) => t.trim()).filter(Boolean),
-    });
+      signing: { scheme: form.signing.value },
+    };
+    const batch = form.batch_max_events.value.trim();
+    if (batch !== "") spec.batch = { max_events: Number(batch) };
+    const created = await call("POST", "/v1/portal/endpoints", spec);
     form.reset();
     showSecret(created.id, created.secret);
     await loadEndpoints();
