@@ -160,11 +160,11 @@ fn retry_together(mut out: Vec<Attempted>, now: DateTime<Utc>) -> Vec<Attempted>
             if let FollowUp::Enqueue { enqueue, claim } =
                 std::mem::replace(&mut **follow_up, FollowUp::Done)
             {
-                let at = enqueue
+                let its_due = enqueue
                     .job
                     .not_before
                     .unwrap_or_else(|| later(now, enqueue.delay));
-                due = Some(due.map_or(at, |due| due.min(at)));
+                due = Some(due.map_or(its_due, |due| due.min(its_due)));
                 members.push((enqueue.job, claim));
             }
         }
@@ -200,15 +200,25 @@ pub(super) fn together(
         Err(_) => (Duration::ZERO, None),
     };
     let mut follow_ups = Vec::new();
-    let mut heads = Vec::new();
-    let mut jobs_in_order = Vec::new();
+    let (mut jobs_in_order, mut claims_in_order) = (Vec::new(), Vec::new());
     for (mut job, claim) in jobs {
         job.not_before = None;
         jobs_in_order.push(job);
-        heads.push(claim);
+        claims_in_order.push(claim);
     }
-    let carried = DeliveryJob::carried(jobs_in_order, carried_size, MAX_CARRIED_BYTES);
-    let mut claims = heads.into_iter();
+    // One job carrying nothing is its own message: nothing to measure (every deferral of a
+    // lone job comes through here).
+    let lone = match jobs_in_order.as_slice() {
+        [] => true,
+        [job] => job.gathered.is_empty(),
+        _ => false,
+    };
+    let carried = if lone {
+        jobs_in_order
+    } else {
+        DeliveryJob::carried(jobs_in_order, carried_size, MAX_CARRIED_BYTES)
+    };
+    let mut claims = claims_in_order.into_iter();
     for mut message in carried {
         message.not_before = not_before;
         let riders = message.gathered.len();
