@@ -140,6 +140,7 @@ NEEDS = {
     "IngestFunction": [
         ("sqs:SendMessage", "DeliveriesQueue"), ("sqs:SendMessage", "OrderedDeliveriesQueue"),
         ("dynamodb:Scan", "EndpointsTable"), ("dynamodb:BatchGetItem", "StateTable"),
+        ("dynamodb:GetItem", "SourcesTable"), ("dynamodb:PutItem", "SourcesTable"),
     ],
     "WorkerFunction": [
         ("sqs:SendMessage", "DeliveriesQueue"), ("sqs:SendMessage", "OrderedDeliveriesQueue"),
@@ -160,6 +161,9 @@ NEEDS = {
         ("dynamodb:UpdateItem", "FailuresTable"),
         ("dynamodb:Query", "DeliveryLogTable"), ("dynamodb:BatchGetItem", "DeliveryLogTable"),
         ("sqs:SendMessage", "DeliveriesQueue"), ("sqs:SendMessage", "OrderedDeliveriesQueue"),
+        ("dynamodb:GetItem", "SourcesTable"), ("dynamodb:PutItem", "SourcesTable"),
+        ("dynamodb:DeleteItem", "SourcesTable"), ("dynamodb:Scan", "SourcesTable"),
+        ("dynamodb:Query", "SourcesTable"),
     ],
     "PortalFunction": [
         ("secretsmanager:GetSecretValue", "PortalKeySecretArn"),

@@ -79,13 +79,14 @@ for const in ("FAILURES_BY_TIME", "FAILURES_BY_ENDPOINT"):
     if consts.get(const) not in indexes:
         errors.append(f"FailuresTable has no index {consts.get(const)!r} ({const} in tables.rs)")
 expected_ttl = consts.get("TTL_ATTRIBUTE")
-for table in ("StateTable", "DeliveryLogTable"):
+for table in ("StateTable", "DeliveryLogTable", "SourcesTable"):
     ttl = tables[table]["Properties"].get("TimeToLiveSpecification", {}).get("AttributeName")
     if ttl != expected_ttl:
         errors.append(f"{table} TTL attribute is {ttl!r}, tables.rs says {expected_ttl!r}")
-keys = [(k["AttributeName"], k["KeyType"]) for k in tables["DeliveryLogTable"]["Properties"]["KeySchema"]]
-if keys != [("pk", "HASH"), ("sk", "RANGE")]:
-    errors.append(f"DeliveryLogTable keys are {keys}, tables.rs makes pk (HASH) and sk (RANGE)")
+for table in ("DeliveryLogTable", "SourcesTable"):
+    keys = [(k["AttributeName"], k["KeyType"]) for k in tables[table]["Properties"]["KeySchema"]]
+    if keys != [("pk", "HASH"), ("sk", "RANGE")]:
+        errors.append(f"{table} keys are {keys}, tables.rs makes pk (HASH) and sk (RANGE)")
 
 if errors:
     print("template.yaml does not match the workspace:", file=sys.stderr)

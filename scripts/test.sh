@@ -6,11 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Python oracles the tests use: the moto server (a real SQS/DynamoDB API on loopback) and
-# two independent Standard Webhooks verifiers.
-if ! python3 -c 'import moto, standardwebhooks, svix' 2>/dev/null || ! command -v moto_server >/dev/null; then
-  echo "==> installing test tools (moto[server], standardwebhooks, svix)"
-  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6' 'standardwebhooks>=1.1' 'svix>=1.40'
+# Python oracles the tests use: the moto server (a real SQS/DynamoDB API on loopback), two
+# independent Standard Webhooks verifiers, and Stripe's library (it signs and verifies the
+# Stripe requests an inbound source takes).
+if ! python3 -c 'import moto, standardwebhooks, svix, stripe' 2>/dev/null || ! command -v moto_server >/dev/null; then
+  echo "==> installing test tools (moto[server], standardwebhooks, svix, stripe)"
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6' 'standardwebhooks>=1.1' 'svix>=1.40' 'stripe>=7'
 fi
 
 echo "==> the SAM template (cfn-lint, sam validate --lint, deploy rules, functions ↔ binaries, tables ↔ adapters)"

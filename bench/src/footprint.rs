@@ -44,6 +44,7 @@ async fn environment(stack: &Stack) -> anyhow::Result<Vec<(&'static str, String)
             "AUTHHOOKS_DELIVERY_LOG_TABLE",
             stack.tables.delivery_log.clone(),
         ),
+        ("AUTHHOOKS_SOURCES_TABLE", stack.tables.sources.clone()),
         ("AUTHHOOKS_DELIVERIES_QUEUE_URL", queue),
         ("AUTHHOOKS_ORDERED_QUEUE_URL", ordered),
         ("AUTHHOOKS_DLQ_URL", dlq),

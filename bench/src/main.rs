@@ -1,6 +1,6 @@
 //! `authhooks-bench`: measures authhooks against the quality bars of docs/architecture.md
 //! §4 — local-mode load and its ratio to the machine's limit, fan-out, AWS requests per
-//! delivery, cold init and worker memory.
+//! delivery, cold init, worker memory and the script sandbox's cost.
 //! Everything runs on loopback; every run is bounded. Results go in BENCHMARKS.md.
 
 mod aws;
@@ -18,6 +18,7 @@ mod log_bytes;
 mod machine;
 mod priority;
 mod ratio;
+mod scripts;
 mod sink;
 mod stats;
 
@@ -50,6 +51,9 @@ enum Command {
     Priority(priority::PriorityArgs),
     /// What batched delivery saves: requests and CPU per event, one a POST against batches.
     Batch(batching::BatchArgs),
+    /// What a source's script costs: the sandbox alone, and an inbound request against a
+    /// plain ingest of the same event.
+    Script(scripts::ScriptArgs),
     /// Each function's cold init, timed in fresh processes against moto.
     Init(footprint::InitArgs),
     /// Peak RSS of a worker process handling one batch of 10.
@@ -71,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
         Command::FanOut(args) => fanout::run(args).await,
         Command::Priority(args) => priority::run(args).await,
         Command::Batch(args) => batching::run(args).await,
+        Command::Script(args) => scripts::run(args).await,
         Command::Init(args) => footprint::init(args).await,
         Command::Rss => footprint::rss().await,
         Command::InitChild { function } => footprint::init_child(&function).await,

@@ -22,6 +22,7 @@ use crate::commands::deliveries::{self, DeliveriesCommand};
 use crate::commands::endpoints::EndpointsCommand;
 use crate::commands::failures::{EventsCommand, FailuresCommand};
 use crate::commands::portal::{self, PortalCommand};
+use crate::commands::sources::{self, SourcesCommand};
 use crate::commands::{endpoints, failures, listen, send, verify};
 use crate::error::CliError;
 
@@ -60,6 +61,8 @@ enum Command {
     Deliveries(Group<DeliveriesCommand>),
     /// Links to a tenant's own portal
     Portal(Group<PortalCommand>),
+    /// Inbound sources: other systems' webhooks, verified and mapped into events by a script
+    Sources(Group<SourcesCommand>),
     /// Inspect events
     Events(Group<EventsCommand>),
 }
@@ -114,6 +117,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Failures(g) => failures::run(g.command, &g.token.over(&conn), json).await,
         Command::Deliveries(g) => deliveries::run(g.command, &g.token.over(&conn), json).await,
         Command::Portal(g) => portal::run(g.command, &g.token.over(&conn), json).await,
+        Command::Sources(g) => sources::run(g.command, &g.token.over(&conn), json).await,
         Command::Events(g) => failures::run_events(g.command, &g.token.over(&conn), json).await,
     };
     result.unwrap_or_else(|e: CliError| fail(&e.to_string(), e.exit_code()))

@@ -10,6 +10,7 @@ pub mod oracle;
 pub mod receiver;
 pub mod scheme_oracle;
 pub mod sender;
+pub mod stripe_oracle;
 pub mod world;
 
 pub use oracle::verify_with_python;

@@ -58,6 +58,10 @@ pub struct FieldArgs {
     /// POST (default 1000)
     #[arg(long, requires = "batch_max_events", value_name = "MS")]
     pub batch_max_wait_ms: Option<u64>,
+    /// A script reshaping each delivery before it is signed: JavaScript defining
+    /// `function handler(webhook)` (docs/architecture.md §3.17)
+    #[arg(long, value_name = "FILE")]
+    pub transform: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -95,6 +99,9 @@ pub struct UpdateArgs {
     /// Send one event a POST again
     #[arg(long, conflicts_with = "batch_max_events")]
     pub no_batch: bool,
+    /// Send events as they are again
+    #[arg(long, conflicts_with = "transform")]
+    pub no_transform: bool,
 }
 
 pub fn add_body(args: AddArgs) -> Result<Value, CliError> {
@@ -107,10 +114,23 @@ pub fn add_body(args: AddArgs) -> Result<Value, CliError> {
     body.insert("url".into(), json!(args.url));
     body.insert("event_types".into(), json!(args.events));
     put_fields(&mut body, &args.fields, false);
+    put_transform(&mut body, &args.fields)?;
     if let Some(secret) = args.secret {
         body.insert("secret".into(), json!(secret));
     }
     Ok(Value::Object(body))
+}
+
+/// The transformation script read from its file, when one was given.
+fn put_transform(body: &mut Map<String, Value>, fields: &FieldArgs) -> Result<(), CliError> {
+    if let Some(path) = &fields.transform {
+        let bytes = crate::input::read_input(path)?;
+        let script = String::from_utf8(bytes).map_err(|_| {
+            CliError::usage(format!("--transform: {} is not UTF-8 text", path.display()))
+        })?;
+        body.insert("transform".into(), json!(script));
+    }
+    Ok(())
 }
 
 /// Sets the optional fields that were given. In a patch an empty label means "clear it".
@@ -179,6 +199,10 @@ pub fn patch_body(args: &UpdateArgs) -> Result<Value, CliError> {
         body.insert("event_types".into(), json!(events));
     }
     put_fields(&mut body, &args.fields, true);
+    put_transform(&mut body, &args.fields)?;
+    if args.no_transform {
+        body.insert("transform".into(), Value::Null);
+    }
     if args.enable || args.disable {
         body.insert("enabled".into(), json!(args.enable));
     }
@@ -242,11 +266,13 @@ mod tests {
                 timestamp_header: None,
                 batch_max_events: Some(20),
                 batch_max_wait_ms: None,
+                transform: None,
             },
             enable: false,
             disable: true,
             no_rate_limit: true,
             no_batch: false,
+            no_transform: false,
         }
     }
 
@@ -284,6 +310,7 @@ mod tests {
             timestamp_header: None,
             batch_max_events: None,
             batch_max_wait_ms: None,
+            transform: None,
         };
         args.disable = false;
         args.no_rate_limit = false;

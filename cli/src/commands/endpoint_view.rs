@@ -35,6 +35,7 @@ pub fn view_rows(view: &EndpointView) -> Vec<(&'static str, String)> {
         ("circuit", field(&view.circuit)),
         ("retry", field(&view.retry)),
         ("batch", batch(view)),
+        ("transform", transform(view)),
         ("created_at", field(&view.created_at)),
         ("updated_at", field(&view.updated_at)),
     ]
@@ -45,6 +46,16 @@ fn enabled(view: &EndpointView) -> String {
         (true, _) => "yes".into(),
         (false, Some(reason)) => format!("no ({reason})"),
         (false, None) => "no".into(),
+    }
+}
+
+fn transform(view: &EndpointView) -> String {
+    match &view.transform {
+        Some(script) => format!(
+            "{} lines of JavaScript (--json shows them)",
+            script.lines().count()
+        ),
+        None => "-".into(),
     }
 }
 

@@ -8,4 +8,5 @@ pub mod failures;
 pub mod listen;
 pub mod portal;
 pub mod send;
+pub mod sources;
 pub mod verify;

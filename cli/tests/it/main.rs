@@ -10,6 +10,7 @@ mod cli_console;
 mod cli_listen;
 mod cli_misuse;
 mod cli_send;
+mod cli_sources;
 mod cli_verify;
 mod common;
 mod otlp_export;

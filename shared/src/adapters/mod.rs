@@ -5,6 +5,7 @@ pub mod cache;
 pub mod log_search;
 pub mod memory;
 pub mod queues;
+pub mod scripts;
 
 #[cfg(feature = "aws")]
 pub mod dynamodb;

@@ -14,17 +14,21 @@ use tracing::Instrument;
 use super::is_json;
 use super::problem::Problem;
 use crate::app::ingest::{Accepted, Ingest};
+use crate::app::Sources;
 use crate::domain::signature::SignedHeaders;
 use crate::domain::trace::{TraceParent, HEADER_TRACEPARENT, HEADER_TRACESTATE};
 use crate::wire::IngestAnswer;
 
 pub struct IngestApi {
     pub ingest: Arc<Ingest>,
+    pub sources: Arc<Sources>,
 }
 
+/// `POST /v1/events`, and the sources' `POST /v1/inbound/{source_id}`.
 pub fn router(api: Arc<IngestApi>) -> Router {
     Router::new()
         .route("/v1/events", post(post_events))
+        .merge(super::inbound::routes())
         .with_state(api)
 }
 

@@ -1,4 +1,4 @@
-//! The HTTP APIs: ingest (`POST /v1/events`) and admin (docs/architecture.md §3.4), as axum routers that
+//! The HTTP APIs: ingest (`POST /v1/events`, `POST /v1/inbound/{source_id}`) and admin (docs/architecture.md §3.4), as axum routers that
 //! the Lambdas (through lambda_http) and local mode serve alike. Handlers parse the
 //! request (the extractors in `extract` reject with problem+json), call a use case in
 //! `app`, and answer with a [`wire`](crate::wire) type or a [`Problem`](problem::Problem).
@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod console;
 mod extract;
+mod inbound;
 pub mod ingest;
 pub mod portal;
 pub mod problem;

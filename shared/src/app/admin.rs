@@ -18,7 +18,7 @@ use crate::domain::validation::FieldError;
 use crate::ports::{
     ClaimOutcome, Clock, DeliveryLog, DeliveryQueue, EndpointStateStore, EndpointStore, Enqueue,
     Entropy, FailureFilter, FailureStore, IdempotencyKey, IdempotencyStore, Page, PageRequest,
-    PortError, QueueRecall,
+    PortError, QueueRecall, Scripts,
 };
 use crate::wire::Recovered;
 
@@ -64,6 +64,8 @@ pub struct Admin {
     pub log: Arc<dyn DeliveryLog>,
     pub queue: Arc<dyn DeliveryQueue>,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Checks an endpoint's transformation compiles before it is stored.
+    pub scripts: Arc<dyn Scripts>,
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
     pub settings: AdminSettings,
@@ -107,8 +109,27 @@ impl Admin {
             self.entropy.bytes32(),
         )
         .map_err(AdminError::Invalid)?;
+        self.check_transform(endpoint.transform.as_deref()).await?;
         self.endpoints.put(&endpoint).await?;
         Ok((endpoint, secret))
+    }
+
+    /// A transformation that does not compile, defines no handler or runs away at its top
+    /// level is a 422 naming `transform`, and nothing is stored.
+    async fn check_transform(&self, script: Option<&str>) -> Result<(), AdminError> {
+        let Some(script) = script else {
+            return Ok(());
+        };
+        match self.scripts.check(script).await {
+            Ok(()) => Ok(()),
+            Err(failure) if failure.busy => Err(AdminError::Unavailable(PortError::Unavailable(
+                failure.message,
+            ))),
+            Err(failure) => Err(AdminError::Invalid(vec![FieldError::new(
+                "transform",
+                failure.message,
+            )])),
+        }
     }
 
     pub async fn get_endpoint(&self, id: &str) -> Result<Endpoint, AdminError> {
@@ -125,6 +146,9 @@ impl Admin {
         let current = self.get_endpoint(id).await?;
         let updated = apply_patch(&current, body, &self.settings.policy, self.clock.now())
             .map_err(AdminError::Invalid)?;
+        if updated.transform != current.transform {
+            self.check_transform(updated.transform.as_deref()).await?;
+        }
         self.endpoints.put(&updated).await?;
         Ok(updated)
     }

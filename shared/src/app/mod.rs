@@ -9,6 +9,7 @@ pub mod failures;
 mod health;
 pub mod ingest;
 mod portal;
+pub mod sources;
 
 pub use admin::Admin;
 pub use deliver::Worker;
@@ -16,3 +17,4 @@ pub use deliveries::Overview;
 pub use failures::Recorder;
 pub use ingest::Ingest;
 pub use portal::PortalLink;
+pub use sources::Sources;

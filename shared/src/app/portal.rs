@@ -69,6 +69,7 @@ impl Admin {
         body: &Value,
     ) -> Result<(Endpoint, Secret), AdminError> {
         let mut body = body.clone();
+        operators_only(&body)?;
         if let Some(fields) = body.as_object_mut() {
             own_tenant(fields.get("tenant_id"), tenant, true).map_err(invalid)?;
             fields.insert("tenant_id".into(), Value::String(tenant.to_owned()));
@@ -84,6 +85,7 @@ impl Admin {
         body: &Value,
     ) -> Result<Endpoint, AdminError> {
         self.tenant_endpoint(tenant, id).await?;
+        operators_only(body)?;
         own_tenant(body.get("tenant_id"), tenant, false).map_err(invalid)?;
         self.update_endpoint(id, body).await
     }
@@ -172,4 +174,16 @@ impl Admin {
 
 fn invalid(error: FieldError) -> AdminError {
     AdminError::Invalid(vec![error])
+}
+
+/// A transformation runs on the operator's machines, so only the operator sets one: a
+/// tenant's body naming `transform` is refused.
+fn operators_only(body: &Value) -> Result<(), AdminError> {
+    match body.get("transform") {
+        Some(_) => Err(AdminError::Invalid(vec![FieldError::new(
+            "transform",
+            "is set by the operator, not through the portal",
+        )])),
+        None => Ok(()),
+    }
 }

@@ -100,6 +100,17 @@ id_type!(
     EndpointId,
     "ep_"
 );
+id_type!(
+    /// An inbound source's id: the last segment of its `POST /v1/inbound/{source_id}`.
+    SourceId,
+    "src_"
+);
+id_type!(
+    /// A source's failed inbound request: time-ordered, so a source's failures list newest
+    /// first by id.
+    InboundFailureId,
+    "inf_"
+);
 
 /// One (event, endpoint) delivery. Derived, never generated, so a job enqueued twice maps
 /// to one idempotency key and is delivered once.

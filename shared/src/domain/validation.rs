@@ -1,6 +1,9 @@
 //! Field-level validation errors, reported all at once rather than first-error-wins.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::endpoint::escaped_field_path;
 
 /// One violated rule: which field (a JSON path such as `events[2].type`) and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +44,102 @@ pub fn check_label(value: &str, max_chars: usize) -> Result<(), String> {
         return Err("must not contain control characters".into());
     }
     Ok(())
+}
+
+/// Collects field errors; each reader returns `None` after recording why, so a body's
+/// every fault is reported at once (endpoint and source bodies alike).
+#[derive(Default)]
+pub(crate) struct Errors(pub(crate) Vec<FieldError>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    pub(crate) fn take<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|message| self.push(field, message)).ok()
+    }
+
+    pub(crate) fn kind<T>(&mut self, field: &str, value: Option<T>, what: &str) -> Option<T> {
+        if value.is_none() {
+            self.push(field, format!("must be {what}"));
+        }
+        value
+    }
+
+    pub(crate) fn string<'v>(&mut self, field: &str, v: &'v Value) -> Option<&'v str> {
+        self.kind(field, v.as_str(), "a string")
+    }
+
+    pub(crate) fn boolean(&mut self, field: &str, v: &Value) -> Option<bool> {
+        self.kind(field, v.as_bool(), "a boolean")
+    }
+
+    pub(crate) fn integer(&mut self, field: &str, v: &Value) -> Option<u64> {
+        self.kind(field, v.as_u64(), "a non-negative integer")
+    }
+
+    pub(crate) fn u32(&mut self, field: &str, v: &Value) -> Option<u32> {
+        let n = v.as_u64().and_then(|n| u32::try_from(n).ok());
+        self.kind(field, n, "an integer from 0 to 4294967295")
+    }
+
+    pub(crate) fn number(&mut self, field: &str, v: &Value) -> Option<f64> {
+        self.kind(field, v.as_f64(), "a number")
+    }
+
+    pub(crate) fn array<'v>(&mut self, field: &str, v: &'v Value) -> Option<&'v Vec<Value>> {
+        self.kind(field, v.as_array(), "an array")
+    }
+
+    pub(crate) fn object<'v>(
+        &mut self,
+        field: &str,
+        v: &'v Value,
+    ) -> Option<&'v Map<String, Value>> {
+        self.kind(field, v.as_object(), "an object")
+    }
+
+    /// A nullable free-text label: `null` clears it.
+    pub(crate) fn label(
+        &mut self,
+        field: &str,
+        v: &Value,
+        max_chars: usize,
+    ) -> Option<Option<String>> {
+        if v.is_null() {
+            return Some(None);
+        }
+        let s = self.string(field, v)?;
+        self.take(
+            field,
+            check_label(s, max_chars).map(|()| Some(s.to_owned())),
+        )
+    }
+
+    /// Reports every key of `obj` outside `allowed` as unknown.
+    pub(crate) fn only(&mut self, parent: &str, obj: &Map<String, Value>, allowed: &[&str]) {
+        for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
+            self.push(&escaped_field_path(parent, key), "unknown field");
+        }
+    }
+
+    pub(crate) fn require(&mut self, parent: &str, obj: &Map<String, Value>, keys: &[&str]) {
+        for key in keys.iter().filter(|k| !obj.contains_key(**k)) {
+            self.push(&field_path(parent, key), "is required");
+        }
+    }
+
+    /// `value` if neither its reader (errors since `before`) nor its own rules found fault.
+    pub(crate) fn validated<T>(
+        &mut self,
+        before: usize,
+        rules: Vec<FieldError>,
+        value: T,
+    ) -> Option<T> {
+        self.0.extend(rules);
+        (self.0.len() == before).then_some(value)
+    }
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ fn flag(var: &'static str) -> Result<bool, ConfigError> {
     }
 }
 
-/// Where the state lives: the four tables and the queues functions send to (the ordered
+/// Where the state lives: the five tables and the queues functions send to (the ordered
 /// queue's DLQ only fills by redrive and drains through the dlq function's event source).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resources {
@@ -55,6 +55,7 @@ pub struct Resources {
     pub state_table: String,
     pub failures_table: String,
     pub delivery_log_table: String,
+    pub sources_table: String,
     pub deliveries_queue_url: String,
     pub ordered_queue_url: String,
     /// The priority lane's queue; a stack from before it existed has none, and its
@@ -70,6 +71,7 @@ impl Resources {
             state: self.state_table.clone(),
             failures: self.failures_table.clone(),
             delivery_log: self.delivery_log_table.clone(),
+            sources: self.sources_table.clone(),
         }
     }
 
@@ -79,6 +81,7 @@ impl Resources {
             state_table: required("AUTHHOOKS_STATE_TABLE")?,
             failures_table: required("AUTHHOOKS_FAILURES_TABLE")?,
             delivery_log_table: required("AUTHHOOKS_DELIVERY_LOG_TABLE")?,
+            sources_table: required("AUTHHOOKS_SOURCES_TABLE")?,
             deliveries_queue_url: required("AUTHHOOKS_DELIVERIES_QUEUE_URL")?,
             ordered_queue_url: required("AUTHHOOKS_ORDERED_QUEUE_URL")?,
             priority_queue_url: optional("AUTHHOOKS_PRIORITY_QUEUE_URL"),

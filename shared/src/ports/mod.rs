@@ -17,11 +17,13 @@ use crate::domain::ids::{DeliveryId, EndpointId};
 use crate::domain::outcome::AttemptResult;
 
 mod queue;
+mod sources;
 
 pub use queue::{
     DeadLetterQueue, DecodeError, DeliveryQueue, Enqueue, FanOutQueue, Hold, QueueConsumer,
     QueueHold, QueueMessage, QueueRecall, Received, MAX_HOLD, ORDERED_MAX_RECEIVES,
 };
+pub use sources::{Scripts, SourceStore, SOURCE_FAILURE_TTL_DAYS};
 
 /// The one error type of the ports layer. Adapters map their SDK errors into it and keep
 /// the SDK's text only as a message.

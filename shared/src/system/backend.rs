@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use super::{Ports, SystemBuilder};
 use crate::adapters::memory::{
-    MemoryDeliveryLog, MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemoryStateStore,
-    QueueSettings,
+    MemoryDeliveryLog, MemoryEndpointStore, MemoryFailureStore, MemoryQueue, MemorySourceStore,
+    MemoryStateStore, QueueSettings,
 };
 use crate::adapters::queues::Recalls;
+use crate::adapters::scripts::SandboxScripts;
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryLog, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
-    FailureStore, FanOutQueue, IdempotencyStore, QueueHold, QueueRecall, Sender,
+    FailureStore, FanOutQueue, IdempotencyStore, QueueHold, QueueRecall, Sender, SourceStore,
     ORDERED_MAX_RECEIVES,
 };
 
@@ -26,6 +27,8 @@ pub struct Backend<E, S, F, Q> {
     pub failures: Arc<F>,
     /// The delivery log; behind its port, since no harness needs more of it.
     pub log: Arc<dyn DeliveryLog>,
+    /// Inbound sources and their failed requests; behind the port, as the log is.
+    pub sources: Arc<dyn SourceStore>,
     pub deliveries: Arc<Q>,
     /// The ordered deliveries queue (FIFO, a group per endpoint and subject).
     pub ordered: Arc<Q>,
@@ -45,6 +48,7 @@ impl<E, S, F, Q> Clone for Backend<E, S, F, Q> {
             state: self.state.clone(),
             failures: self.failures.clone(),
             log: self.log.clone(),
+            sources: self.sources.clone(),
             deliveries: self.deliveries.clone(),
             ordered: self.ordered.clone(),
             priority: self.priority.clone(),
@@ -87,6 +91,9 @@ where
                 self.priority.clone(),
             ])),
             dead_letters: self.dlq.clone(),
+            sources: self.sources.clone(),
+            // Each system its own sandbox: its threads start on its first script.
+            scripts: Arc::new(SandboxScripts::new(authhooks_sandbox::Limits::default())),
             sender,
             clock,
             entropy,
@@ -124,6 +131,7 @@ impl MemoryBackend {
             state: Arc::new(MemoryStateStore::new()),
             failures: Arc::new(MemoryFailureStore::new()),
             log: Arc::new(MemoryDeliveryLog::new()),
+            sources: Arc::new(MemorySourceStore::new()),
             deliveries,
             ordered,
             priority,
@@ -152,7 +160,8 @@ mod aws {
     use super::super::SystemBuilder;
     use super::Backend;
     use crate::adapters::dynamodb::{
-        DynamoDeliveryLog, DynamoEndpointStore, DynamoFailureStore, DynamoStateStore, TableNames,
+        DynamoDeliveryLog, DynamoEndpointStore, DynamoFailureStore, DynamoSourceStore,
+        DynamoStateStore, TableNames,
     };
     pub use crate::adapters::sqs::QueueUrls;
     use crate::adapters::sqs::SqsQueue;
@@ -174,6 +183,7 @@ mod aws {
                 state: Arc::new(DynamoStateStore::new(dynamo.clone(), &tables.state)),
                 failures: Arc::new(DynamoFailureStore::new(dynamo.clone(), &tables.failures)),
                 log: Arc::new(DynamoDeliveryLog::new(dynamo.clone(), &tables.delivery_log)),
+                sources: Arc::new(DynamoSourceStore::new(dynamo.clone(), &tables.sources)),
                 deliveries: queue(&queues.deliveries),
                 ordered: queue(&queues.ordered),
                 priority: queue(&queues.priority),

@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use crate::adapters::cache::{CachedEndpointStore, Current};
 use crate::adapters::queues::{DeliveryQueues, FanOutQueues};
-use crate::app::{Admin, Ingest, Recorder, Worker};
+use crate::app::{Admin, Ingest, Recorder, Sources, Worker};
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryLog, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
-    FailureStore, FanOutQueue, IdempotencyStore, QueueHold, QueueRecall, Sender, Subscribers,
+    FailureStore, FanOutQueue, IdempotencyStore, QueueHold, QueueRecall, Scripts, Sender,
+    SourceStore, Subscribers,
 };
 
 pub use backend::{ordered_settings, Backend, MemoryBackend};
@@ -43,6 +44,10 @@ pub struct Ports {
     /// Brings an endpoint's waiting jobs forward on every deliveries queue (`recover`).
     pub recall: Arc<dyn QueueRecall>,
     pub dead_letters: Arc<dyn DeadLetterQueue>,
+    /// Inbound sources and their failed requests (§3.16).
+    pub sources: Arc<dyn SourceStore>,
+    /// The script sandbox (inbound mappings, transformations).
+    pub scripts: Arc<dyn Scripts>,
     pub sender: Arc<dyn Sender>,
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
@@ -128,6 +133,7 @@ impl SystemBuilder {
             notices: ingest.clone(),
             log: ports.log.clone(),
             sender: ports.sender.clone(),
+            scripts: ports.scripts.clone(),
             clock: ports.clock.clone(),
             entropy: ports.entropy.clone(),
             settings: settings.worker.clone(),
@@ -141,9 +147,17 @@ impl SystemBuilder {
             log: ports.log.clone(),
             queue: queues,
             idempotency: ports.idempotency.clone(),
+            scripts: ports.scripts.clone(),
             clock: ports.clock.clone(),
             entropy: ports.entropy.clone(),
             settings: settings.admin.clone(),
+        };
+        let sources = Sources {
+            store: ports.sources.clone(),
+            scripts: ports.scripts.clone(),
+            ingest: ingest.clone(),
+            clock: ports.clock.clone(),
+            entropy: ports.entropy.clone(),
         };
         let recorder = Recorder {
             failures: ports.failures.clone(),
@@ -155,6 +169,7 @@ impl SystemBuilder {
             admin: Arc::new(admin),
             worker: Arc::new(worker),
             recorder: Arc::new(recorder),
+            sources: Arc::new(sources),
             admin_token: settings.admin_token,
             ports,
         }
@@ -168,6 +183,7 @@ pub struct System {
     pub admin: Arc<Admin>,
     pub worker: Arc<Worker>,
     pub recorder: Arc<Recorder>,
+    pub sources: Arc<Sources>,
     admin_token: Option<String>,
     /// The ports it was built from, for a harness that inspects or pumps them.
     pub ports: Ports,
@@ -188,12 +204,14 @@ impl System {
     pub fn ingest_api(&self) -> crate::api::ingest::IngestApi {
         crate::api::ingest::IngestApi {
             ingest: self.ingest.clone(),
+            sources: self.sources.clone(),
         }
     }
 
     pub fn admin_api(&self) -> crate::api::admin::AdminApi {
         crate::api::admin::AdminApi {
             admin: self.admin.clone(),
+            sources: self.sources.clone(),
             token: self.admin_token.clone(),
             sessions: None,
         }

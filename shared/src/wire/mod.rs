@@ -9,6 +9,7 @@ mod failures;
 mod ingest;
 mod page;
 mod problem;
+mod sources;
 
 pub use endpoints::{
     CreatedEndpoint, EndpointHealth, EndpointView, Recovered, RotatedSecret, TestSent,
@@ -18,3 +19,7 @@ pub use failures::{FailureItem, Replayed};
 pub use ingest::{Accepted, IngestAnswer};
 pub use page::List;
 pub use problem::ProblemBody;
+pub use sources::{
+    DryRunAnswer, DryRunRequest, FailureKind, InboundAnswer, InboundFailure, SavedSource,
+    SourceFailure, SourceView, VerificationView,
+};

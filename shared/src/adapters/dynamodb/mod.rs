@@ -1,5 +1,5 @@
 //! The DynamoDB adapters: endpoints, the state table (idempotency records and per-endpoint
-//! state), failure records and the delivery log, each a table of its own
+//! state), failure records, the delivery log and inbound sources, each a table of its own
 //! (docs/architecture.md §3.6).
 //!
 //! Items are converted only with `serde_dynamo`; the adapters add nothing but keys and the
@@ -12,6 +12,7 @@
 //! | state | `pk` (S, hash) | see below; TTL on `expires_at` |
 //! | failures | `id` (S, hash) | `kind` (S), `sort_key` (S), `endpoint_id` (S) |
 //! | delivery log | `pk` (S, hash), `sk` (S, range) | `entries` (B); TTL on `expires_at` |
+//! | sources | `pk` (S, hash), `sk` (S, range) | `sk` `source` or `failure#<id>`; TTL on `expires_at` |
 //!
 //! The failures table has two global secondary indexes, both projecting `ALL`:
 //! - `by_time`: hash `kind` (always `"failure"`), range `sort_key`;
@@ -38,6 +39,7 @@ mod failure_item;
 mod failures;
 mod item;
 mod log_item;
+mod sources;
 mod state;
 mod state_batch;
 pub mod tables;
@@ -45,5 +47,6 @@ pub mod tables;
 pub use delivery_log::DynamoDeliveryLog;
 pub use endpoints::DynamoEndpointStore;
 pub use failures::DynamoFailureStore;
+pub use sources::DynamoSourceStore;
 pub use state::DynamoStateStore;
 pub use tables::{create_tables, TableNames};

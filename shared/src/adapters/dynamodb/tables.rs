@@ -1,4 +1,4 @@
-//! Creates the three tables with the key schemas documented in the module above (for tests
+//! Creates the tables with the key schemas documented in the module above (for tests
 //! and local mode against any DynamoDB API; on AWS the SAM template makes them).
 
 use std::time::Duration;
@@ -32,6 +32,7 @@ pub struct TableNames {
     pub state: String,
     pub failures: String,
     pub delivery_log: String,
+    pub sources: String,
 }
 
 impl TableNames {
@@ -43,12 +44,13 @@ impl TableNames {
             state: name("state"),
             failures: name("failures"),
             delivery_log: name("delivery-log"),
+            sources: name("sources"),
         }
     }
 }
 
-/// Creates the endpoints, state, failures and delivery log tables (on-demand capacity, the
-/// failures indexes, TTL on the state and delivery log tables). Tables that already exist
+/// Creates the endpoints, state, failures, delivery log and sources tables (on-demand capacity, the
+/// failures indexes, TTL on the state, delivery log and sources tables). Tables that already exist
 /// are left as they are.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), PortError> {
     create_table(client, &names.endpoints, ("id", None), Vec::new()).await?;
@@ -59,8 +61,10 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), Po
     ];
     create_table(client, &names.failures, ("id", None), indexes).await?;
     create_table(client, &names.delivery_log, ("pk", Some("sk")), Vec::new()).await?;
+    create_table(client, &names.sources, ("pk", Some("sk")), Vec::new()).await?;
     enable_ttl(client, &names.state).await?;
-    enable_ttl(client, &names.delivery_log).await
+    enable_ttl(client, &names.delivery_log).await?;
+    enable_ttl(client, &names.sources).await
 }
 
 fn string_attribute(name: &str) -> Result<AttributeDefinition, PortError> {

@@ -6,6 +6,7 @@ mod delivery_log;
 mod endpoints;
 mod failures;
 mod queue;
+mod sources;
 mod state;
 
 pub use clock::{ManualClock, SeededEntropy};
@@ -13,6 +14,7 @@ pub use delivery_log::MemoryDeliveryLog;
 pub use endpoints::MemoryEndpointStore;
 pub use failures::MemoryFailureStore;
 pub use queue::{MemoryQueue, QueueSettings, Wakeup, DEDUP_WINDOW};
+pub use sources::MemorySourceStore;
 pub use state::MemoryStateStore;
 
 use std::sync::{Mutex, MutexGuard};

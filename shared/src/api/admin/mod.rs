@@ -1,5 +1,5 @@
 //! The admin API (docs/architecture.md §3.4), one module per capability: endpoints,
-//! failures and events. On AWS the Function URL authenticates with IAM; locally a bearer
+//! failures, events and sources. On AWS the Function URL authenticates with IAM; locally a bearer
 //! token guards it, or the console's session cookie with its CSRF token for changes.
 
 pub(crate) mod deliveries;
@@ -7,6 +7,7 @@ mod endpoints;
 mod events;
 mod failures;
 mod portal_links;
+mod sources;
 mod state;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub fn router(api: Arc<AdminApi>) -> Router {
         .merge(portal_links::routes())
         .merge(failures::routes())
         .merge(events::routes())
+        .merge(sources::routes())
         .route_layer(middleware::from_fn_with_state(api.clone(), authorize))
         .with_state(api)
 }

@@ -27,6 +27,8 @@ pub(crate) const DOM_SCRIPT: &str = include_str!("assets/dom.js");
 const ENDPOINTS_SCRIPT: &str = include_str!("assets/endpoints.js");
 /// The Overview and Deliveries pages (loaded after `app.js`, whose helpers they use).
 const DELIVERIES_SCRIPT: &str = include_str!("assets/deliveries.js");
+/// The Sources page (§3.16).
+const SOURCES_SCRIPT: &str = include_str!("assets/sources.js");
 pub(crate) const STYLE: &str = include_str!("assets/app.css");
 
 /// Only this origin's script, style and requests; no framing, no inline code.
@@ -64,6 +66,10 @@ pub fn router(api: Arc<ConsoleApi>) -> Router {
         .route(
             "/console/deliveries.js",
             get(|| async { asset(DELIVERIES_SCRIPT, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/console/sources.js",
+            get(|| async { asset(SOURCES_SCRIPT, "text/javascript; charset=utf-8") }),
         )
         .route(
             "/console/app.css",

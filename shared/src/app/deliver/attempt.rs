@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::conclusion::conclude;
+use super::transform::{shape, with_added, Shapen};
 use super::{FollowUp, Taken, Worker};
 use crate::domain::delivery::{later, DeliveryJob};
 use crate::domain::delivery_log::LogEntry;
@@ -77,9 +78,16 @@ pub(super) async fn attempt(
         Ok(ready) => ready,
         Err(done) => return done,
     };
+    let Shapen {
+        ready,
+        body,
+        headers: added,
+    } = match shape(worker, endpoint, ready).await {
+        Ok(shapen) => shapen,
+        Err(done) => return done,
+    };
     let now = worker.clock.now();
     let number = ready.job.attempts + 1;
-    let body = ready.job.event.to_body();
     // The `deliver` span this runs in (line.rs): the receiver's parent is this attempt.
     let span = tracing::Span::current();
     // As i64: exporters send u64 fields as text.
@@ -91,7 +99,10 @@ pub(super) async fn attempt(
     };
     let request = OutgoingRequest {
         url: endpoint.url.as_str().to_owned(),
-        headers: webhook::headers(endpoint, signed, number, &body, now, trace.as_ref()),
+        headers: with_added(
+            added,
+            webhook::headers(endpoint, signed, number, &body, now, trace.as_ref()),
+        ),
         body,
         timeout: endpoint.timeout(),
     };

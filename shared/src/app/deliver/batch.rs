@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use super::attempt::{child_trace, take_up, Attempted, Ready};
 use super::conclusion::conclude;
+use super::transform::shape;
 use super::{line, FollowUp, Taken, Worker};
 use crate::domain::batch::{self, carried_size, MAX_CARRIED_BYTES};
 use crate::domain::delivery::{later, schedule, DeliveryJob, MAX_QUEUE_DELAY};
@@ -97,6 +98,24 @@ async fn claim_line(
 }
 
 async fn send(worker: &Worker, endpoint: &Endpoint, ready: Vec<Ready>, id: &str) -> Vec<Attempted> {
+    // Each event as the endpoint's transformation shapes it; those it cancels or fails on
+    // leave the batch (a batch's request carries no one event's added headers).
+    let mut out = Vec::with_capacity(ready.len());
+    let mut bodies = Vec::with_capacity(ready.len());
+    let mut kept = Vec::with_capacity(ready.len());
+    for shaped in join_all(ready.into_iter().map(|r| shape(worker, endpoint, r))).await {
+        match shaped {
+            Ok(shapen) => {
+                bodies.push(shapen.body);
+                kept.push(shapen.ready);
+            }
+            Err(done) => out.push(done),
+        }
+    }
+    if kept.is_empty() {
+        return out;
+    }
+    let ready = kept;
     let now = worker.clock.now();
     let number = ready.iter().map(|r| r.job.attempts + 1).max().unwrap_or(1);
     let span = tracing::Span::current();
@@ -106,7 +125,6 @@ async fn send(worker: &Worker, endpoint: &Endpoint, ready: Vec<Ready>, id: &str)
         &span,
         ready.iter().find_map(|r| r.job.trace.as_ref()),
     );
-    let bodies: Vec<Vec<u8>> = ready.iter().map(|r| r.job.event.to_body()).collect();
     let body = batch::body(bodies.iter().map(Vec::as_slice));
     let signed = webhook::Signed {
         id,
@@ -122,7 +140,6 @@ async fn send(worker: &Worker, endpoint: &Endpoint, ready: Vec<Ready>, id: &str)
     let verdict = classify(&sent.result, worker.clock.now());
     let jitter = Jitter::from_unit(worker.entropy.unit());
     let latency_ms = u64::try_from(sent.latency.as_millis()).unwrap_or(u64::MAX);
-    let mut out = Vec::with_capacity(ready.len());
     for (n, taken_up) in ready.into_iter().enumerate() {
         // Each job by its own count: one that joined late is not given up with the rest.
         let decision = decide(verdict, &endpoint.retry, taken_up.job.attempts + 1, jitter);

@@ -16,6 +16,7 @@ mod line;
 mod notify;
 mod slots;
 mod state;
+mod transform;
 
 pub use slots::InFlight;
 
@@ -36,7 +37,7 @@ use crate::domain::ids::EndpointId;
 use crate::domain::in_flight;
 use crate::ports::{
     Clock, DeadLetterQueue, DeliveryLog, DeliveryQueue, EndpointStateStore, EndpointStore, Entropy,
-    FanOutQueue, IdempotencyStore, Notices, QueueHold, Received, Sender, Subscribers,
+    FanOutQueue, IdempotencyStore, Notices, QueueHold, Received, Scripts, Sender, Subscribers,
 };
 
 #[derive(Debug, Clone)]
@@ -104,6 +105,8 @@ pub struct Worker {
     /// Where each batch's attempts are logged.
     pub log: Arc<dyn DeliveryLog>,
     pub sender: Arc<dyn Sender>,
+    /// Runs endpoints' transformations (§3.17).
+    pub scripts: Arc<dyn Scripts>,
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
     pub settings: WorkerSettings,

@@ -98,6 +98,10 @@ pub struct Endpoint {
     /// an endpoint that did not opt in and for one stored before the field existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<Batching>,
+    /// A script that reshapes each delivery before it is signed (§3.17); `None` sends the
+    /// event as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,

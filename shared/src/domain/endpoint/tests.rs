@@ -41,6 +41,7 @@ fn endpoint() -> Endpoint {
         ordering: DeliveryOrder::None,
         signing: Signing::default(),
         batch: None,
+        transform: None,
         description: None,
         created_at: at(0),
         updated_at: at(0),

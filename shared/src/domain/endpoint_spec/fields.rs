@@ -1,8 +1,8 @@
 //! Readers for an endpoint body's structured fields (event types, headers, rate limit,
-//! circuit, retry, ordering, batch) and the error collector they share, so one bad field never
-//! hides another.
+//! circuit, retry, ordering, batch), each recording what is wrong in the shared collector
+//! (`validation::Errors`), so one bad field never hides another.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::MAX_EVENT_TYPES;
 use crate::domain::batch::{Batching, DEFAULT_WAIT_MS};
@@ -12,7 +12,7 @@ use crate::domain::filter::TypePattern;
 use crate::domain::order::DeliveryOrder;
 use crate::domain::rate_limit::RateLimit;
 use crate::domain::retry::RetryPolicy;
-use crate::domain::validation::{check_label, field_path, FieldError};
+use crate::domain::validation::{field_path, Errors};
 
 pub(super) fn event_types(v: &Value, e: &mut Errors) -> Option<Vec<TypePattern>> {
     const F: &str = "event_types";
@@ -180,99 +180,4 @@ pub(super) fn ordering(v: &Value, e: &mut Errors) -> Option<DeliveryOrder> {
         _ => Err("must be \"subject\" or \"none\"".to_owned()),
     };
     e.take("ordering", parsed)
-}
-
-/// Collects field errors; each reader returns `None` after recording why.
-#[derive(Default)]
-pub(super) struct Errors(pub(super) Vec<FieldError>);
-
-impl Errors {
-    pub(super) fn push(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError::new(field, message));
-    }
-
-    pub(super) fn take<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
-        result.map_err(|message| self.push(field, message)).ok()
-    }
-
-    pub(super) fn kind<T>(&mut self, field: &str, value: Option<T>, what: &str) -> Option<T> {
-        if value.is_none() {
-            self.push(field, format!("must be {what}"));
-        }
-        value
-    }
-
-    pub(super) fn string<'v>(&mut self, field: &str, v: &'v Value) -> Option<&'v str> {
-        self.kind(field, v.as_str(), "a string")
-    }
-
-    pub(super) fn boolean(&mut self, field: &str, v: &Value) -> Option<bool> {
-        self.kind(field, v.as_bool(), "a boolean")
-    }
-
-    pub(super) fn integer(&mut self, field: &str, v: &Value) -> Option<u64> {
-        self.kind(field, v.as_u64(), "a non-negative integer")
-    }
-
-    pub(super) fn u32(&mut self, field: &str, v: &Value) -> Option<u32> {
-        let n = v.as_u64().and_then(|n| u32::try_from(n).ok());
-        self.kind(field, n, "an integer from 0 to 4294967295")
-    }
-
-    pub(super) fn number(&mut self, field: &str, v: &Value) -> Option<f64> {
-        self.kind(field, v.as_f64(), "a number")
-    }
-
-    pub(super) fn array<'v>(&mut self, field: &str, v: &'v Value) -> Option<&'v Vec<Value>> {
-        self.kind(field, v.as_array(), "an array")
-    }
-
-    pub(super) fn object<'v>(
-        &mut self,
-        field: &str,
-        v: &'v Value,
-    ) -> Option<&'v Map<String, Value>> {
-        self.kind(field, v.as_object(), "an object")
-    }
-
-    /// A nullable free-text label: `null` clears it.
-    pub(super) fn label(
-        &mut self,
-        field: &str,
-        v: &Value,
-        max_chars: usize,
-    ) -> Option<Option<String>> {
-        if v.is_null() {
-            return Some(None);
-        }
-        let s = self.string(field, v)?;
-        self.take(
-            field,
-            check_label(s, max_chars).map(|()| Some(s.to_owned())),
-        )
-    }
-
-    /// Reports every key of `obj` outside `allowed` as unknown.
-    pub(super) fn only(&mut self, parent: &str, obj: &Map<String, Value>, allowed: &[&str]) {
-        for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
-            self.push(&escaped_field_path(parent, key), "unknown field");
-        }
-    }
-
-    pub(super) fn require(&mut self, parent: &str, obj: &Map<String, Value>, keys: &[&str]) {
-        for key in keys.iter().filter(|k| !obj.contains_key(**k)) {
-            self.push(&field_path(parent, key), "is required");
-        }
-    }
-
-    /// `value` if neither its reader (errors since `before`) nor its own rules found fault.
-    pub(super) fn validated<T>(
-        &mut self,
-        before: usize,
-        rules: Vec<FieldError>,
-        value: T,
-    ) -> Option<T> {
-        self.0.extend(rules);
-        (self.0.len() == before).then_some(value)
-    }
 }

@@ -17,11 +17,13 @@ use super::order::DeliveryOrder;
 use super::rate_limit::RateLimit;
 use super::retry::RetryPolicy;
 use super::signature::{PublicKey, Scheme, Secret, Signing};
+use super::transform::MAX_TRANSFORM_BYTES;
 use super::validation::FieldError;
 
 mod fields;
 mod signing;
-use fields::{batch, circuit, event_types, headers, ordering, rate_limit, retry, Errors};
+use super::validation::Errors;
+use fields::{batch, circuit, event_types, headers, ordering, rate_limit, retry};
 use signing::{clashes, signing};
 
 pub const MAX_EVENT_TYPES: usize = 100;
@@ -67,6 +69,9 @@ pub struct EndpointView {
     /// `null` (one event a POST) when the endpoint does not batch, and from an older server.
     #[serde(default)]
     pub batch: Option<Batching>,
+    /// The transformation script, or `null`; absent from an older server's answer.
+    #[serde(default)]
+    pub transform: Option<String>,
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -108,6 +113,7 @@ impl From<&Endpoint> for EndpointView {
                 _ => Vec::new(),
             },
             batch: ep.batch,
+            transform: ep.transform.clone(),
             description: ep.description.clone(),
             created_at: ep.created_at,
             updated_at: ep.updated_at,
@@ -183,6 +189,7 @@ pub fn parse_new(
         ordering: c.ordering.unwrap_or(DeliveryOrder::FOR_NEW_ENDPOINTS),
         signing,
         batch: c.batch.flatten(),
+        transform: c.transform.flatten(),
         description: c.description.flatten(),
         created_at: now,
         updated_at: now,
@@ -223,6 +230,7 @@ pub fn apply_patch(
     next.ordering = c.ordering.unwrap_or(next.ordering);
     next.signing = c.signing.unwrap_or(next.signing);
     next.batch = c.batch.unwrap_or(next.batch);
+    next.transform = c.transform.unwrap_or(next.transform);
     let clashing = clashes(&next.headers, &next.signing);
     if !clashing.is_empty() {
         return Err(clashing);
@@ -237,6 +245,23 @@ pub fn apply_patch(
     }
     next.updated_at = now;
     Ok(next)
+}
+
+/// A transformation script: non-empty, at most the sandbox's limit. Whether it compiles is
+/// the caller's to check (the pure core has no engine).
+fn transform(v: &Value, e: &mut Errors) -> Option<String> {
+    let script = e.string("transform", v)?;
+    let ok = !script.trim().is_empty() && script.len() <= MAX_TRANSFORM_BYTES;
+    let message =
+        format!("must be a non-empty script of at most {MAX_TRANSFORM_BYTES} bytes, or null");
+    e.take(
+        "transform",
+        if ok {
+            Ok(script.to_owned())
+        } else {
+            Err(message)
+        },
+    )
 }
 
 fn body_object(body: &Value) -> Result<&Map<String, Value>, Vec<FieldError>> {
@@ -261,6 +286,7 @@ struct Changes {
     ordering: Option<DeliveryOrder>,
     signing: Option<Signing>,
     batch: Option<Option<Batching>>,
+    transform: Option<Option<String>>,
 }
 
 /// Reads every field but `secret`, whose rules differ between create and patch.
@@ -300,6 +326,8 @@ fn read_changes(
             "signing" => c.signing = signing(v, e),
             "batch" if v.is_null() => c.batch = Some(None),
             "batch" => c.batch = batch(v, e).map(Some),
+            "transform" if v.is_null() => c.transform = Some(None),
+            "transform" => c.transform = transform(v, e).map(Some),
             "secret" => {}
             _ if READ_ONLY.contains(&f) => e.push(f, "is set by the server and cannot be given"),
             _ => e.push(&escaped_field_path("", f), "unknown field"),

@@ -4,11 +4,11 @@
 
 use serde_json::Value;
 
-use super::fields::Errors;
 use crate::domain::endpoint::{escaped_field_path, ExtraHeaders};
 use crate::domain::signature::{
     Scheme, Signing, HEADER_X_WEBHOOK_DELIVERY, HEADER_X_WEBHOOK_EVENT,
 };
+use crate::domain::validation::Errors;
 use crate::domain::validation::{field_path, FieldError};
 
 const F: &str = "signing";

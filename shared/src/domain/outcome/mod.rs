@@ -58,6 +58,9 @@ pub enum FailureReason {
     CircuitDisabled,
     /// SQS moved the message to the DLQ itself (poison message, crash loop).
     Redriven,
+    /// The endpoint's transformation threw, ran past a limit or answered something
+    /// unusable (§3.17): nothing was sent, and the same script would fail the same way.
+    TransformFailed,
 }
 
 impl FailureReason {
@@ -70,6 +73,7 @@ impl FailureReason {
             Self::EndpointUnavailable => "endpoint_unavailable",
             Self::CircuitDisabled => "circuit_disabled",
             Self::Redriven => "redriven",
+            Self::TransformFailed => "transform_failed",
         }
     }
 }

@@ -56,6 +56,7 @@ async fn deploy() -> (SqsQueue, SqsQueue) {
         ("AUTHHOOKS_STATE_TABLE", &tables.state),
         ("AUTHHOOKS_FAILURES_TABLE", &tables.failures),
         ("AUTHHOOKS_DELIVERY_LOG_TABLE", &tables.delivery_log),
+        ("AUTHHOOKS_SOURCES_TABLE", &tables.sources),
         ("AUTHHOOKS_DELIVERIES_QUEUE_URL", &urls.deliveries),
         ("AUTHHOOKS_ORDERED_QUEUE_URL", &urls.ordered),
         ("AUTHHOOKS_DLQ_URL", &urls.dlq),

@@ -4,8 +4,8 @@
 // change. Data is only ever set as text, never as HTML.
 "use strict";
 
-const state = { csrf: null, view: "overview", cursors: { endpoints: null, failures: null, deliveries: null, health: null } };
-const VIEWS = ["overview", "endpoints", "deliveries", "failures"];
+const state = { csrf: null, view: "overview", cursors: { endpoints: null, failures: null, deliveries: null, health: null, sources: null } };
+const VIEWS = ["overview", "endpoints", "deliveries", "failures", "sources"];
 /** An admin API call: the session cookie goes with it, and its CSRF token with a change. */
 function call(method, path, body) {
   const headers = method !== "GET" && state.csrf ? { "x-csrf-token": state.csrf } : {};
@@ -33,7 +33,7 @@ async function showApp(view) {
   }
   for (const id of VIEWS) $(id).hidden = id !== view;
   if (view !== "deliveries") stopLive();
-  const load = { overview: loadOverview, endpoints: loadEndpoints, deliveries: loadDeliveries, failures: loadFailures };
+  const load = { overview: loadOverview, endpoints: loadEndpoints, deliveries: loadDeliveries, failures: loadFailures, sources: loadSources };
   await load[view](false);
 }
 
@@ -171,6 +171,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     await loadFailures(false);
   }));
   wireDeliveries();
+  wireSources();
   $("replay-all").addEventListener("click", guarded(async () => {
     const done = await call("POST", "/v1/failures/replay", failureFilter());
     say(`${done.replayed.length} failures replayed.`);

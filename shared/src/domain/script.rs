@@ -1,0 +1,29 @@
+//! What the sandbox answers a use case (§3.16): a run's output and logs, or why it gave
+//! none. The engine itself is an adapter (`adapters::scripts`); the core knows only this.
+
+/// A run that answered: the handler's return value as JSON (`None` for `null` or
+/// `undefined`) and the lines it logged.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ScriptRun {
+    pub output: Option<String>,
+    pub logs: Vec<String>,
+}
+
+/// A script that did not compile or a run that gave no answer: the script's own error or
+/// the limit it hit, as text (never the input). `busy`: every script thread was taken and
+/// the run was not attempted — try again later.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ScriptFailure {
+    pub message: String,
+    pub busy: bool,
+}
+
+impl ScriptFailure {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            busy: false,
+        }
+    }
+}
