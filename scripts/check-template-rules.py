@@ -162,8 +162,7 @@ NEEDS = {
         ("dynamodb:Query", "DeliveryLogTable"), ("dynamodb:BatchGetItem", "DeliveryLogTable"),
         ("sqs:SendMessage", "DeliveriesQueue"), ("sqs:SendMessage", "OrderedDeliveriesQueue"),
         ("dynamodb:GetItem", "SourcesTable"), ("dynamodb:PutItem", "SourcesTable"),
-        ("dynamodb:DeleteItem", "SourcesTable"), ("dynamodb:Scan", "SourcesTable"),
-        ("dynamodb:Query", "SourcesTable"),
+        ("dynamodb:DeleteItem", "SourcesTable"), ("dynamodb:Query", "SourcesTable"),
     ],
     "PortalFunction": [
         ("secretsmanager:GetSecretValue", "PortalKeySecretArn"),

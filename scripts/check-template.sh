@@ -78,6 +78,9 @@ indexes = {i["IndexName"] for i in tables["FailuresTable"]["Properties"].get("Gl
 for const in ("FAILURES_BY_TIME", "FAILURES_BY_ENDPOINT"):
     if consts.get(const) not in indexes:
         errors.append(f"FailuresTable has no index {consts.get(const)!r} ({const} in tables.rs)")
+source_indexes = {i["IndexName"] for i in tables["SourcesTable"]["Properties"].get("GlobalSecondaryIndexes", [])}
+if consts.get("SOURCES_BY_KIND") not in source_indexes:
+    errors.append(f"SourcesTable has no index {consts.get('SOURCES_BY_KIND')!r} (SOURCES_BY_KIND in tables.rs)")
 expected_ttl = consts.get("TTL_ATTRIBUTE")
 for table in ("StateTable", "DeliveryLogTable", "SourcesTable"):
     ttl = tables[table]["Properties"].get("TimeToLiveSpecification", {}).get("AttributeName")

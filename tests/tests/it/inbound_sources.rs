@@ -539,4 +539,27 @@ async fn over_moto_a_stripe_request_signed_by_stripes_library_is_delivered_and_a
         rest["items"][0]["error"],
         "the script threw: cannot map customer.updated (script:1:55)"
     );
+
+    // Sources listed from their index, page by page, never the failed requests kept beside them.
+    let (status, _) = pipeline
+        .admin(
+            "POST",
+            "/v1/sources",
+            Some(json!({"name": "Second", "script": "function handler() {}",
+            "verification": {"scheme": "standard-webhooks"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, first) = pipeline.admin("GET", "/v1/sources?limit=1", None).await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, second) = pipeline
+        .admin("GET", &format!("/v1/sources?limit=1&cursor={cursor}"), None)
+        .await;
+    let mut names = vec![
+        first["items"][0]["name"].clone(),
+        second["items"][0]["name"].clone(),
+    ];
+    names.sort_by_key(ToString::to_string);
+    assert_eq!(names, [json!("Second"), json!("Stripe")]);
+    assert_eq!(second["next_cursor"], Value::Null);
 }

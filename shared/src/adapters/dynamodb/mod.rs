@@ -12,11 +12,14 @@
 //! | state | `pk` (S, hash) | see below; TTL on `expires_at` |
 //! | failures | `id` (S, hash) | `kind` (S), `sort_key` (S), `endpoint_id` (S) |
 //! | delivery log | `pk` (S, hash), `sk` (S, range) | `entries` (B); TTL on `expires_at` |
-//! | sources | `pk` (S, hash), `sk` (S, range) | `sk` `source` or `failure#<id>`; TTL on `expires_at` |
+//! | sources | `pk` (S, hash), `sk` (S, range) | `sk` `source` or `failure#<id>`, `kind` (S, sources only); TTL on `expires_at` |
 //!
 //! The failures table has two global secondary indexes, both projecting `ALL`:
 //! - `by_time`: hash `kind` (always `"failure"`), range `sort_key`;
 //! - `by_endpoint`: hash `endpoint_id`, range `sort_key`.
+//!
+//! The sources table has one, `by_kind`: hash `kind` (`"source"`), range `pk`, projecting
+//! `ALL`; failed requests carry no `kind`, so it lists the sources alone.
 //!
 //! `sort_key` is the failure time inverted (a fixed-width decimal that falls as time rises)
 //! then `#` and the record id, so an ascending read is newest first with ties broken by id,

@@ -1,7 +1,9 @@
 //! Sources and their failed requests in one table keyed by `pk` (the source id) and `sk`:
 //! `source` for the source itself, `failure#<failure id>` for each failed request, which
 //! expires after seven days (TTL on `expires_at`). Failure ids are time-ordered, so a
-//! Query of one source backwards is newest first, and the expired are cut by key.
+//! Query of one source backwards is newest first, and the expired are cut by key. Only
+//! source items carry `kind`, so the `by_kind` index holds the sources alone and a list
+//! never reads past failed requests.
 
 use std::collections::HashMap;
 
@@ -12,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::error::sdk_error;
 use super::item::{epoch_secs_up, from_item, n, s, string_attr, to_item, Item};
-use super::tables::TTL_ATTRIBUTE;
+use super::tables::{SOURCES_BY_KIND, SOURCE_KIND, TTL_ATTRIBUTE};
 use crate::domain::ids::{InboundFailureId, SourceId};
 use crate::domain::source::{Source, SourceFailure};
 use crate::ports::{Page, PageRequest, PortError, SourceStore, SOURCE_FAILURE_TTL_DAYS};
@@ -44,6 +46,7 @@ impl SourceStore for DynamoSourceStore {
     async fn put(&self, source: &Source) -> Result<(), PortError> {
         let mut item = to_item(source)?;
         item.extend(item_key(source.id.as_str(), SOURCE_SK));
+        item.insert("kind".to_owned(), s(SOURCE_KIND));
         self.client
             .put_item()
             .table_name(&self.table)
@@ -67,44 +70,45 @@ impl SourceStore for DynamoSourceStore {
         out.item.map(|item| from_item("source", item)).transpose()
     }
 
-    /// In the table's own order, by Scan: the failures are read past and filtered out, so
-    /// a page is read until it is full or the table ends. The cursor is the last source's id.
+    /// In id order, from the `by_kind` index (eventually consistent, as every index read
+    /// is: a source created a moment ago may be missing from a list made at once). The
+    /// cursor is the last source's id.
     async fn list(&self, page: PageRequest) -> Result<Page<Source>, PortError> {
-        let mut start = match &page.cursor {
+        let start = match &page.cursor {
             Some(cursor) => {
                 let after =
                     SourceId::parse(cursor).map_err(|e| PortError::InvalidCursor(e.to_string()))?;
-                Some(item_key(after.as_str(), SOURCE_SK))
+                let mut key = item_key(after.as_str(), SOURCE_SK);
+                key.insert("kind".to_owned(), s(SOURCE_KIND));
+                Some(key)
             }
             None => None,
         };
         let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
-        let mut items: Vec<Source> = Vec::new();
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("sk = :source")
-                .expression_attribute_values(":source", s(SOURCE_SK))
-                .set_exclusive_start_key(start.take())
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Scan sources", e))?;
-            for item in out.items.unwrap_or_default() {
-                items.push(from_item("source", item)?);
-            }
-            start = out.last_evaluated_key;
-            if items.len() > limit || start.is_none() {
-                break;
-            }
-        }
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(SOURCES_BY_KIND)
+            .key_condition_expression("kind = :kind")
+            .expression_attribute_values(":kind", s(SOURCE_KIND))
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query sources", e))?;
+        let mut items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| from_item::<Source>("source", item))
+            .collect::<Result<Vec<_>, _>>()?;
         let next_cursor = if items.len() > limit {
             items.truncate(limit);
             items.last().map(|s| s.id.to_string())
         } else {
-            None
+            out.last_evaluated_key
+                .and_then(|last| string_attr(&last, "pk"))
         };
         Ok(Page { items, next_cursor })
     }

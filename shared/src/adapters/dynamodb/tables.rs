@@ -20,6 +20,11 @@ pub const FAILURES_BY_TIME: &str = "by_time";
 pub const FAILURES_BY_ENDPOINT: &str = "by_endpoint";
 /// The constant `kind` of every failure record, the partition of `by_time`.
 pub const FAILURE_KIND: &str = "failure";
+/// The sources table's `by_kind` index: the sources alone (their failed requests carry no
+/// `kind`, so the index is sparse), which a list queries instead of scanning the table.
+pub const SOURCES_BY_KIND: &str = "by_kind";
+/// The `kind` of a source item, the partition of `by_kind`.
+pub const SOURCE_KIND: &str = "source";
 /// The state table's TTL attribute, in epoch seconds.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
@@ -53,15 +58,30 @@ impl TableNames {
 /// failures indexes, TTL on the state, delivery log and sources tables). Tables that already exist
 /// are left as they are.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), PortError> {
-    create_table(client, &names.endpoints, ("id", None), Vec::new()).await?;
-    create_table(client, &names.state, ("pk", None), Vec::new()).await?;
+    create_table(client, &names.endpoints, ("id", None), (Vec::new(), &[])).await?;
+    create_table(client, &names.state, ("pk", None), (Vec::new(), &[])).await?;
     let indexes = vec![
-        index(FAILURES_BY_TIME, "kind")?,
-        index(FAILURES_BY_ENDPOINT, "endpoint_id")?,
+        index(FAILURES_BY_TIME, "kind", "sort_key")?,
+        index(FAILURES_BY_ENDPOINT, "endpoint_id", "sort_key")?,
     ];
-    create_table(client, &names.failures, ("id", None), indexes).await?;
-    create_table(client, &names.delivery_log, ("pk", Some("sk")), Vec::new()).await?;
-    create_table(client, &names.sources, ("pk", Some("sk")), Vec::new()).await?;
+    let attributes = ["kind", "endpoint_id", "sort_key"];
+    create_table(
+        client,
+        &names.failures,
+        ("id", None),
+        (indexes, &attributes),
+    )
+    .await?;
+    let no_index = (Vec::new(), &[][..]);
+    create_table(client, &names.delivery_log, ("pk", Some("sk")), no_index).await?;
+    let by_kind = vec![index(SOURCES_BY_KIND, "kind", "pk")?];
+    create_table(
+        client,
+        &names.sources,
+        ("pk", Some("sk")),
+        (by_kind, &["kind"]),
+    )
+    .await?;
     enable_ttl(client, &names.state).await?;
     enable_ttl(client, &names.delivery_log).await?;
     enable_ttl(client, &names.sources).await
@@ -83,13 +103,12 @@ fn key_element(name: &str, key_type: KeyType) -> Result<KeySchemaElement, PortEr
         .map_err(build_error)
 }
 
-/// A failures index: `partition` then `sort_key`, projecting every attribute so a list is
-/// one Query.
-fn index(name: &str, partition: &str) -> Result<GlobalSecondaryIndex, PortError> {
+/// An index on `partition` then `sort`, projecting every attribute so a list is one Query.
+fn index(name: &str, partition: &str, sort: &str) -> Result<GlobalSecondaryIndex, PortError> {
     GlobalSecondaryIndex::builder()
         .index_name(name)
         .key_schema(key_element(partition, KeyType::Hash)?)
-        .key_schema(key_element("sort_key", KeyType::Range)?)
+        .key_schema(key_element(sort, KeyType::Range)?)
         .projection(
             Projection::builder()
                 .projection_type(ProjectionType::All)
@@ -103,7 +122,8 @@ async fn create_table(
     client: &Client,
     name: &str,
     (hash_key, range_key): (&str, Option<&str>),
-    indexes: Vec<GlobalSecondaryIndex>,
+    // The indexes, and the attributes their keys use beyond the table's own.
+    (indexes, index_attributes): (Vec<GlobalSecondaryIndex>, &[&str]),
 ) -> Result<(), PortError> {
     let mut request = client
         .create_table()
@@ -116,10 +136,8 @@ async fn create_table(
             .attribute_definitions(string_attribute(range_key)?)
             .key_schema(key_element(range_key, KeyType::Range)?);
     }
-    if !indexes.is_empty() {
-        for attribute in ["kind", "endpoint_id", "sort_key"] {
-            request = request.attribute_definitions(string_attribute(attribute)?);
-        }
+    for attribute in index_attributes {
+        request = request.attribute_definitions(string_attribute(attribute)?);
     }
     for index in indexes {
         request = request.global_secondary_indexes(index);
