@@ -3,7 +3,7 @@
 //! script's bytecode, its handler called on the input, and the answer as JSON.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use rquickjs::context::intrinsic;
@@ -43,6 +43,13 @@ const PRELUDE: &str = r#"(function (now) {
   globalThis.console = Object.freeze({ log, info: log, warn: log, error: log, debug: log });
   return lines;
 })"#;
+
+/// [`PRELUDE`] with its bounds filled in, once.
+static PRELUDE_TEXT: LazyLock<String> = LazyLock::new(|| {
+    PRELUDE
+        .replace("MAX_LINES", &MAX_LOG_LINES.to_string())
+        .replace("MAX_CHARS", &MAX_LOG_LINE_CHARS.to_string())
+});
 
 /// A runtime and its one context, built for one compile or run.
 pub(crate) struct Engine {
@@ -214,10 +221,9 @@ pub(crate) fn run(
     let engine = engine(limits)?;
     let fault = &engine.fault;
     engine.context.with(|ctx| {
-        let prelude = PRELUDE
-            .replace("MAX_LINES", &MAX_LOG_LINES.to_string())
-            .replace("MAX_CHARS", &MAX_LOG_LINE_CHARS.to_string());
-        let install: Function = ctx.eval(prelude).map_err(|e| fault.of(&ctx, e))?;
+        let install: Function = ctx
+            .eval(PRELUDE_TEXT.as_str())
+            .map_err(|e| fault.of(&ctx, e))?;
         // Milliseconds as a JS number: exact for any date within ±285 000 years.
         #[allow(clippy::cast_precision_loss)]
         let lines: Array = install

@@ -4,26 +4,8 @@
 use authhooks::domain::signature::Secret;
 use serde_json::{json, Value};
 
-use crate::common::admin::{admin, TOKEN};
+use crate::common::admin::{admin, cli, field, TOKEN};
 use crate::common::{authhooks, one_error_line, run_async, stdout};
-
-async fn cli(url: &str, args: &[&str]) -> std::process::Output {
-    let args = [&["--url", url, "--admin-token", TOKEN][..], args].concat();
-    run_async(authhooks(&args), None).await
-}
-
-/// The value printed after `field` in a details table.
-fn field<'a>(printed: &'a str, field: &str) -> &'a str {
-    printed
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix(field)
-                .filter(|rest| rest.starts_with(' '))
-        })
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("no {field} in {printed}"))
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_endpoint_is_added_shown_changed_rotated_and_removed() {

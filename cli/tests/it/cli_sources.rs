@@ -5,8 +5,8 @@
 use authhooks::domain::signature::{sign_headers, Secret};
 use serde_json::Value;
 
-use crate::common::admin::{admin, TOKEN};
-use crate::common::{authhooks, one_error_line, run_async, stderr, stdout, Scratch};
+use crate::common::admin::{admin, cli, field};
+use crate::common::{one_error_line, stderr, stdout, Scratch};
 
 const SCRIPT: &str = r#"function handler(request) {
   const { collection, doc } = request.body;
@@ -14,23 +14,6 @@ const SCRIPT: &str = r#"function handler(request) {
   console.log("mapping", doc.id);
   return { type: "user.updated", subject: doc.betterAuthId, data: { user: { id: doc.betterAuthId, name: doc.name } } };
 }"#;
-
-async fn cli(url: &str, args: &[&str]) -> std::process::Output {
-    let args = [&["--url", url, "--admin-token", TOKEN][..], args].concat();
-    run_async(authhooks(&args), None).await
-}
-
-fn printed_field<'a>(printed: &'a str, field: &str) -> &'a str {
-    printed
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix(field)
-                .filter(|rest| rest.starts_with(' '))
-        })
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("no {field} in {printed}"))
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_source_is_added_tried_fed_and_its_failures_listed() {
@@ -55,12 +38,9 @@ async fn a_source_is_added_tried_fed_and_its_failures_listed() {
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let printed = stdout(&out);
-    let id = printed_field(&printed, "id").to_owned();
+    let id = field(&printed, "id").to_owned();
     assert!(id.starts_with("src_"), "{printed}");
-    assert_eq!(
-        printed_field(&printed, "inbound path"),
-        format!("/v1/inbound/{id}")
-    );
+    assert_eq!(field(&printed, "inbound path"), format!("/v1/inbound/{id}"));
     assert!(
         printed.contains("function handler(request)"),
         "the script is shown: {printed}"
@@ -121,7 +101,7 @@ async fn a_source_is_added_tried_fed_and_its_failures_listed() {
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(printed_field(&stdout(&out), "enabled"), "false");
+    assert_eq!(field(&stdout(&out), "enabled"), "false");
     let listed = stdout(&cli(&url, &["sources", "list"]).await);
     assert!(
         listed

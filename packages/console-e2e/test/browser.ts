@@ -1,7 +1,10 @@
 //! Debian's Chromium, headless, as root allows it: no sandbox, no background networking
 //! (this network refuses it). Playwright gives each launch a fresh profile of its own.
 //! CHROMIUM overrides the path.
-import { chromium, type Browser } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+import { chromium, type Browser, type Page } from "playwright-core";
 
 export function launch(): Promise<Browser> {
   return chromium.launch({
@@ -17,4 +20,12 @@ export function launch(): Promise<Browser> {
       "--disable-sync",
     ],
   });
+}
+
+/** With AUTHHOOKS_SCREENSHOTS=<dir>, the whole page saved there as `<name>.png`. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = process.env["AUTHHOOKS_SCREENSHOTS"];
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
 }

@@ -7,14 +7,12 @@
 //! a change without the CSRF token is refused, and signing out ends the session.
 //! AUTHHOOKS_SCREENSHOTS=<dir> saves a screenshot of each page there.
 import { strict as assert } from "node:assert";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 import { Receiver, startAuthhooks, until, type Authhooks } from "@authhooks/testkit";
 import type { Browser, Page } from "playwright-core";
 
-import { launch } from "./browser.js";
+import { launch, screenshot } from "./browser.js";
 
 let authhooks: Authhooks;
 let receiver: Receiver;
@@ -31,13 +29,6 @@ after(async () => {
   await receiver?.close();
   authhooks?.child.process.kill("SIGTERM");
 });
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env["AUTHHOOKS_SCREENSHOTS"];
-  if (!dir) return;
-  mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
-}
 
 /** A request from the page's own script context, as an attacker's script there would make it. */
 function fetchFromPage(page: Page, method: string, path: string, body?: unknown): Promise<number> {

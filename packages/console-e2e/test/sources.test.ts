@@ -5,14 +5,12 @@
 //! ingested by the try.
 import { strict as assert } from "node:assert";
 import { createHmac } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 import { Receiver, startAuthhooks, until, type Authhooks } from "@authhooks/testkit";
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 
-import { launch } from "./browser.js";
+import { launch, screenshot } from "./browser.js";
 
 const SENDER_SECRET = "console-sender-secret-1";
 const SCRIPT = `function handler(request) {
@@ -36,13 +34,6 @@ after(async () => {
   await receiver?.close();
   authhooks?.child.process.kill("SIGTERM");
 });
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env["AUTHHOOKS_SCREENSHOTS"];
-  if (!dir) return;
-  mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
-}
 
 /** A request as the other system sends it: its body and an HMAC of it in its own header. */
 async function post(path: string, body: unknown): Promise<{ status: number; answer: Record<string, unknown> }> {

@@ -46,6 +46,12 @@ pub fn check_label(value: &str, max_chars: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// A request body that must be a JSON object, its fields to read.
+pub(crate) fn body_object(body: &Value) -> Result<&Map<String, Value>, Vec<FieldError>> {
+    body.as_object()
+        .ok_or_else(|| vec![FieldError::new("", "must be a JSON object")])
+}
+
 /// Collects field errors; each reader returns `None` after recording why, so a body's
 /// every fault is reported at once (endpoint and source bodies alike).
 #[derive(Default)]

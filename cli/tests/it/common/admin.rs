@@ -24,3 +24,22 @@ pub async fn admin() -> (String, LocalMode) {
     .unwrap();
     (format!("http://{}", running.addr), running)
 }
+
+/// `authhooks --url URL --admin-token TOKEN ARGS…`, run to its end.
+pub async fn cli(url: &str, args: &[&str]) -> std::process::Output {
+    let args = [&["--url", url, "--admin-token", TOKEN][..], args].concat();
+    super::run_async(super::authhooks(&args), None).await
+}
+
+/// The value printed after `field` in a details table.
+pub fn field<'a>(printed: &'a str, field: &str) -> &'a str {
+    printed
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix(field)
+                .filter(|rest| rest.starts_with(' '))
+        })
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no {field} in {printed}"))
+}

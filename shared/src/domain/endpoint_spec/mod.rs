@@ -22,7 +22,7 @@ use super::validation::FieldError;
 
 mod fields;
 mod signing;
-use super::validation::Errors;
+use super::validation::{body_object, Errors};
 use fields::{batch, circuit, event_types, headers, ordering, rate_limit, retry};
 use signing::{clashes, signing};
 
@@ -262,11 +262,6 @@ fn transform(v: &Value, e: &mut Errors) -> Option<String> {
             Err(message)
         },
     )
-}
-
-fn body_object(body: &Value) -> Result<&Map<String, Value>, Vec<FieldError>> {
-    body.as_object()
-        .ok_or_else(|| vec![FieldError::new("", "must be a JSON object")])
 }
 
 /// The fields a body sets; `Some(None)` is an explicit `null` on a nullable field.

@@ -9,7 +9,7 @@ use super::verification::{Encoding, SourceSecret, Verification};
 use super::Source;
 use crate::domain::ids::SourceId;
 use crate::domain::signature::Secret;
-use crate::domain::validation::{Errors, FieldError};
+use crate::domain::validation::{body_object, Errors, FieldError};
 
 pub const MAX_NAME_CHARS: usize = 128;
 const MAX_ORIGIN_CHARS: usize = 256;
@@ -149,11 +149,6 @@ pub fn apply_patch(
     }
     next.updated_at = now;
     Ok((next, generated))
-}
-
-fn body_object(body: &Value) -> Result<&Map<String, Value>, Vec<FieldError>> {
-    body.as_object()
-        .ok_or_else(|| vec![FieldError::new("", "must be a JSON object")])
 }
 
 /// The fields a body sets; `Some(None)` is an explicit `null` on a nullable field.
