@@ -51,6 +51,24 @@ pub struct Outcome {
     pub logs: Vec<String>,
 }
 
+/// A run that gave no answer: why, and what it logged before it stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
+pub struct Failed {
+    pub error: ScriptError,
+    pub logs: Vec<String>,
+}
+
+impl Failed {
+    /// A failure before the script could log anything.
+    pub(crate) fn quiet(error: ScriptError) -> Self {
+        Self {
+            error,
+            logs: Vec::new(),
+        }
+    }
+}
+
 /// How many `console.*` lines a run keeps, and how long each may be.
 pub const MAX_LOG_LINES: usize = 50;
 pub const MAX_LOG_LINE_CHARS: usize = 1000;
@@ -110,8 +128,8 @@ impl Sandbox {
 
     /// Runs `source`'s handler over `input` (JSON text) at `now_ms` (milliseconds since the
     /// epoch: what `Date.now()` and `new Date()` answer).
-    pub fn run(&self, source: &str, input: &str, now_ms: i64) -> Result<Outcome, ScriptError> {
-        let compiled = self.compile(source)?;
+    pub fn run(&self, source: &str, input: &str, now_ms: i64) -> Result<Outcome, Failed> {
+        let compiled = self.compile(source).map_err(Failed::quiet)?;
         run::run(&compiled, input, now_ms, &self.limits)
     }
 }

@@ -10,7 +10,7 @@ use rquickjs::context::intrinsic;
 use rquickjs::{Array, Context, Ctx, Function, Module, Promise, Runtime, Value};
 
 use crate::compile::{load, Compiled};
-use crate::{Limits, Outcome, ScriptError, MAX_LOG_LINES, MAX_LOG_LINE_CHARS};
+use crate::{Failed, Limits, Outcome, ScriptError, MAX_LOG_LINES, MAX_LOG_LINE_CHARS};
 
 /// Runs before the script in every context, as plain global code evaluating to a function
 /// of `now`. `Date` answers `now` for "the current time"; `Math.random` throws, since a
@@ -211,39 +211,58 @@ pub(crate) fn handler_of<'js>(
     exported.into_function().ok_or(ScriptError::NoHandler)
 }
 
-/// One run of `compiled` over `input` (JSON text) at `now_ms`.
+/// One run of `compiled` over `input` (JSON text) at `now_ms`: its answer, or why there is
+/// none; with what it logged either way.
 pub(crate) fn run(
     compiled: &Compiled,
     input: &str,
     now_ms: i64,
     limits: &Limits,
-) -> Result<Outcome, ScriptError> {
-    let engine = engine(limits)?;
+) -> Result<Outcome, Failed> {
+    let engine = engine(limits).map_err(|error| Failed {
+        error,
+        logs: Vec::new(),
+    })?;
     let fault = &engine.fault;
     engine.context.with(|ctx| {
         let install: Function = ctx
             .eval(PRELUDE_TEXT.as_str())
-            .map_err(|e| fault.of(&ctx, e))?;
+            .map_err(|e| Failed::quiet(fault.of(&ctx, e)))?;
         // Milliseconds as a JS number: exact for any date within ±285 000 years.
         #[allow(clippy::cast_precision_loss)]
         let lines: Array = install
             .call((now_ms as f64,))
-            .map_err(|e| fault.of(&ctx, e))?;
-        let declared = load(&ctx, compiled).map_err(|e| fault.of(&ctx, e))?;
-        let (module, evaluated) = declared.eval().map_err(|e| fault.of(&ctx, e))?;
-        settle::<()>(&ctx, evaluated.into_value(), fault)?;
-        let handler = handler_of(&ctx, &module, fault)?;
-        let input = ctx.json_parse(input).map_err(|e| fault.of(&ctx, e))?;
-        let answer: Value = handler.call((input,)).map_err(|e| fault.of(&ctx, e))?;
-        let answer: Value = settle(&ctx, answer, fault)?;
-        let output = json_of(&ctx, answer, fault)?;
+            .map_err(|e| Failed::quiet(fault.of(&ctx, e)))?;
+        let answered = answer(&ctx, compiled, input, fault);
+        // Read after the run, whatever became of it: the lines before a throw are often
+        // the clue to it. Reading an array runs no script, so no limit stops it.
         let logs = lines
             .iter::<String>()
             .filter_map(Result::ok)
             .take(MAX_LOG_LINES)
             .collect();
-        Ok(Outcome { output, logs })
+        match answered {
+            Ok(output) => Ok(Outcome { output, logs }),
+            Err(error) => Err(Failed { error, logs }),
+        }
     })
+}
+
+/// The script's module evaluated, its handler called on `input`, the answer as JSON.
+fn answer<'js>(
+    ctx: &Ctx<'js>,
+    compiled: &Compiled,
+    input: &str,
+    fault: &Fault,
+) -> Result<Option<String>, ScriptError> {
+    let declared = load(ctx, compiled).map_err(|e| fault.of(ctx, e))?;
+    let (module, evaluated) = declared.eval().map_err(|e| fault.of(ctx, e))?;
+    settle::<()>(ctx, evaluated.into_value(), fault)?;
+    let handler = handler_of(ctx, &module, fault)?;
+    let input = ctx.json_parse(input).map_err(|e| fault.of(ctx, e))?;
+    let answer: Value = handler.call((input,)).map_err(|e| fault.of(ctx, e))?;
+    let answer: Value = settle(ctx, answer, fault)?;
+    json_of(ctx, answer, fault)
 }
 
 /// The answer as JSON text, `None` for `undefined` and `null`.

@@ -13,7 +13,10 @@ fn sandbox() -> Sandbox {
 }
 
 fn run(script: &str, input: &str) -> Result<Option<String>, ScriptError> {
-    sandbox().run(script, input, NOW_MS).map(|o| o.output)
+    sandbox()
+        .run(script, input, NOW_MS)
+        .map(|o| o.output)
+        .map_err(|f| f.error)
 }
 
 #[test]
@@ -61,7 +64,7 @@ fn a_loop_that_never_ends_is_stopped_at_the_time_limit_even_if_it_catches() {
         "async function handler() { for (;;) { await null; } }",
     ] {
         assert_eq!(
-            sandbox.run(script, "{}", NOW_MS),
+            sandbox.run(script, "{}", NOW_MS).map_err(|f| f.error),
             Err(ScriptError::TimedOut(30)),
             "{script}"
         );
@@ -160,7 +163,10 @@ fn an_answer_that_is_no_json_is_refused() {
         "{}",
         NOW_MS,
     );
-    assert_eq!(big, Err(ScriptError::OutputTooLarge(100)));
+    assert_eq!(
+        big.map_err(|f| f.error),
+        Err(ScriptError::OutputTooLarge(100))
+    );
 }
 
 #[test]
@@ -243,4 +249,32 @@ fn console_lines_are_kept_up_to_a_bound() {
         Some(r#"got {"a":1} 1"#)
     );
     assert_eq!(out.logs.len(), MAX_LOG_LINES);
+}
+
+#[test]
+fn what_a_run_logged_before_it_failed_is_kept() {
+    let failed = sandbox()
+        .run(
+            "function handler(x) { console.log('looking at', x.kind); throw new Error('no'); }",
+            r#"{"kind":"order"}"#,
+            NOW_MS,
+        )
+        .unwrap_err();
+    assert!(matches!(failed.error, ScriptError::Threw(_)));
+    assert_eq!(failed.logs, ["looking at order"]);
+    let limits = Limits {
+        time: std::time::Duration::from_millis(20),
+        ..Limits::default()
+    };
+    let timed_out = Sandbox::new(limits)
+        .run(
+            "function handler() { console.log('start'); for (;;) {} }",
+            "{}",
+            NOW_MS,
+        )
+        .unwrap_err();
+    assert_eq!(
+        (timed_out.error, timed_out.logs),
+        (ScriptError::TimedOut(20), vec!["start".to_owned()])
+    );
 }

@@ -66,26 +66,15 @@ impl SandboxScripts {
         };
         match sent {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                return Err(ScriptFailure {
-                    message: "every script runner is busy".into(),
-                    busy: true,
-                })
-            }
+            Err(TrySendError::Full(_)) => return Err(busy("every script runner is busy")),
             Err(TrySendError::Disconnected(_)) => {
                 *lock(&self.jobs) = None;
-                return Err(ScriptFailure {
-                    message: "the script runners stopped".into(),
-                    busy: true,
-                });
+                return Err(busy("the script runners stopped"));
             }
         }
-        answered.await.unwrap_or_else(|_| {
-            Err(ScriptFailure {
-                message: "the script runner stopped during the run".into(),
-                busy: true,
-            })
-        })
+        answered
+            .await
+            .unwrap_or_else(|_| Err(busy("the script runner stopped during the run")))
     }
 
     fn start(&self) -> SyncSender<Job> {
@@ -101,6 +90,14 @@ impl SandboxScripts {
             }
         }
         sender
+    }
+}
+
+/// A call not made: the caller may try again later.
+fn busy(message: &str) -> ScriptFailure {
+    ScriptFailure {
+        busy: true,
+        ..ScriptFailure::new(message)
     }
 }
 
@@ -143,7 +140,10 @@ impl Scripts for SandboxScripts {
                     output: outcome.output,
                     logs: outcome.logs,
                 })
-                .map_err(|e| ScriptFailure::new(e.to_string()))
+                .map_err(|failed| ScriptFailure {
+                    logs: failed.logs,
+                    ..ScriptFailure::new(failed.error.to_string())
+                })
         })
         .await
     }

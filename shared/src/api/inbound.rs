@@ -76,8 +76,8 @@ async fn receive(
 }
 
 /// Every header with a lower-case name (`HeaderMap` keeps them so), a repeated one once with
-/// its values joined by `, `; a value that is not visible ASCII is read as Latin-1 would be
-/// lost, so it is left out.
+/// its values joined by `, `. A value that is not visible ASCII is left out: its bytes could
+/// only be guessed at as text.
 fn lower_case(headers: &HeaderMap) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::with_capacity(headers.keys_len());
     for name in headers.keys() {

@@ -160,7 +160,7 @@ impl Sources {
         {
             Ok(run) => run,
             Err(failure) if failure.busy => return Err(SourcesError::Busy(failure.message)),
-            Err(failure) => return Ok(dry(Vec::new(), Some(failure.message), Vec::new())),
+            Err(failure) => return Ok(dry(Vec::new(), Some(failure.message), failure.logs)),
         };
         let bytes = match submission(run.output.as_deref(), source.origin.as_deref()) {
             Ok(Some(bytes)) => bytes,
@@ -218,7 +218,7 @@ impl Sources {
             Err(failure) if failure.busy => return Err(InboundError::Busy(failure.message)),
             Err(failure) => {
                 let failed = (FailureKind::Script, failure.message);
-                return self.failed(&source, &request, failed, Vec::new()).await;
+                return self.failed(&source, &request, failed, failure.logs).await;
             }
         };
         let bytes = match submission(run.output.as_deref(), source.origin.as_deref()) {

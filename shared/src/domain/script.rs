@@ -17,6 +17,8 @@ pub struct ScriptRun {
 pub struct ScriptFailure {
     pub message: String,
     pub busy: bool,
+    /// What the run logged before it stopped.
+    pub logs: Vec<String>,
 }
 
 impl ScriptFailure {
@@ -24,6 +26,7 @@ impl ScriptFailure {
         Self {
             message: message.into(),
             busy: false,
+            logs: Vec::new(),
         }
     }
 }

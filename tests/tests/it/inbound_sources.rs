@@ -221,7 +221,7 @@ async fn script_failures_are_answered_as_received_kept_with_the_body_and_nothing
     let router = admin(&world);
     let cases = [
         (
-            "function handler(r) { throw new Error('no user in ' + r.body.kind); }",
+            "function handler(r) { console.log('kind', r.body.kind); throw new Error('no user in ' + r.body.kind); }",
             "script",
             "no user in order",
         ),
@@ -286,6 +286,10 @@ async fn script_failures_are_answered_as_received_kept_with_the_body_and_nothing
         assert_eq!(items[0]["id"], answer["failure"]["id"]);
         assert_eq!(items[0]["body"], r#"{"kind":"order"}"#);
         assert_eq!(items[0]["error"], message);
+        // What the script logged before it failed is kept with it.
+        if script.contains("console.log") {
+            assert_eq!(items[0]["logs"], json!(["kind order"]), "{failures}");
+        }
     }
     world.run_until_idle(Duration::from_secs(60)).await;
     assert!(world.sender.sent().is_empty());

@@ -289,3 +289,27 @@ async fn over_sqs_a_transformed_delivery_verifies_with_the_reference_libraries()
     assert_eq!(body["text"], "user.created: Ada (u_1)");
     verify_with_python(&secret, &requests).unwrap();
 }
+
+#[tokio::test]
+async fn a_batch_retried_without_the_events_its_transformation_cancelled_keeps_its_id() {
+    let (world, _) = world(
+        TO_CHAT,
+        json!({"ordering": "none", "batch": {"max_events": 3, "max_wait_ms": 0},
+               "retry": {"initial_delay_ms": 1000, "backoff_multiplier": 1.0, "max_delay_ms": 1000, "max_retries": 2}}),
+    )
+    .await;
+    world
+        .sender
+        .script(CHAT, Box::new(|n| status(if n < 2 { 503 } else { 200 })));
+    world
+        .ingest(&json!({"events": [user_event("evt_k1", "user.updated"), user_event("evt_k2", "session.created"),
+                                   user_event("evt_k3", "user.deleted")]}))
+        .await
+        .unwrap();
+    world.run_until_idle(Duration::from_secs(60)).await;
+    let sent = world.sender.sent_to(CHAT);
+    assert_eq!(sent.len(), 2, "a failure and its retry");
+    // The id is made from what the POST carries, so the retry is recognisably the same batch.
+    assert_eq!(sent[0].header("webhook-id"), sent[1].header("webhook-id"));
+    assert_eq!(sent[0].body, sent[1].body);
+}

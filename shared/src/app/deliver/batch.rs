@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use super::attempt::{child_trace, take_up, Attempted, Ready};
 use super::conclusion::conclude;
-use super::transform::shape;
+use super::transform::{shape, Shapen};
 use super::{line, FollowUp, Taken, Worker};
 use crate::domain::batch::{self, carried_size, MAX_CARRIED_BYTES};
 use crate::domain::delivery::{later, schedule, DeliveryJob, MAX_QUEUE_DELAY};
@@ -50,24 +50,33 @@ async fn post(
         ready.extend(taken_up);
         out.extend(not_sent);
     }
-    if ready.is_empty() {
+    // Each event as the endpoint's transformation shapes it; those it cancels or fails on
+    // leave the batch before its id is made, so a retry of the rest carries the same id.
+    let mut shaped = Vec::with_capacity(ready.len());
+    for shaping in join_all(ready.into_iter().map(|r| shape(worker, endpoint, r))).await {
+        match shaping {
+            Ok(shapen) => shaped.push(shapen),
+            Err(done) => out.push(done),
+        }
+    }
+    if shaped.is_empty() {
         return out;
     }
-    let id = batch::batch_id(ready.iter().map(|r| &r.job.delivery_id));
+    let id = batch::batch_id(shaped.iter().map(|s| &s.ready.job.delivery_id));
     let span = tracing::info_span!(
         "deliver",
         batch_id = %id,
         endpoint_id = %endpoint.id,
-        events = ready.len(),
+        events = shaped.len(),
         attempt = tracing::field::Empty,
         status = tracing::field::Empty,
         trace_id = tracing::field::Empty,
     );
     // A request has one parent: the first traced job's.
-    if let Some(trace) = ready.iter().find_map(|r| r.job.trace.as_ref()) {
+    if let Some(trace) = shaped.iter().find_map(|s| s.ready.job.trace.as_ref()) {
         crate::telemetry::follow(&span, trace);
     }
-    out.extend(send(worker, endpoint, ready, &id).instrument(span).await);
+    out.extend(send(worker, endpoint, shaped, &id).instrument(span).await);
     out
 }
 
@@ -97,25 +106,16 @@ async fn claim_line(
     (ready, out)
 }
 
-async fn send(worker: &Worker, endpoint: &Endpoint, ready: Vec<Ready>, id: &str) -> Vec<Attempted> {
-    // Each event as the endpoint's transformation shapes it; those it cancels or fails on
-    // leave the batch (a batch's request carries no one event's added headers).
-    let mut out = Vec::with_capacity(ready.len());
-    let mut bodies = Vec::with_capacity(ready.len());
-    let mut kept = Vec::with_capacity(ready.len());
-    for shaped in join_all(ready.into_iter().map(|r| shape(worker, endpoint, r))).await {
-        match shaped {
-            Ok(shapen) => {
-                bodies.push(shapen.body);
-                kept.push(shapen.ready);
-            }
-            Err(done) => out.push(done),
-        }
-    }
-    if kept.is_empty() {
-        return out;
-    }
-    let ready = kept;
+/// One POST of `shaped` jobs (a batch's request carries no one event's added headers).
+async fn send(
+    worker: &Worker,
+    endpoint: &Endpoint,
+    shaped: Vec<Shapen>,
+    id: &str,
+) -> Vec<Attempted> {
+    let mut out = Vec::with_capacity(shaped.len());
+    let (ready, bodies): (Vec<Ready>, Vec<Vec<u8>>) =
+        shaped.into_iter().map(|s| (s.ready, s.body)).unzip();
     let now = worker.clock.now();
     let number = ready.iter().map(|r| r.job.attempts + 1).max().unwrap_or(1);
     let span = tracing::Span::current();
