@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use rquickjs::{Ctx, Module, WriteOptions};
 use sha2::{Digest, Sha256};
 
-use crate::run::{engine, handler_of, settle, Fault};
+use crate::run::{engine, handler_of, prelude, settle, Fault};
 use crate::{Limits, ScriptError, MAX_SCRIPT_BYTES};
 
 /// How many compiled scripts are kept; past it the cache starts over (scripts are few:
@@ -71,6 +71,8 @@ fn compile(source: &str, limits: &Limits) -> Result<Compiled, ScriptError> {
         let bytecode = declared
             .write(WriteOptions::default())
             .map_err(|e| ScriptError::Engine(e.to_string()))?;
+        // The top level runs here as in a run: the same built-ins, clock at the epoch.
+        prelude(&ctx, 0, &engine.fault)?;
         let (module, promise) = declared.eval().map_err(|e| engine.fault.of(&ctx, e))?;
         settle::<()>(&ctx, promise.into_value(), &engine.fault)?;
         handler_of(&ctx, &module, &engine.fault)?;

@@ -211,6 +211,21 @@ pub(crate) fn handler_of<'js>(
     exported.into_function().ok_or(ScriptError::NoHandler)
 }
 
+/// Installs [`PRELUDE`] in `ctx` with `now_ms` as its clock; the array its `console.*`
+/// lines go to.
+pub(crate) fn prelude<'js>(
+    ctx: &Ctx<'js>,
+    now_ms: i64,
+    fault: &Fault,
+) -> Result<Array<'js>, ScriptError> {
+    let install: Function = ctx
+        .eval(PRELUDE_TEXT.as_str())
+        .map_err(|e| fault.of(ctx, e))?;
+    // Milliseconds as a JS number: exact for any date within ±285 000 years.
+    #[allow(clippy::cast_precision_loss)]
+    install.call((now_ms as f64,)).map_err(|e| fault.of(ctx, e))
+}
+
 /// One run of `compiled` over `input` (JSON text) at `now_ms`: its answer, or why there is
 /// none; with what it logged either way.
 pub(crate) fn run(
@@ -225,14 +240,7 @@ pub(crate) fn run(
     })?;
     let fault = &engine.fault;
     engine.context.with(|ctx| {
-        let install: Function = ctx
-            .eval(PRELUDE_TEXT.as_str())
-            .map_err(|e| Failed::quiet(fault.of(&ctx, e)))?;
-        // Milliseconds as a JS number: exact for any date within ±285 000 years.
-        #[allow(clippy::cast_precision_loss)]
-        let lines: Array = install
-            .call((now_ms as f64,))
-            .map_err(|e| Failed::quiet(fault.of(&ctx, e)))?;
+        let lines = prelude(&ctx, now_ms, fault).map_err(Failed::quiet)?;
         let answered = answer(&ctx, compiled, input, fault);
         // Read after the run, whatever became of it: the lines before a throw are often
         // the clue to it. Reading an array runs no script, so no limit stops it.

@@ -278,3 +278,16 @@ fn what_a_run_logged_before_it_failed_is_kept() {
         (ScriptError::TimedOut(20), vec!["start".to_owned()])
     );
 }
+
+#[test]
+fn the_top_level_sees_the_same_built_ins_when_compiled_as_when_run() {
+    let script =
+        "console.log('loaded'); const started = Date.now(); function handler() { return started; }";
+    sandbox().compile(script).unwrap();
+    let out = sandbox().run(script, "{}", NOW_MS).unwrap();
+    assert_eq!(out.output.as_deref(), Some("1764583200000"));
+    assert_eq!(out.logs, ["loaded"]);
+    assert!(sandbox()
+        .compile("const r = Math.random(); function handler() {}")
+        .is_err());
+}

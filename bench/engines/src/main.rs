@@ -97,6 +97,21 @@ mod quickjs {
         }
     }
 
+    /// Bytes the engine holds at the end of a run, before it is dropped: what one run costs
+    /// in memory.
+    #[allow(unsafe_code)]
+    pub fn memory_of_a_run(bytecode: &[u8], input: &str) -> i64 {
+        let (rt, ctx) = engine();
+        ctx.with(|ctx| {
+            // SAFETY: `bytecode` is `compile`'s output from this very engine.
+            let m = unsafe { Module::load(ctx.clone(), bytecode).unwrap() };
+            let (m, p) = m.eval().unwrap();
+            p.finish::<()>().unwrap();
+            drop(call(&ctx, m.get("default").unwrap(), input));
+        });
+        rt.memory_usage().malloc_size
+    }
+
     /// Whether a run that allocates without bound is stopped by the memory limit.
     pub fn stops_allocation() -> bool {
         let (_rt, ctx) = engine();
@@ -154,6 +169,8 @@ fn main() {
         row("QuickJS", "run, fresh engine, bytecode loaded", us(per(n, || drop(quickjs::from_bytecode(&bytecode, INPUT)))));
         let mut warm = quickjs::warm(SCRIPT);
         row("QuickJS", "run, engine kept (no isolation)", us(per(n * 10, || drop(warm(INPUT)))));
+        let kib = quickjs::memory_of_a_run(&bytecode, INPUT) as f64 / 1024.0;
+        row("QuickJS", "memory held by a run's engine", format!("{kib:.0} KiB"));
         row("QuickJS", "stops an endless loop", quickjs::stops_loop().to_string());
         row("QuickJS", "stops unbounded allocation", quickjs::stops_allocation().to_string());
     }
@@ -163,6 +180,7 @@ fn main() {
         assert!(boa::from_source(SCRIPT, INPUT).contains("user.updated"));
         row("Boa", "context", us(per(n / 4, boa::start)));
         row("Boa", "run, fresh context, source parsed", us(per(n / 4, || drop(boa::from_source(SCRIPT, INPUT)))));
+        row("Boa", "memory held by a run's engine", "no API to read it".into());
         row("Boa", "stops an endless loop", boa::stops_loop().to_string());
         row("Boa", "stops unbounded allocation", "no memory limit exists".into());
     }
