@@ -3,11 +3,12 @@
 //! docs/architecture.md §3.16).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use rquickjs::{Ctx, Module, WriteOptions};
 use sha2::{Digest, Sha256};
 
+use crate::bytecode::Compiled;
 use crate::run::{engine, handler_of, prelude, settle, Fault};
 use crate::{Limits, ScriptError, MAX_SCRIPT_BYTES};
 
@@ -18,13 +19,6 @@ const MAX_CACHED: usize = 512;
 /// What the handler is exported as, appended to the script: a module's top level is the
 /// script's own scope, so `function handler` and `const handler = …` both work.
 const EXPORT: &str = "\n;export default (typeof handler === 'function' ? handler : undefined);\n";
-
-/// A script as bytecode this process wrote. Only [`Cache`] makes one, from source, so the
-/// bytes are always QuickJS's own output for the engine linked here.
-#[derive(Debug, Clone)]
-pub struct Compiled {
-    bytecode: Arc<[u8]>,
-}
 
 #[derive(Debug, Default)]
 pub(crate) struct Cache(Mutex<HashMap<[u8; 32], Compiled>>);
@@ -76,9 +70,7 @@ fn compile(source: &str, limits: &Limits) -> Result<Compiled, ScriptError> {
         let (module, promise) = declared.eval().map_err(|e| engine.fault.of(&ctx, e))?;
         settle::<()>(&ctx, promise.into_value(), &engine.fault)?;
         handler_of(&ctx, &module, &engine.fault)?;
-        Ok(Compiled {
-            bytecode: bytecode.into(),
-        })
+        Ok(Compiled::written(bytecode))
     })
 }
 
@@ -87,19 +79,5 @@ fn syntax(ctx: &Ctx<'_>, error: rquickjs::Error, fault: &Fault) -> ScriptError {
     match fault.of(ctx, error) {
         ScriptError::Threw(message) => ScriptError::Syntax(message),
         other => other,
-    }
-}
-
-/// The module in `compiled`, declared in `ctx`.
-pub(crate) fn load<'js>(
-    ctx: &Ctx<'js>,
-    compiled: &Compiled,
-) -> rquickjs::Result<Module<'js, rquickjs::module::Declared>> {
-    // SAFETY: `Module::load` needs bytes that are valid QuickJS bytecode. A `Compiled` is
-    // only ever made by `compile` above from `Module::write` of the engine linked into
-    // this process, and is never stored or received from anywhere else.
-    #[allow(unsafe_code)]
-    unsafe {
-        Module::load(ctx.clone(), &compiled.bytecode)
     }
 }

@@ -11,12 +11,13 @@
 //! kept (`compile`), so a run pays no parse. docs/architecture.md §3.16 has the contract and
 //! the measurements the engine was chosen by.
 
+mod bytecode;
 mod compile;
 mod run;
 
 use std::time::Duration;
 
-pub use compile::Compiled;
+pub use bytecode::Compiled;
 
 /// What one run may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::time::Instant;
 use rquickjs::context::intrinsic;
 use rquickjs::{Array, Context, Ctx, Function, Module, Promise, Runtime, Value};
 
-use crate::compile::{load, Compiled};
+use crate::bytecode::{load, Compiled};
 use crate::{Failed, Limits, Outcome, ScriptError, MAX_LOG_LINES, MAX_LOG_LINE_CHARS};
 
 /// Runs before the script in every context, as plain global code evaluating to a function

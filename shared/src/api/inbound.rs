@@ -15,17 +15,25 @@ use axum::routing::post;
 use axum::{Json, Router};
 
 use super::extract::Id;
-use super::ingest::IngestApi;
 use super::problem::Problem;
 use crate::app::sources::{Inbound, InboundError};
+use crate::app::Sources;
 use crate::wire::{InboundAnswer, InboundFailure};
 
-pub(super) fn routes() -> Router<Arc<IngestApi>> {
-    Router::new().route("/v1/inbound/{id}", post(post_inbound))
+/// What the inbound route serves from: the sources, and ingest's body limit.
+pub(super) struct InboundApi {
+    pub(super) sources: Arc<Sources>,
+    pub(super) max_body_bytes: usize,
+}
+
+pub(super) fn router(api: Arc<InboundApi>) -> Router {
+    Router::new()
+        .route("/v1/inbound/{id}", post(post_inbound))
+        .with_state(api)
 }
 
 async fn post_inbound(
-    State(api): State<Arc<IngestApi>>,
+    State(api): State<Arc<InboundApi>>,
     Id(id): Id,
     headers: HeaderMap,
     body: Body,
@@ -60,12 +68,12 @@ async fn post_inbound(
 }
 
 async fn receive(
-    api: &IngestApi,
+    api: &InboundApi,
     id: &str,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Inbound, Problem> {
-    let limit = api.ingest.settings.limits.max_body_bytes;
+    let limit = api.max_body_bytes;
     let bytes = to_bytes(body, limit)
         .await
         .map_err(|_| Problem::too_large(format!("the body exceeds {limit} bytes")))?;

@@ -11,6 +11,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use tracing::Instrument;
 
+use super::inbound::InboundApi;
 use super::is_json;
 use super::problem::Problem;
 use crate::app::ingest::{Accepted, Ingest};
@@ -26,10 +27,14 @@ pub struct IngestApi {
 
 /// `POST /v1/events`, and the sources' `POST /v1/inbound/{source_id}`.
 pub fn router(api: Arc<IngestApi>) -> Router {
+    let inbound = super::inbound::router(Arc::new(InboundApi {
+        sources: api.sources.clone(),
+        max_body_bytes: api.ingest.settings.limits.max_body_bytes,
+    }));
     Router::new()
         .route("/v1/events", post(post_events))
-        .merge(super::inbound::routes())
         .with_state(api)
+        .merge(inbound)
 }
 
 async fn post_events(

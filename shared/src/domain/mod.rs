@@ -31,6 +31,7 @@ pub mod script;
 pub mod signature;
 pub mod source;
 pub mod submission;
+pub mod time;
 pub mod trace;
 pub mod transform;
 pub mod validation;

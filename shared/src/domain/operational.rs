@@ -16,19 +16,13 @@ use super::endpoint::Endpoint;
 use super::event::{Data, Event, EventType};
 use super::ids::{seeded_random, EventId};
 
-/// The type namespace authhooks keeps for itself; producers cannot post in it.
-pub const NAMESPACE: &str = "authhooks.";
+pub use super::event::{is_operational, OPERATIONAL_NAMESPACE as NAMESPACE};
 pub const ENDPOINT_DISABLED: &str = "authhooks.endpoint.disabled";
 pub const CIRCUIT_OPENED: &str = "authhooks.endpoint.circuit_opened";
 pub const CIRCUIT_CLOSED: &str = "authhooks.endpoint.circuit_closed";
 pub const DELIVERY_EXHAUSTED: &str = "authhooks.delivery.exhausted";
 /// The `origin` of every operational event.
 pub const ORIGIN: &str = "authhooks";
-
-/// Whether `event_type` is one of authhooks' own.
-pub fn is_operational(event_type: &str) -> bool {
-    event_type.starts_with(NAMESPACE)
-}
 
 /// What happened, to report.
 #[derive(Debug, Clone, Copy)]

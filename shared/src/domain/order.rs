@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::delivery::later;
 use super::ids::EndpointId;
+use super::time::later;
 
 /// Whether an endpoint receives each subject's events in the order ingest accepted them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

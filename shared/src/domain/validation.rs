@@ -3,8 +3,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::endpoint::escaped_field_path;
-
 /// One violated rule: which field (a JSON path such as `events[2].type`) and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
@@ -29,6 +27,22 @@ pub fn field_path(parent: &str, child: &str) -> String {
     } else {
         format!("{parent}.{child}")
     }
+}
+
+/// The field path of a user-chosen key (`headers.x-foo`), control characters escaped so that
+/// an injection attempt is reported without being performed in a log line.
+pub(crate) fn escaped_field_path(field: &str, name: &str) -> String {
+    let printable: String = name
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    field_path(field, &printable)
 }
 
 /// Checks a free-text label (origin, tenant, subject, correlation id, description):

@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use tracing::Instrument;
 
-use super::attempt::{child_trace, take_up, Attempted, Ready};
+use super::attempt::child_trace;
+use super::attempted::Attempted;
+use super::claim::{take_up, Ready};
 use super::conclusion::conclude;
 use super::transform::{shape, Shapen};
 use super::{line, FollowUp, Taken, Worker};

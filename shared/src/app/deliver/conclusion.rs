@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::attempt::{hold, Ready};
+use super::claim::{hold, Ready};
 use super::{FollowUp, Worker};
 use crate::domain::delivery::{later, schedule, AttemptRecord, DeadLetter, DeliveryJob};
 use crate::domain::delivery_log::{LogEntry, LogStatus, Subject};

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::group::GroupOutcome;
 use super::{batch, FollowUp, Taken};
 use crate::domain::admission::Deferral;
 use crate::domain::batch::Batching;
@@ -57,18 +56,16 @@ fn later_together(
 
 /// A batching endpoint's jobs, unless they are fresh and too few for a full POST: then
 /// they wait for more of its events, for at most its `max_wait_ms` (an ordered one held
-/// in place, unordered ones in one message), and nothing else is done with them.
+/// in place, unordered ones in one message), and `Err` holds what follows for each, nothing
+/// else being done with them.
 pub(super) fn gather(
     batching: &Batching,
     jobs: Vec<Taken>,
     now: DateTime<Utc>,
-) -> Result<Vec<Taken>, GroupOutcome> {
+) -> Result<Vec<Taken>, Vec<(String, FollowUp)>> {
     let refs: Vec<&DeliveryJob> = jobs.iter().map(|t| &t.job).collect();
     let Some(due) = batching.wait_for_more(&refs, now) else {
         return Ok(jobs);
     };
-    let mut outcome = GroupOutcome::default();
-    outcome.stats.gathering = u32::try_from(jobs.len()).unwrap_or(u32::MAX);
-    outcome.follow_ups = defer(jobs, (Deferral::Rate, Duration::ZERO), due, now);
-    Err(outcome)
+    Err(defer(jobs, (Deferral::Rate, Duration::ZERO), due, now))
 }

@@ -3,7 +3,7 @@
 //! attempted (`line`) or each POST sent (`batch`), then the circuit updated with the
 //! results.
 
-use super::attempt::Attempted;
+use super::attempted::Attempted;
 use super::deferral::{defer, gather};
 use super::notify::notify;
 use super::{batch, line, state, EndpointStats, FollowUp, Taken, Worker};
@@ -66,7 +66,12 @@ pub(super) async fn deliver(
     let jobs = match endpoint.batch {
         Some(batching) => match gather(&batching, jobs, now) {
             Ok(jobs) => jobs,
-            Err(outcome) => return outcome,
+            Err(follow_ups) => {
+                let mut outcome = GroupOutcome::default();
+                outcome.stats.gathering = u32::try_from(follow_ups.len()).unwrap_or(u32::MAX);
+                outcome.follow_ups = follow_ups;
+                return outcome;
+            }
         },
         None => jobs,
     };

@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use tracing::Instrument;
 
-use super::attempt::{attempt, Attempted};
+use super::attempt::attempt;
+use super::attempted::Attempted;
 use super::{FollowUp, Taken, Worker};
 use crate::domain::endpoint::Endpoint;
 

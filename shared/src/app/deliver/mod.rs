@@ -5,7 +5,9 @@
 //! redelivers it.
 
 mod attempt;
+mod attempted;
 mod batch;
+mod claim;
 mod conclusion;
 mod deferral;
 mod expand;

@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use super::attempt::{Attempted, Ready};
+use super::attempted::Attempted;
+use super::claim::Ready;
 use super::conclusion::conclude;
 use super::Worker;
 use crate::domain::endpoint::Endpoint;

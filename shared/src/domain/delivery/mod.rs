@@ -14,6 +14,7 @@ use super::trace::TraceParent;
 
 mod failure;
 mod placement;
+pub use super::time::later;
 pub use failure::{DeadLetter, FailureRecord, OrderedFailure};
 pub use placement::placement;
 
@@ -231,14 +232,6 @@ impl DeliveryJob {
         next.history.clear();
         next
     }
-}
-
-/// `now + wait`, saturating at the end of representable time instead of overflowing.
-pub fn later(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(wait)
-        .ok()
-        .and_then(|d| now.checked_add_signed(d))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// How to enqueue a job that should run at `due`: the queue delay to use now, and the

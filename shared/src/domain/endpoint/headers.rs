@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{ExtraHeaders, MAX_HEADERS, MAX_HEADER_NAME_CHARS, MAX_HEADER_VALUE_CHARS};
 use crate::domain::trace::{HEADER_TRACEPARENT, HEADER_TRACESTATE};
-use crate::domain::validation::{field_path, FieldError};
+use crate::domain::validation::{escaped_field_path, FieldError};
 
 /// Headers the sender owns: the Standard Webhooks ones (any `webhook-*`), body framing, and
 /// hop-by-hop or proxy headers that would change how the request travels.
@@ -124,22 +124,6 @@ impl ExtraHeaders {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-}
-
-/// The field path of a user-chosen key (`headers.x-foo`), control characters escaped so that
-/// an injection attempt is reported without being performed in a log line.
-pub(crate) fn escaped_field_path(field: &str, name: &str) -> String {
-    let printable: String = name
-        .chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect();
-    field_path(field, &printable)
 }
 
 fn check_header_name(lower: &str) -> Result<(), String> {

@@ -18,7 +18,7 @@ use super::retry::RetryPolicy;
 use super::signature::{Secret, Signing};
 
 mod headers;
-pub(crate) use headers::escaped_field_path;
+pub(crate) use crate::domain::validation::escaped_field_path;
 
 /// Delivery timeout when none is given, and its bounds.
 pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;

@@ -97,6 +97,15 @@ impl fmt::Display for EventType {
     }
 }
 
+/// The type namespace authhooks keeps for its own operational events (domain::operational);
+/// producers cannot post in it, and `*` does not select it.
+pub const OPERATIONAL_NAMESPACE: &str = "authhooks.";
+
+/// Whether `event_type` is one of authhooks' own.
+pub fn is_operational(event_type: &str) -> bool {
+    event_type.starts_with(OPERATIONAL_NAMESPACE)
+}
+
 /// An event as normalized at ingest; its JSON form is the body every endpoint receives.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {

@@ -4,8 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::event::{Event, EventType};
-use super::operational::is_operational;
+use super::event::{is_operational, Event, EventType};
 
 /// Event types have at most 6 segments, so a prefix has at most 5: `a.b.c.d.e.*` still leaves
 /// room for one more.
