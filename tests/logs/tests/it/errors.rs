@@ -61,10 +61,12 @@ async fn adapter_errors_carry_no_secret_signature_query_or_payload() {
         ..SenderConfig::default()
     })
     .unwrap();
+    // The resetting server first: bound after the closed port was let go, it could be given
+    // that very port, and the "refused" URL would reach it.
+    let resetting = reset_server().await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let refused_url = format!("http://{}/hook", closed.local_addr().unwrap());
     drop(closed);
-    let resetting = reset_server().await;
     for url in [refused_url, resetting.url()] {
         let body = job.event.to_body();
         let signed = webhook::Signed {
