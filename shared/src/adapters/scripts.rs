@@ -148,3 +148,14 @@ impl Scripts for SandboxScripts {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_core_refuses_no_script_the_engine_would_take_and_takes_none_it_refuses() {
+        assert_eq!(
+            crate::domain::script::MAX_SCRIPT_BYTES,
+            authhooks_sandbox::MAX_SCRIPT_BYTES
+        );
+    }
+}

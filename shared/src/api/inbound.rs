@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 
+use super::accepted_status;
 use super::extract::Id;
 use super::problem::Problem;
 use crate::app::sources::{Inbound, InboundError};
@@ -40,11 +41,7 @@ async fn post_inbound(
 ) -> Response {
     match receive(&api, &id, &headers, body).await {
         Ok(Inbound::Accepted(events)) => {
-            let status = if events.iter().any(|e| !e.duplicate) {
-                StatusCode::ACCEPTED
-            } else {
-                StatusCode::OK
-            };
+            let status = accepted_status(&events);
             tracing::info!(source = %id, events = events.len(), "inbound accepted");
             let answer = InboundAnswer {
                 events,

@@ -5,15 +5,15 @@ use std::sync::Arc;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use tracing::Instrument;
 
 use super::inbound::InboundApi;
-use super::is_json;
 use super::problem::Problem;
+use super::{accepted_status, is_json};
 use crate::app::ingest::{Accepted, Ingest};
 use crate::app::Sources;
 use crate::domain::signature::SignedHeaders;
@@ -51,15 +51,7 @@ async fn post_events(
         .instrument(span)
         .await
     {
-        Ok(events) => {
-            // All duplicates: nothing new was accepted, so not 202.
-            let status = if events.iter().all(|e| e.duplicate) {
-                StatusCode::OK
-            } else {
-                StatusCode::ACCEPTED
-            };
-            (status, Json(IngestAnswer { events })).into_response()
-        }
+        Ok(events) => (accepted_status(&events), Json(IngestAnswer { events })).into_response(),
         Err(problem) => problem.into_response(),
     }
 }

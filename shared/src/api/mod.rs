@@ -19,3 +19,13 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
         .and_then(|v| v.split(';').next())
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
+
+/// What accepting events answers: `202`, or `200` when nothing new was accepted (every
+/// event a duplicate, or none at all).
+fn accepted_status(events: &[crate::wire::Accepted]) -> axum::http::StatusCode {
+    if events.iter().all(|e| e.duplicate) {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::ACCEPTED
+    }
+}

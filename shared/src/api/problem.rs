@@ -87,6 +87,14 @@ impl Problem {
         .errors(errors)
     }
 
+    /// A list's `cursor` it never handed out: the caller's mistake, named.
+    pub fn invalid_cursor(reason: &str) -> Self {
+        Self::malformed("invalid query").errors(vec![FieldError::new(
+            "cursor",
+            format!("is not a cursor this list handed out ({reason})"),
+        )])
+    }
+
     /// A dependency is down: nothing was half-done, the caller should retry.
     pub fn unavailable() -> Self {
         let mut problem = Self::new(
@@ -129,12 +137,7 @@ impl From<AdminError> for Problem {
         match error {
             AdminError::Invalid(errors) => Self::invalid(errors),
             AdminError::NotFound(what) => Self::not_found(format!("{what} does not exist")),
-            AdminError::InvalidCursor(reason) => {
-                Self::malformed("invalid query").errors(vec![FieldError::new(
-                    "cursor",
-                    format!("is not a cursor this list handed out ({reason})"),
-                )])
-            }
+            AdminError::InvalidCursor(reason) => Self::invalid_cursor(&reason),
             AdminError::NotConfigured(what) => Self::new(
                 StatusCode::NOT_IMPLEMENTED,
                 "not-configured",

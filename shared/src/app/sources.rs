@@ -65,6 +65,17 @@ pub enum Inbound {
     Failed(SourceFailure),
 }
 
+/// What a source's script made of a request.
+enum Mapped {
+    /// The submission to ingest, or `None` when it returned nothing to send.
+    Events {
+        bytes: Option<Vec<u8>>,
+        logs: Vec<String>,
+    },
+    /// It threw, ran past a limit, or answered something that is no event list.
+    Failed { error: String, logs: Vec<String> },
+}
+
 /// A source as created or updated, with its generated secret to show once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Saved {
@@ -153,19 +164,16 @@ impl Sources {
             body,
             received_at: now,
         };
-        let run = match self
-            .scripts
-            .run(script, script_input(&source, &request), now)
+        let (bytes, logs) = match self
+            .map(&source, script, &request)
             .await
+            .map_err(SourcesError::Busy)?
         {
-            Ok(run) => run,
-            Err(failure) if failure.busy => return Err(SourcesError::Busy(failure.message)),
-            Err(failure) => return Ok(dry(Vec::new(), Some(failure.message), failure.logs)),
+            Mapped::Events { bytes, logs } => (bytes, logs),
+            Mapped::Failed { error, logs } => return Ok(dry(Vec::new(), Some(error), logs)),
         };
-        let bytes = match submission(run.output.as_deref(), source.origin.as_deref()) {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) => return Ok(dry(Vec::new(), None, run.logs)),
-            Err(error) => return Ok(dry(Vec::new(), Some(error), run.logs)),
+        let Some(bytes) = bytes else {
+            return Ok(dry(Vec::new(), None, logs));
         };
         let limits = &self.ingest.settings.limits;
         let mut random = || self.entropy.u128();
@@ -175,10 +183,44 @@ impl Sources {
                     .iter()
                     .filter_map(|e| serde_json::from_slice(&e.to_body()).ok())
                     .collect();
-                dry(events, None, run.logs)
+                dry(events, None, logs)
             }
-            Err(error) => dry(Vec::new(), Some(error.to_string()), run.logs),
+            Err(error) => dry(Vec::new(), Some(error.to_string()), logs),
         })
+    }
+
+    /// What `script` makes of `request` to `source`: the submission to ingest (`None`:
+    /// nothing to send) and what it logged, or why it made none; `Err` when the sandbox was
+    /// too busy to run it.
+    async fn map(
+        &self,
+        source: &Source,
+        script: &str,
+        request: &InboundRequest<'_>,
+    ) -> Result<Mapped, String> {
+        let input = script_input(source, request);
+        let run = match self.scripts.run(script, input, request.received_at).await {
+            Ok(run) => run,
+            Err(failure) if failure.busy => return Err(failure.message),
+            Err(failure) => {
+                return Ok(Mapped::Failed {
+                    error: failure.message,
+                    logs: failure.logs,
+                })
+            }
+        };
+        Ok(
+            match submission(run.output.as_deref(), source.origin.as_deref()) {
+                Ok(bytes) => Mapped::Events {
+                    bytes,
+                    logs: run.logs,
+                },
+                Err(error) => Mapped::Failed {
+                    error,
+                    logs: run.logs,
+                },
+            },
+        )
     }
 
     /// `POST /v1/inbound/{source_id}`. `headers` carry lower-case names.
@@ -209,24 +251,19 @@ impl Sources {
             body,
             received_at: now,
         };
-        let run = match self
-            .scripts
-            .run(&source.script, script_input(&source, &request), now)
+        let (bytes, logs) = match self
+            .map(&source, &source.script, &request)
             .await
+            .map_err(InboundError::Busy)?
         {
-            Ok(run) => run,
-            Err(failure) if failure.busy => return Err(InboundError::Busy(failure.message)),
-            Err(failure) => {
-                let failed = (FailureKind::Script, failure.message);
-                return self.failed(&source, &request, failed, failure.logs).await;
-            }
-        };
-        let bytes = match submission(run.output.as_deref(), source.origin.as_deref()) {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) => return Ok(Inbound::Accepted(Vec::new())),
-            Err(error) => {
+            Mapped::Events {
+                bytes: Some(bytes),
+                logs,
+            } => (bytes, logs),
+            Mapped::Events { bytes: None, .. } => return Ok(Inbound::Accepted(Vec::new())),
+            Mapped::Failed { error, logs } => {
                 let failed = (FailureKind::Script, error);
-                return self.failed(&source, &request, failed, run.logs).await;
+                return self.failed(&source, &request, failed, logs).await;
             }
         };
         let request_id = request_id(&source.id, body);
@@ -239,11 +276,11 @@ impl Sources {
             Err(IngestError::Unavailable(e)) => Err(InboundError::Unavailable(e)),
             Err(IngestError::Invalid(error)) => {
                 let failed = (FailureKind::Events, events_error(&error));
-                self.failed(&source, &request, failed, run.logs).await
+                self.failed(&source, &request, failed, logs).await
             }
             Err(IngestError::Unauthorized(e)) => {
                 let failed = (FailureKind::Events, e.to_string());
-                self.failed(&source, &request, failed, run.logs).await
+                self.failed(&source, &request, failed, logs).await
             }
         }
     }

@@ -2,14 +2,11 @@
 //! delivery for a receiver that wants another body or extra headers, or drops it, before
 //! it is signed. What the script is given, and what its answer may be.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::endpoint::{Endpoint, ExtraHeaders};
 use super::event::Event;
 use super::signature::Signing;
-
-/// The longest transformation script (the sandbox's own limit).
-pub const MAX_TRANSFORM_BYTES: usize = super::source::MAX_SCRIPT_BYTES;
 
 /// What a transformation made of a delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,15 +21,18 @@ pub enum Shaped {
 }
 
 /// The script's `webhook`: `{"event_type", "payload": <the body as it would be sent>,
-/// "endpoint": {"id", "url"}}`.
+/// "endpoint": {"id", "url"}}`, with the body's own text as `payload` (it is JSON already:
+/// no parse and re-serialization on the delivery's path).
 pub fn input(event: &Event, endpoint: &Endpoint) -> String {
-    let payload: Value = serde_json::from_slice(&event.to_body()).unwrap_or(Value::Null);
-    json!({
-        "event_type": event.event_type.as_str(),
-        "payload": payload,
-        "endpoint": { "id": endpoint.id.as_str(), "url": endpoint.url.as_str() },
-    })
-    .to_string()
+    let body = event.to_body();
+    let text = |s: &str| Value::String(s.to_owned()).to_string();
+    format!(
+        r#"{{"event_type":{},"payload":{},"endpoint":{{"id":{},"url":{}}}}}"#,
+        text(event.event_type.as_str()),
+        String::from_utf8_lossy(&body),
+        text(endpoint.id.as_str()),
+        text(endpoint.url.as_str()),
+    )
 }
 
 /// Reads the handler's answer: the `webhook` object back, with `payload` (any JSON: the new

@@ -119,10 +119,7 @@ impl From<SourcesError> for Problem {
                 Self::unavailable()
             }
             SourcesError::Unavailable(crate::ports::PortError::InvalidCursor(reason)) => {
-                Self::malformed("invalid query").errors(vec![FieldError::new(
-                    "cursor",
-                    format!("is not a cursor this list handed out ({reason})"),
-                )])
+                Self::invalid_cursor(&reason)
             }
             SourcesError::Unavailable(e) => {
                 tracing::error!(error = %e, "sources dependency unavailable");

@@ -16,8 +16,8 @@ use super::ids::EndpointId;
 use super::order::DeliveryOrder;
 use super::rate_limit::RateLimit;
 use super::retry::RetryPolicy;
+use super::script::check_script;
 use super::signature::{PublicKey, Scheme, Secret, Signing};
-use super::transform::MAX_TRANSFORM_BYTES;
 use super::validation::FieldError;
 
 mod fields;
@@ -247,21 +247,11 @@ pub fn apply_patch(
     Ok(next)
 }
 
-/// A transformation script: non-empty, at most the sandbox's limit. Whether it compiles is
-/// the caller's to check (the pure core has no engine).
+/// A transformation script (`domain::script::check_script`), or `null`.
 fn transform(v: &Value, e: &mut Errors) -> Option<String> {
     let script = e.string("transform", v)?;
-    let ok = !script.trim().is_empty() && script.len() <= MAX_TRANSFORM_BYTES;
-    let message =
-        format!("must be a non-empty script of at most {MAX_TRANSFORM_BYTES} bytes, or null");
-    e.take(
-        "transform",
-        if ok {
-            Ok(script.to_owned())
-        } else {
-            Err(message)
-        },
-    )
+    let checked = check_script(script).map_err(|message| format!("{message}, or null"));
+    e.take("transform", checked.map(|()| script.to_owned()))
 }
 
 /// The fields a body sets; `Some(None)` is an explicit `null` on a nullable field.

@@ -15,7 +15,13 @@ use super::{hmac_key, HmacSha256, Secret};
 
 /// HMAC-SHA256 over `parts` in order, keyed with the secret's text.
 pub(crate) fn mac(secret: &Secret, parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac = <HmacSha256 as KeyInit>::new(&hmac_key(secret.expose().as_bytes()));
+    keyed_mac(secret.expose().as_bytes(), parts)
+}
+
+/// HMAC-SHA256 over `parts` in order under `key` as given: what the compatibility schemes
+/// and the inbound sources' providers (whose secrets are text of their own) both sign.
+pub(crate) fn keyed_mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = <HmacSha256 as KeyInit>::new(&hmac_key(key));
     for part in parts {
         mac.update(part);
     }

@@ -15,6 +15,7 @@ use subtle::ConstantTimeEq;
 
 mod asymmetric;
 mod compat;
+pub(crate) use compat::{keyed_mac, timestamped_parts};
 mod headers;
 mod scheme;
 pub use asymmetric::{sign_v1a, verify_v1a, PublicKey, PublicKeyError};
@@ -241,7 +242,11 @@ pub fn verify<'a>(
 }
 
 /// The timestamp window: at most `tolerance_secs` from `now_unix`, either way.
-fn check_window(timestamp: i64, now_unix: i64, tolerance_secs: i64) -> Result<(), VerifyError> {
+pub(crate) fn check_window(
+    timestamp: i64,
+    now_unix: i64,
+    tolerance_secs: i64,
+) -> Result<(), VerifyError> {
     let age_secs = now_unix.saturating_sub(timestamp);
     if age_secs > tolerance_secs {
         return Err(VerifyError::TimestampTooOld {
@@ -261,7 +266,7 @@ fn check_window(timestamp: i64, now_unix: i64, tolerance_secs: i64) -> Result<()
 
 /// Only plain ASCII digits: `i64::from_str` would also take `+123`, which no sender emits
 /// and which would sign differently from the value it denotes.
-fn parse_timestamp(value: &str) -> Result<i64, VerifyError> {
+pub(crate) fn parse_timestamp(value: &str) -> Result<i64, VerifyError> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(VerifyError::InvalidTimestamp);
     }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::SourceId;
+pub use super::script::MAX_SCRIPT_BYTES;
 
 mod inbound;
 mod spec;
@@ -17,9 +18,7 @@ pub use inbound::{
     request_id, script_input, submission, FailureKind, InboundRequest, SourceFailure,
     MAX_RECORDED_BODY_BYTES,
 };
-pub use spec::{
-    apply_patch, parse_new, SourceView, VerificationView, MAX_NAME_CHARS, MAX_SCRIPT_BYTES,
-};
+pub use spec::{apply_patch, parse_new, SourceView, VerificationView, MAX_NAME_CHARS};
 pub use verification::{Encoding, InboundRejected, SourceSecret, Verification};
 
 /// A source as stored.

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::verification::{Encoding, SourceSecret, Verification};
 use super::Source;
 use crate::domain::ids::SourceId;
+use crate::domain::script::check_script;
 use crate::domain::signature::Secret;
 use crate::domain::validation::{body_object, Errors, FieldError};
 
@@ -17,9 +18,6 @@ const MAX_DESCRIPTION_CHARS: usize = 1024;
 const MAX_HEADER_CHARS: usize = 64;
 const MAX_PREFIX_CHARS: usize = 32;
 const DEFAULT_TIMESTAMPED_HEADER: &str = "x-webhook-signature";
-/// The longest script: the sandbox's own limit, repeated so the pure core needs no engine
-/// (a test holds the two together).
-pub const MAX_SCRIPT_BYTES: usize = 64 * 1024;
 const READ_ONLY: [&str; 4] = ["id", "created_at", "updated_at", "inbound_path"];
 
 /// A source as the admin API shows it: every stored field but the secret.
@@ -182,14 +180,9 @@ fn read_changes(
             "description" => c.description = e.label(f, v, MAX_DESCRIPTION_CHARS),
             "enabled" => c.enabled = e.boolean(f, v),
             "script" => {
-                c.script = e.string(f, v).and_then(|s| {
-                    let ok = !s.trim().is_empty() && s.len() <= MAX_SCRIPT_BYTES;
-                    let message = format!(
-                        "must be a non-empty script of at most {} bytes",
-                        MAX_SCRIPT_BYTES
-                    );
-                    e.take(f, if ok { Ok(s.to_owned()) } else { Err(message) })
-                })
+                c.script = e
+                    .string(f, v)
+                    .and_then(|s| e.take(f, check_script(s).map(|()| s.to_owned())))
             }
             _ if READ_ONLY.contains(&f) => e.push(f, "is set by the server and cannot be given"),
             _ => e.push(f, "unknown field"),

@@ -9,17 +9,13 @@ use std::fmt;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use hmac::digest::KeyInit;
-use hmac::Mac;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use subtle::ConstantTimeEq;
 
-use crate::domain::signature::{hmac_key, verify, Secret, SignedHeaders};
 use crate::domain::signature::{
+    check_window, keyed_mac, parse_timestamp, timestamped_parts, verify, Secret, SignedHeaders,
     HEADER_WEBHOOK_ID, HEADER_WEBHOOK_SIGNATURE, HEADER_WEBHOOK_TIMESTAMP,
 };
-
-type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 /// Stripe's header, and the tolerance its libraries apply to `t` (seconds).
 pub const STRIPE_SIGNATURE_HEADER: &str = "stripe-signature";
@@ -79,12 +75,9 @@ impl SourceSecret {
         Ok(SourceSecret(s.to_owned()))
     }
 
+    /// The HMAC over `parts`, keyed with the secret's text as the provider signs.
     fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = <HmacSha256 as KeyInit>::new(&hmac_key(self.0.as_bytes()));
-        for part in parts {
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().into()
+        keyed_mac(self.0.as_bytes(), parts)
     }
 }
 
@@ -164,14 +157,12 @@ impl Verification {
                     .map_err(|e| InboundRejected::Standard(e.to_string()))
             }
             Verification::Stripe { secret } | Verification::HmacTimestamped { secret, .. } => {
-                let (t, candidates) = timestamped(signature);
-                let t = t.ok_or_else(|| InboundRejected::Malformed(name.to_owned()))?;
-                let at: i64 = t
-                    .parse()
-                    .map_err(|_| InboundRejected::Malformed(name.to_owned()))?;
-                if (now.timestamp() - at).abs() > TOLERANCE_SECS {
-                    return Err(InboundRejected::Stale);
-                }
+                let malformed = || InboundRejected::Malformed(name.to_owned());
+                let (t, candidates) = timestamped_parts(signature);
+                let t = t.ok_or_else(malformed)?;
+                let at = parse_timestamp(t).map_err(|_| malformed())?;
+                check_window(at, now.timestamp(), TOLERANCE_SECS)
+                    .map_err(|_| InboundRejected::Stale)?;
                 let expected = secret.mac(&[t.as_bytes(), b".", body]);
                 let matched = candidates.into_iter().any(|candidate| {
                     hex::decode(candidate).is_ok_and(|given| bool::from(expected[..].ct_eq(&given)))
@@ -202,19 +193,4 @@ impl Verification {
             }
         }
     }
-}
-
-/// The `t` and every `v1` of a `t=<unix>,v1=<hex>[,v1=…]` header; other schemes' entries
-/// (Stripe's `v0`) are ignored.
-fn timestamped(value: &str) -> (Option<&str>, Vec<&str>) {
-    let mut t = None;
-    let mut v1 = Vec::new();
-    for item in value.split(',') {
-        match item.trim().split_once('=') {
-            Some(("t", at)) => t = t.or(Some(at)),
-            Some(("v1", sig)) => v1.push(sig),
-            _ => {}
-        }
-    }
-    (t, v1)
 }
